@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Types shared by nettrace's BPF programs and its TypeScript reader.
+ *
+ * The TypeScript side never hard-codes these offsets blindly: test/unit and
+ * test/kernel compare src/event/layout.ts with the BTF of the compiled object.
+ * Keep every field naturally aligned and sizes multiples of 8.
+ */
+#ifndef NETTRACE_H
+#define NETTRACE_H
+
+#define NT_L3_MAX 40   /* bytes of network header copied (IPv6 fixed header, IPv4 + 20 bytes of options, ARP) */
+#define NT_L4_MAX 20   /* bytes of transport header copied (TCP header without options) */
+#define NT_IFNAMSIZ 16
+#define NT_COMM_LEN 16
+#define NT_L4_UNKNOWN 255
+
+/* Headers of one packet as they were in the skb. Decoded in TypeScript. */
+struct nt_packet {
+	__u16 l3_proto;   /* ethertype, host order (from skb->protocol) */
+	__u8 l3_len;      /* valid bytes in l3[] (0: no network header) */
+	__u8 l4_len;      /* valid bytes in l4[] (0: none, e.g. a later fragment) */
+	__u8 l4_proto;    /* IPPROTO_* after IPv6 extension headers, NT_L4_UNKNOWN if none */
+	__u8 _pad[3];
+	__u8 l3[NT_L3_MAX];
+	__u8 l4[NT_L4_MAX];
+};
+
+/* Everything the kernel tells about one event. */
+struct nt_event {
+	__u64 ts;          /* bpf_ktime_get_ns() */
+	__u64 skb;         /* skb address */
+	__u64 location;    /* drop location (kfree_skb tracepoint) */
+	__u32 reason;      /* enum skb_drop_reason, 0 when the kernel has none */
+	__u32 pid;         /* tgid of current */
+	__u32 netns;       /* netns inode of the device (or socket) */
+	__u32 ifindex;
+	__s32 stack_id;    /* stack trace map id, negative: none */
+	__u16 cpu;
+	__u16 kind;        /* NT_KIND_* */
+	char comm[NT_COMM_LEN];
+	char ifname[NT_IFNAMSIZ];
+	struct nt_packet pkt;
+};
+
+enum nt_kind {
+	NT_KIND_DROP = 1,
+};
+
+/* Address filter: family 0 = off, 4 or 6. */
+struct nt_addr_filter {
+	__u8 family;
+	__u8 _pad[3];
+	__u8 addr[16];
+};
+
+/* Filters, written into .rodata before load: the verifier prunes what is off. */
+struct nt_filter {
+	struct nt_addr_filter saddr;
+	struct nt_addr_filter daddr;
+	struct nt_addr_filter addr;   /* source or destination */
+	__u16 sport;                  /* host order, 0 = off */
+	__u16 dport;
+	__u16 port;                   /* source or destination */
+	__u16 l3_proto;               /* ethertype, 0 = off */
+	__u8 l4_proto;                /* IPPROTO_*, 0 = off */
+	__u8 _pad[3];
+	__u32 netns;                  /* netns inode, 0 = off */
+	__u32 pid;                    /* tgid, 0 = off */
+};
+
+/* Counters in the per-CPU stats map. */
+enum nt_stat {
+	NT_STAT_SEEN = 0,       /* events that passed the filter */
+	NT_STAT_LOST = 1,       /* ring buffer reservations that failed */
+	NT_STAT_MAX = 4,
+};
+
+#endif

@@ -1,0 +1,266 @@
+/**
+ * Typed wrappers over libbpf objects: a BPF object opened from bytes, its
+ * programs, maps and links. Closing the object destroys its links first, so
+ * nothing stays attached whatever path the program leaves by.
+ * @module
+ */
+import { Btf } from "./btf.ts";
+import { checkInt, checkPtr, LibbpfError, libbpf } from "./libbpf.ts";
+import { cstr, errno } from "./libc.ts";
+import { clearLibbpfLog, lastLibbpfLog } from "./print.ts";
+
+/** Options for opening an object. */
+export interface OpenOptions {
+  /** object name shown by libbpf */
+  name?: string;
+  /** BTF file to use instead of the kernel's (kernels without /sys/kernel/btf/vmlinux) */
+  btfCustomPath?: string;
+}
+
+const OPEN_OPTS_SIZE = 80; // sizeof(struct bpf_object_open_opts), libbpf 1.x
+const OPEN_OPTS_OBJECT_NAME = 8;
+const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
+const KPROBE_MULTI_OPTS_SIZE = 48; // sizeof(struct bpf_kprobe_multi_opts)
+const KPROBE_MULTI_SYMS = 8;
+const KPROBE_MULTI_CNT = 32;
+
+function pointerValue(b: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+}
+
+/** An attachment of a program; destroy() detaches it. */
+export class BpfLink {
+  #ptr: Deno.PointerObject | null;
+  constructor(ptr: Deno.PointerObject, readonly description: string, private owner: BpfObject) {
+    this.#ptr = ptr;
+  }
+  /** Detaches. Idempotent. */
+  destroy(): void {
+    if (!this.#ptr) return;
+    libbpf().bpf_link__destroy(this.#ptr);
+    this.#ptr = null;
+    this.owner.forgetLink(this);
+  }
+}
+
+/** A program of an object. */
+export class BpfProgram {
+  constructor(readonly ptr: Deno.PointerObject, readonly name: string, private owner: BpfObject) {}
+
+  /** Whether the program is loaded with its object (before load). */
+  setAutoload(on: boolean): void {
+    checkInt("bpf_program__set_autoload", libbpf().bpf_program__set_autoload(this.ptr, on), this.name);
+  }
+
+  /** Target kernel function of an fentry/fexit/tp_btf program (before load). */
+  setAttachTarget(func: string): void {
+    checkInt("bpf_program__set_attach_target", libbpf().bpf_program__set_attach_target(this.ptr, 0, cstr(func)), func);
+  }
+
+  /** The program's fd (after load). */
+  get fd(): number {
+    return libbpf().bpf_program__fd(this.ptr);
+  }
+
+  #link(call: string, p: Deno.PointerValue, what: string): BpfLink {
+    if (!p) throw new LibbpfError(call, errno() || 22, `${this.name} -> ${what}`);
+    return this.owner.adoptLink(new BpfLink(p, `${this.name} -> ${what}`, this.owner));
+  }
+
+  /** Attaches by the program's section name. */
+  attach(): BpfLink {
+    return this.#link("bpf_program__attach", libbpf().bpf_program__attach(this.ptr), "auto");
+  }
+
+  /** Attaches to tracepoint category:name. */
+  attachTracepoint(category: string, name: string): BpfLink {
+    const p = libbpf().bpf_program__attach_tracepoint(this.ptr, cstr(category), cstr(name));
+    return this.#link("bpf_program__attach_tracepoint", p, `tracepoint ${category}:${name}`);
+  }
+
+  /** Attaches to a raw tracepoint. */
+  attachRawTracepoint(name: string): BpfLink {
+    return this.#link("bpf_program__attach_raw_tracepoint", libbpf().bpf_program__attach_raw_tracepoint(this.ptr, cstr(name)), `raw_tracepoint ${name}`);
+  }
+
+  /** Attaches an fentry/fexit/tp_btf program to the target given at load. */
+  attachTrace(): BpfLink {
+    return this.#link("bpf_program__attach_trace", libbpf().bpf_program__attach_trace(this.ptr), "trace");
+  }
+
+  /** Attaches a kprobe (or kretprobe) to a kernel function. */
+  attachKprobe(func: string, retprobe: boolean): BpfLink {
+    const p = libbpf().bpf_program__attach_kprobe(this.ptr, retprobe, cstr(func));
+    return this.#link("bpf_program__attach_kprobe", p, `${retprobe ? "kretprobe" : "kprobe"} ${func}`);
+  }
+
+  /** Attaches one kprobe-multi link to many kernel functions. */
+  attachKprobeMulti(funcs: string[], retprobe: boolean): BpfLink {
+    const names = funcs.map(cstr);
+    const syms = new BigUint64Array(names.map(pointerValue));
+    const opts = new Uint8Array(KPROBE_MULTI_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(KPROBE_MULTI_OPTS_SIZE), true);
+    v.setBigUint64(KPROBE_MULTI_SYMS, pointerValue(new Uint8Array(syms.buffer)), true);
+    v.setBigUint64(KPROBE_MULTI_CNT, BigInt(funcs.length), true);
+    opts[40] = retprobe ? 1 : 0;
+    const p = libbpf().bpf_program__attach_kprobe_multi_opts(this.ptr, null, opts);
+    void names; // kept alive until the call returned
+    return this.#link("bpf_program__attach_kprobe_multi_opts", p, `kprobe-multi ${funcs.length} functions`);
+  }
+}
+
+/** A map of an object. */
+export class BpfMap {
+  constructor(readonly ptr: Deno.PointerObject, readonly name: string) {}
+
+  /** The map's fd (after load). */
+  get fd(): number {
+    return libbpf().bpf_map__fd(this.ptr);
+  }
+
+  /** Sets max_entries (before load). For a ring buffer: its size in bytes. */
+  setMaxEntries(n: number): void {
+    checkInt("bpf_map__set_max_entries", libbpf().bpf_map__set_max_entries(this.ptr, n), this.name);
+  }
+
+  /** max_entries as it is (or will be) created. */
+  get maxEntries(): number {
+    return libbpf().bpf_map__max_entries(this.ptr);
+  }
+
+  /** Looks up key into value; false when there is no such element. */
+  lookup(key: Uint8Array, value: Uint8Array): boolean {
+    return libbpf().bpf_map_lookup_elem(this.fd, key, value) === 0;
+  }
+
+  /** Updates (or creates) key with value. */
+  update(key: Uint8Array, value: Uint8Array): void {
+    if (libbpf().bpf_map_update_elem(this.fd, key, value, 0n) !== 0) {
+      throw new LibbpfError("bpf_map_update_elem", errno(), this.name);
+    }
+  }
+
+  /** The bytes of an internal map's initial value (.rodata, .bss), writable before load. */
+  initialValue(): Uint8Array {
+    const size = new BigUint64Array(1);
+    const p = libbpf().bpf_map__initial_value(this.ptr, new Uint8Array(size.buffer));
+    if (!p) throw new Error(`map ${this.name} has no initial value`);
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, Number(size[0])));
+  }
+}
+
+/** A BPF object opened from an ELF image in memory. */
+export class BpfObject {
+  #ptr: Deno.PointerObject | null;
+  #keep: unknown[];
+  #links = new Set<BpfLink>();
+  #loaded = false;
+
+  private constructor(ptr: Deno.PointerObject, keep: unknown[], readonly name: string) {
+    this.#ptr = ptr;
+    this.#keep = keep;
+  }
+
+  /** Opens (does not load) an object from its ELF bytes. */
+  static open(bytes: Uint8Array, options: OpenOptions = {}): BpfObject {
+    const opts = new Uint8Array(OPEN_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    const keep: unknown[] = [bytes, opts];
+    v.setBigUint64(0, BigInt(OPEN_OPTS_SIZE), true);
+    const name = options.name ?? "nettrace";
+    const nameC = cstr(name);
+    keep.push(nameC);
+    v.setBigUint64(OPEN_OPTS_OBJECT_NAME, pointerValue(nameC), true);
+    if (options.btfCustomPath) {
+      const path = cstr(options.btfCustomPath);
+      keep.push(path);
+      v.setBigUint64(OPEN_OPTS_BTF_CUSTOM_PATH, pointerValue(path), true);
+    }
+    const p = libbpf().bpf_object__open_mem(bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length), opts);
+    return new BpfObject(checkPtr("bpf_object__open_mem", p, name), keep, name);
+  }
+
+  get #p(): Deno.PointerObject {
+    if (!this.#ptr) throw new Error(`BPF object ${this.name} used after close`);
+    return this.#ptr;
+  }
+
+  /** A program by its C function name. */
+  program(name: string): BpfProgram {
+    const p = libbpf().bpf_object__find_program_by_name(this.#p, cstr(name));
+    return new BpfProgram(checkPtr("bpf_object__find_program_by_name", p, name), name, this);
+  }
+
+  /** A map by name (".rodata" for the read-only data section). */
+  map(name: string): BpfMap {
+    const p = libbpf().bpf_object__find_map_by_name(this.#p, cstr(name));
+    return new BpfMap(checkPtr("bpf_object__find_map_by_name", p, name), name);
+  }
+
+  /** The object's own BTF (borrowed: valid while the object is open). */
+  btf(): Btf {
+    return new Btf(checkPtr("bpf_object__btf", libbpf().bpf_object__btf(this.#p), this.name), false);
+  }
+
+  /**
+   * Sets `const volatile` globals before load: name -> bytes. Offsets come from
+   * the object's BTF, as a libbpf skeleton would have them.
+   */
+  setReadOnly(values: Record<string, Uint8Array>): void {
+    const vars = new Map(this.btf().sectionVars(".rodata").map((v) => [v.name, v]));
+    const data = this.map(".rodata").initialValue();
+    for (const [name, bytes] of Object.entries(values)) {
+      const v = vars.get(name);
+      if (!v) throw new Error(`${this.name}: no read-only variable '${name}'`);
+      if (bytes.length !== v.size) {
+        throw new Error(`${this.name}: '${name}' is ${v.size} bytes, got ${bytes.length}`);
+      }
+      data.set(bytes, v.offset);
+    }
+  }
+
+  /** Loads every autoloaded program into the kernel; the error carries libbpf's log. */
+  load(): void {
+    clearLibbpfLog();
+    const ret = libbpf().bpf_object__load(this.#p);
+    if (ret < 0) {
+      const log = lastLibbpfLog(40)
+        .map((l) => l.trim().replace(/^libbpf: /, ""))
+        .filter((l) => l && !l.includes("skipped loading") && !l.startsWith("failed to load object"))
+        .slice(-6)
+        .join(" | ");
+      throw new LibbpfError("bpf_object__load", -ret, log);
+    }
+    this.#loaded = true;
+  }
+
+  /** Whether load() succeeded. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** @internal */
+  adoptLink(link: BpfLink): BpfLink {
+    this.#links.add(link);
+    return link;
+  }
+
+  /** @internal */
+  forgetLink(link: BpfLink): void {
+    this.#links.delete(link);
+  }
+
+  /** Number of links alive. */
+  get linkCount(): number {
+    return this.#links.size;
+  }
+
+  /** Destroys every link, then closes the object. Idempotent. */
+  close(): void {
+    for (const l of [...this.#links]) l.destroy();
+    if (this.#ptr) libbpf().bpf_object__close(this.#ptr);
+    this.#ptr = null;
+    this.#keep = [];
+  }
+}

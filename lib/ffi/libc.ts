@@ -1,0 +1,149 @@
+/**
+ * The few libc calls nettrace needs: errno, memory mapping, epoll, clocks,
+ * mount, and formatting of libbpf's va_list messages.
+ * @module
+ */
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const EPOLLIN = 1;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CLOEXEC = 0o2000000;
+
+const libc = Deno.dlopen("libc.so.6", {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  close: { parameters: ["i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  geteuid: { parameters: [], result: "u32" },
+  getpagesize: { parameters: [], result: "i32" },
+});
+
+const sym = libc.symbols;
+const encoder = new TextEncoder();
+
+/** A NUL-terminated copy of s, for passing to C. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(s.length * 3 + 1);
+  const { written } = encoder.encodeInto(s, b);
+  return b.subarray(0, written + 1) as Uint8Array<ArrayBuffer>;
+}
+
+/** Reads a C string, "" for NULL. */
+export function readCString(p: Deno.PointerValue): string {
+  return p ? Deno.UnsafePointerView.getCString(p) : "";
+}
+
+/** The calling thread's errno. Read it right after the failing call. */
+export function errno(): number {
+  const p = sym.__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32(0) : 0;
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 7: "E2BIG", 9: "EBADF",
+  11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
+  19: "ENODEV", 22: "EINVAL", 24: "EMFILE", 28: "ENOSPC", 38: "ENOSYS", 95: "EOPNOTSUPP",
+  524: "ENOTSUPP", 4007: "LIBBPF_ERRNO__PROG2BIG",
+};
+
+/** "Operation not permitted (EPERM)" for 1. */
+export function errnoText(err: number): string {
+  const e = Math.abs(err);
+  const name = ERRNO_NAMES[e] ?? `errno ${e}`;
+  const text = e === 524 ? "Operation not supported by the kernel" : readCString(sym.strerror(e));
+  return `${text} (${name})`;
+}
+
+/** Symbolic name of an errno value ("EPERM"), or "errno N". */
+export function errnoName(err: number): string {
+  return ERRNO_NAMES[Math.abs(err)] ?? `errno ${Math.abs(err)}`;
+}
+
+/** Formats a printf format with a va_list (libbpf's print callback). */
+export function formatVaList(fmt: Deno.PointerValue, args: Deno.PointerValue): string {
+  const buf = new Uint8Array(1024);
+  const n = sym.vsnprintf(buf, BigInt(buf.length), fmt, args);
+  if (n < 0) return readCString(fmt);
+  return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length - 1)));
+}
+
+/** A shared memory mapping of fd; write=false maps read-only. */
+export function mmapShared(fd: number, length: number, offset: number, write: boolean): Deno.PointerObject {
+  const prot = write ? PROT_READ | PROT_WRITE : PROT_READ;
+  const p = sym.mmap(null, BigInt(length), prot, MAP_SHARED, fd, BigInt(offset));
+  // MAP_FAILED is (void *)-1
+  if (!p || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
+    throw new Error(`mmap of fd ${fd} failed: ${errnoText(errno())}`);
+  }
+  return p;
+}
+
+/** Unmaps a mapping made by mmapShared. */
+export function munmap(p: Deno.PointerObject, length: number): void {
+  sym.munmap(p, BigInt(length));
+}
+
+/** System page size in bytes. */
+export function pageSize(): number {
+  return sym.getpagesize();
+}
+
+/** An epoll instance watching one fd for input; wait() does not block the event loop. */
+export class EpollWaiter {
+  #epfd: number;
+  #events = new Uint8Array(12 * 4);
+
+  constructor(fd: number) {
+    this.#epfd = sym.epoll_create1(EPOLL_CLOEXEC);
+    if (this.#epfd < 0) throw new Error(`epoll_create1 failed: ${errnoText(errno())}`);
+    const ev = new Uint8Array(12); // struct epoll_event is packed on x86_64: u32 events, u64 data
+    new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
+    if (sym.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+      const e = errno();
+      sym.close(this.#epfd);
+      throw new Error(`epoll_ctl failed: ${errnoText(e)}`);
+    }
+  }
+
+  /** Resolves with the number of ready fds (0 on timeout). */
+  async wait(timeoutMs: number): Promise<number> {
+    const n = await sym.epoll_wait(this.#epfd, this.#events, 4, timeoutMs);
+    return n < 0 ? 0 : n;
+  }
+
+  /** Closes the epoll fd. */
+  close(): void {
+    if (this.#epfd >= 0) sym.close(this.#epfd);
+    this.#epfd = -1;
+  }
+}
+
+const CLOCK_MONOTONIC = 1;
+
+/** CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns(). */
+export function monotonicNs(): bigint {
+  const ts = new BigInt64Array(2);
+  sym.clock_gettime(CLOCK_MONOTONIC, new Uint8Array(ts.buffer));
+  return ts[0] * 1_000_000_000n + ts[1];
+}
+
+/** mount(2); throws with errno text on failure. */
+export function mount(source: string, target: string, fstype: string): void {
+  if (sym.mount(cstr(source), cstr(target), cstr(fstype), 0n, null) !== 0) {
+    throw new Error(`mount ${fstype} on ${target} failed: ${errnoText(errno())}`);
+  }
+}
+
+/** Effective user id. */
+export function geteuid(): number {
+  return sym.geteuid();
+}

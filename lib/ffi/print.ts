@@ -1,0 +1,46 @@
+/**
+ * Routes libbpf's log (libbpf_set_print) to a TypeScript sink: nettrace shows
+ * it with --debug, and keeps the last lines to explain a failed load.
+ * @module
+ */
+import { libbpf } from "./libbpf.ts";
+import { formatVaList } from "./libc.ts";
+
+/** libbpf's log levels. */
+export type LibbpfLevel = "warn" | "info" | "debug";
+const LEVELS: LibbpfLevel[] = ["warn", "info", "debug"];
+
+/** Where libbpf messages go. */
+export type LibbpfSink = (level: LibbpfLevel, message: string) => void;
+
+const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
+let callback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
+const recent: string[] = [];
+const RECENT_MAX = 200;
+
+/** Installs sink as libbpf's printer; every message is also kept for lastLibbpfLog(). */
+export function routeLibbpfLog(sink: LibbpfSink): void {
+  callback?.close();
+  const cb = new Deno.UnsafeCallback(
+    PRINT_FN,
+    (level, fmt, args) => {
+      const msg = formatVaList(fmt, args);
+      recent.push(msg);
+      if (recent.length > RECENT_MAX) recent.shift();
+      sink(LEVELS[level] ?? "debug", msg);
+      return 0;
+    },
+  );
+  callback = cb;
+  libbpf().libbpf_set_print(cb.pointer);
+}
+
+/** The last libbpf messages (most recent last), to explain a failure. */
+export function lastLibbpfLog(lines = 20): string[] {
+  return recent.slice(-lines);
+}
+
+/** Forgets kept messages (before an operation whose failure is to be explained). */
+export function clearLibbpfLog(): void {
+  recent.length = 0;
+}

@@ -1,0 +1,49 @@
+/**
+ * nettrace: follows network packets through the Linux kernel, says why they
+ * were dropped. Entry point: parses the command line, runs one mode, maps
+ * failures to exit status 2 (bad input) or 1 (host cannot run it).
+ * @module
+ */
+import { helpText, parseArgs } from "./src/cli/options.ts";
+import { HostError, UsageError } from "./src/errors.ts";
+import { configureLog, writeErr } from "./src/runtime/log.ts";
+import { requireBpfHost } from "./src/runtime/host.ts";
+import { VERSION } from "./src/version.ts";
+
+async function run(argv: string[]): Promise<number> {
+  const opts = parseArgs(argv);
+  switch (opts.mode) {
+    case "help":
+      console.log(helpText());
+      return 0;
+    case "version":
+      console.log(`nettrace ${VERSION}`);
+      return 0;
+    case undefined:
+      throw new UsageError("no mode given: use --drop to watch packet drops, or --check (see nettrace -h)");
+  }
+  requireBpfHost();
+  configureLog(opts);
+  if (opts.mode === "check") {
+    const { runCheck } = await import("./src/modes/check.ts");
+    return await runCheck(opts);
+  }
+  const { runDrop } = await import("./src/modes/drop.ts");
+  return await runDrop(opts);
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await run(Deno.args);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof HostError) {
+      writeErr(`nettrace: ${e.message}`);
+      code = e.exitCode;
+    } else {
+      writeErr(`nettrace: internal error: ${(e as Error).stack ?? e}`);
+      code = 1;
+    }
+  }
+  Deno.exit(code);
+}

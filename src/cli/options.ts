@@ -1,0 +1,181 @@
+/**
+ * nettrace's command line: the option table (names as the C nettrace has
+ * them), parsing into typed Options, and the -h text.
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import type { PacketFilter } from "../bpf/filter.ts";
+import type { RingReaderKind } from "../../lib/ffi/ring_reader.ts";
+import {
+  parseAddressOption,
+  parseIntegerOption,
+  parsePortOption,
+  parseProtocolOption,
+  parseRingSizeOption,
+} from "./values.ts";
+
+/** What nettrace was asked to do. */
+export type Mode = "drop" | "check" | "help" | "version";
+
+/** Parsed command line. */
+export interface Options {
+  mode: Mode | undefined;
+  filter: PacketFilter;
+  /** --netns-current: resolved to an inode by the mode */
+  netnsCurrent: boolean;
+  /** stop after this many events */
+  count?: number;
+  detail: boolean;
+  date: boolean;
+  dropStack: boolean;
+  verbose: boolean;
+  debug: boolean;
+  /** BTF file for kernels without /sys/kernel/btf/vmlinux */
+  btf?: string;
+  /** ring buffer size in bytes */
+  ringSize: number;
+  ringReader: RingReaderKind;
+}
+
+/** One option of the table. */
+export interface OptionSpec {
+  long: string;
+  short?: string;
+  /** name of the value, for options that take one */
+  value?: string;
+  help: string;
+  /** applies the option to opts */
+  apply: (opts: Options, value: string, name: string) => void;
+}
+
+const PAGE_KIB = 4;
+/** Default ring buffer size: 4 MiB. */
+export const DEFAULT_RING_SIZE = 4 << 20;
+
+function setMode(opts: Options, mode: Mode, name: string): void {
+  if (opts.mode && opts.mode !== mode) {
+    throw new UsageError(`${name} cannot be combined with --${opts.mode}: they are different modes`);
+  }
+  opts.mode = mode;
+}
+
+/** Every option nettrace takes, in -h order. */
+export const OPTION_TABLE: OptionSpec[] = [
+  { long: "saddr", short: "s", value: "ADDR", help: "filter source IPv4/IPv6 address", apply: (o, v, n) => (o.filter.saddr = parseAddressOption(n, v)) },
+  { long: "daddr", short: "d", value: "ADDR", help: "filter destination IPv4/IPv6 address", apply: (o, v, n) => (o.filter.daddr = parseAddressOption(n, v)) },
+  { long: "addr", value: "ADDR", help: "filter source or destination IPv4/IPv6 address", apply: (o, v, n) => (o.filter.addr = parseAddressOption(n, v)) },
+  { long: "sport", short: "S", value: "PORT", help: "filter source TCP/UDP port", apply: (o, v, n) => (o.filter.sport = parsePortOption(n, v)) },
+  { long: "dport", short: "D", value: "PORT", help: "filter destination TCP/UDP port", apply: (o, v, n) => (o.filter.dport = parsePortOption(n, v)) },
+  { long: "port", short: "P", value: "PORT", help: "filter source or destination TCP/UDP port", apply: (o, v, n) => (o.filter.port = parsePortOption(n, v)) },
+  {
+    long: "proto", short: "p", value: "PROTO", help: "filter L3/L4 protocol, such as 'tcp', 'udp', 'icmp', 'arp', 'ipv6'",
+    apply: (o, v, n) => Object.assign(o.filter, parseProtocolOption(n, v)),
+  },
+  {
+    long: "netns", value: "INODE", help: "filter by network namespace inode (ls -l /proc/PID/ns/net)",
+    apply: (o, v, n) => (o.filter.netns = parseIntegerOption(n, v, 1, 0xffffffff)),
+  },
+  { long: "netns-current", help: "filter by the network namespace nettrace runs in", apply: (o) => (o.netnsCurrent = true) },
+  { long: "pid", value: "PID", help: "filter by the id of the process current when the event fires", apply: (o, v, n) => (o.filter.pid = parseIntegerOption(n, v, 1, 0x3fffffff)) },
+  { long: "count", short: "c", value: "N", help: "exit after N events", apply: (o, v, n) => (o.count = parseIntegerOption(n, v, 1, Number.MAX_SAFE_INTEGER)) },
+  { long: "drop", help: "skb drop monitor mode: every packet the kernel drops, with reason and location", apply: (o, _v, n) => setMode(o, "drop", n) },
+  {
+    long: "drop-stack", help: "print the kernel call stack of each drop (implies --drop)",
+    apply: (o, _v, n) => {
+      setMode(o, "drop", n);
+      o.dropStack = true;
+    },
+  },
+  { long: "detail", help: "show skb address, CPU, interface, netns, pid and command of each event", apply: (o) => (o.detail = true) },
+  { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
+  { long: "check", help: "report what this kernel supports (BTF, tracefs, attach kinds, drop reasons) and exit", apply: (o, _v, n) => setMode(o, "check", n) },
+  { long: "btf", value: "FILE", help: "kernel BTF file to use when the kernel has no /sys/kernel/btf/vmlinux", apply: (o, v) => (o.btf = v) },
+  {
+    long: "ring-size", value: "KIB", help: "BPF ring buffer size in KiB, a power of two (default 4096)",
+    apply: (o, v, n) => (o.ringSize = parseRingSizeOption(n, v, PAGE_KIB)),
+  },
+  {
+    long: "ring-reader", value: "KIND", help: "how events are read: 'mmap' (default) or 'callback' (libbpf)",
+    apply: (o, v, n) => {
+      if (v !== "mmap" && v !== "callback") throw new UsageError(`${n}: '${v}' is not 'mmap' or 'callback'`);
+      o.ringReader = v;
+    },
+  },
+  { long: "verbose", short: "v", help: "show log information", apply: (o) => (o.verbose = true) },
+  { long: "debug", help: "show debug information, libbpf's log included", apply: (o) => (o.debug = o.verbose = true) },
+  { long: "help", short: "h", help: "show this help", apply: (o, _v, n) => setMode(o, "help", n) },
+  { long: "version", short: "V", help: "show nettrace's version", apply: (o, _v, n) => setMode(o, "version", n) },
+];
+
+/** Options before any argument is applied. */
+export function defaultOptions(): Options {
+  return {
+    mode: undefined,
+    filter: {},
+    netnsCurrent: false,
+    detail: false,
+    date: false,
+    dropStack: false,
+    verbose: false,
+    debug: false,
+    ringSize: DEFAULT_RING_SIZE,
+    ringReader: "mmap",
+  };
+}
+
+/** Parses argv; throws UsageError for anything it does not accept. */
+export function parseArgs(argv: string[]): Options {
+  const opts = defaultOptions();
+  const byLong = new Map(OPTION_TABLE.map((s) => [s.long, s]));
+  const byShort = new Map(OPTION_TABLE.filter((s) => s.short).map((s) => [s.short!, s]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    let spec: OptionSpec | undefined;
+    let inline: string | undefined;
+    let name = arg;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const long = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      if (eq >= 0) inline = arg.slice(eq + 1);
+      name = `--${long}`;
+      spec = byLong.get(long);
+    } else if (arg.startsWith("-") && arg.length >= 2) {
+      name = arg.slice(0, 2);
+      spec = byShort.get(arg[1]);
+      if (arg.length > 2) inline = arg.slice(2);
+    } else {
+      throw new UsageError(`unexpected argument '${arg}' (see nettrace -h)`);
+    }
+    if (!spec) throw new UsageError(`unknown option '${name}' (see nettrace -h)`);
+    let value = "";
+    if (spec.value) {
+      if (inline !== undefined) value = inline;
+      else if (i + 1 < argv.length) value = argv[++i];
+      else throw new UsageError(`${name} needs a value (${spec.value})`);
+    } else if (inline !== undefined) {
+      throw new UsageError(`${name} takes no value`);
+    }
+    spec.apply(opts, value, name);
+  }
+  if (opts.netnsCurrent && opts.filter.netns) {
+    throw new UsageError("--netns and --netns-current cannot be combined");
+  }
+  return opts;
+}
+
+/** The -h text: one line per option. */
+export function helpText(): string {
+  const rows = OPTION_TABLE.map((s) => {
+    const names = (s.short ? `-${s.short}, ` : "    ") + `--${s.long}` + (s.value ? ` ${s.value}` : "");
+    return `    ${names.padEnd(26)} ${s.help}`;
+  });
+  return [
+    "nettrace: trace packets through the Linux kernel and tell why they are dropped",
+    "",
+    "Usage: nettrace [MODE] [FILTERS] [OUTPUT OPTIONS]",
+    "  modes: --drop (drop monitor), --check (kernel capability report)",
+    "",
+    ...rows,
+    "",
+  ].join("\n");
+}

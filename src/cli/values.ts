@@ -1,0 +1,57 @@
+/**
+ * Parsers for option values. Each throws UsageError with a line that names
+ * the option and what was wrong.
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { type IpAddress, parseIpAddress } from "../packet/address.ts";
+import { ETHERTYPES, IP_PROTOCOLS } from "../packet/protocols.ts";
+
+/** An IPv4 or IPv6 address. */
+export function parseAddressOption(option: string, text: string): IpAddress {
+  const a = parseIpAddress(text.trim());
+  if (!a) throw new UsageError(`${option}: '${text}' is not an IPv4 or IPv6 address`);
+  return a;
+}
+
+/** A TCP/UDP port, 1-65535. */
+export function parsePortOption(option: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${option}: '${text}' is not a port number`);
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw new UsageError(`${option}: port ${text} is out of range (1-65535)`);
+  return n;
+}
+
+/** A whole number from min to max. */
+export function parseIntegerOption(option: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${option}: '${text}' is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${option}: ${text} is out of range (${min}-${max})`);
+  return n;
+}
+
+/** The protocol filter: a link-layer protocol (ethertype) or an IP protocol. */
+export type ProtocolFilter = { l3Proto?: number; l4Proto?: number };
+
+/** A protocol name for -p: 'tcp', 'udp', 'icmp', 'arp', 'ipv6', ... */
+export function parseProtocolOption(option: string, text: string): ProtocolFilter {
+  const name = text.trim().toLowerCase();
+  const l3 = ETHERTYPES.find(([n]) => n === name);
+  if (l3) return { l3Proto: l3[1] };
+  const l4 = IP_PROTOCOLS.find(([n]) => n === name);
+  if (l4) {
+    // ICMPv6 only exists over IPv6, ICMP only over IPv4
+    if (l4[1] === 58) return { l3Proto: 0x86dd, l4Proto: 58 };
+    if (l4[1] === 1) return { l3Proto: 0x0800, l4Proto: 1 };
+    return { l4Proto: l4[1] };
+  }
+  const known = [...new Set([...ETHERTYPES, ...IP_PROTOCOLS].map(([n]) => n))].join(", ");
+  throw new UsageError(`${option}: unknown protocol '${text}' (known: ${known})`);
+}
+
+/** Ring buffer size in KiB: a power of two, at least one page. */
+export function parseRingSizeOption(option: string, text: string, pageKiB: number): number {
+  const kib = parseIntegerOption(option, text, pageKiB, 1 << 20);
+  if ((kib & (kib - 1)) !== 0) throw new UsageError(`${option}: ${kib} KiB is not a power of two`);
+  return kib * 1024;
+}

@@ -1,0 +1,67 @@
+/**
+ * Decoding one ring buffer record (struct nt_event) into a typed event.
+ * Pure: works on any DataView, so tests feed it recorded bytes.
+ * @module
+ */
+import type { RawPacket } from "../packet/decode.ts";
+import { EVENT, L3_MAX, L4_MAX, PACKET } from "./layout.ts";
+
+/** One event from the kernel. Addresses are bigint (kernel pointers exceed 2^53). */
+export interface KernelEvent {
+  /** bpf_ktime_get_ns(), nanoseconds since boot */
+  tsNs: number;
+  skb: bigint;
+  location: bigint;
+  reason: number;
+  pid: number;
+  netns: number;
+  ifindex: number;
+  stackId: number;
+  cpu: number;
+  kind: number;
+  comm: string;
+  ifname: string;
+  packet: RawPacket;
+}
+
+const latin1 = new TextDecoder("latin1");
+
+function cString(view: DataView, off: number, max: number): string {
+  let end = 0;
+  while (end < max && view.getUint8(off + end) !== 0) end++;
+  return latin1.decode(new Uint8Array(view.buffer, view.byteOffset + off, end));
+}
+
+/** Copies the headers out of the record (the record memory is reused by the kernel). */
+function readPacket(view: DataView, off: number): RawPacket {
+  const l3Len = Math.min(view.getUint8(off + PACKET.l3_len), L3_MAX);
+  const l4Len = Math.min(view.getUint8(off + PACKET.l4_len), L4_MAX);
+  const base = view.byteOffset + off;
+  return {
+    l3Proto: view.getUint16(off + PACKET.l3_proto, true),
+    l4Proto: view.getUint8(off + PACKET.l4_proto),
+    l3: new Uint8Array(view.buffer.slice(base + PACKET.l3, base + PACKET.l3 + l3Len)),
+    l4: new Uint8Array(view.buffer.slice(base + PACKET.l4, base + PACKET.l4 + l4Len)),
+  };
+}
+
+/** Decodes the struct nt_event at view[off]. Throws when the record is too short. */
+export function decodeEvent(view: DataView, off: number, size: number): KernelEvent {
+  if (size < EVENT.size) throw new Error(`event record of ${size} bytes, expected ${EVENT.size}`);
+  const ts = view.getUint32(off + EVENT.ts + 4, true) * 4294967296 + view.getUint32(off + EVENT.ts, true);
+  return {
+    tsNs: ts,
+    skb: view.getBigUint64(off + EVENT.skb, true),
+    location: view.getBigUint64(off + EVENT.location, true),
+    reason: view.getUint32(off + EVENT.reason, true),
+    pid: view.getUint32(off + EVENT.pid, true),
+    netns: view.getUint32(off + EVENT.netns, true),
+    ifindex: view.getUint32(off + EVENT.ifindex, true),
+    stackId: view.getInt32(off + EVENT.stack_id, true),
+    cpu: view.getUint16(off + EVENT.cpu, true),
+    kind: view.getUint16(off + EVENT.kind, true),
+    comm: cString(view, off + EVENT.comm, 16),
+    ifname: cString(view, off + EVENT.ifname, 16),
+    packet: readPacket(view, off + EVENT.pkt),
+  };
+}

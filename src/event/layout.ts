@@ -1,0 +1,59 @@
+/**
+ * Byte layout of the structs shared with the BPF programs (bpf/include/nettrace.h).
+ * Checked against the compiled object's BTF by test/kernel/layout.test.ts.
+ * @module
+ */
+
+/** struct nt_packet, at PACKET within struct nt_event. */
+export const PACKET = {
+  l3_proto: 0,
+  l3_len: 2,
+  l4_len: 3,
+  l4_proto: 4,
+  l3: 8,
+  l4: 48,
+  size: 68,
+} as const;
+
+/** Sizes of the copied header areas. */
+export const L3_MAX = 40;
+export const L4_MAX = 20;
+
+/** struct nt_event. */
+export const EVENT = {
+  ts: 0,
+  skb: 8,
+  location: 16,
+  reason: 24,
+  pid: 28,
+  netns: 32,
+  ifindex: 36,
+  stack_id: 40,
+  cpu: 44,
+  kind: 46,
+  comm: 48,
+  ifname: 64,
+  pkt: 80,
+  size: 152,
+} as const;
+
+/** struct nt_addr_filter. */
+export const ADDR_FILTER = { family: 0, addr: 4, size: 20 } as const;
+
+/** struct nt_filter. */
+export const FILTER = {
+  saddr: 0,
+  daddr: 20,
+  addr: 40,
+  sport: 60,
+  dport: 62,
+  port: 64,
+  l3_proto: 66,
+  l4_proto: 68,
+  netns: 72,
+  pid: 76,
+  size: 80,
+} as const;
+
+/** enum nt_stat: slots of the per-CPU stats map. */
+export const STAT = { seen: 0, lost: 1 } as const;

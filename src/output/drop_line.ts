@@ -1,0 +1,40 @@
+/**
+ * The text of one drop event:
+ * `[3867.337581] TCP: 127.0.0.1:50482 -> 127.0.0.1:9 seq:140685936, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv+0x91`
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+import { decodePacket } from "../packet/decode.ts";
+import { formatPacket } from "../packet/format.ts";
+import { type DropReasons, reasonName } from "../kernel/drop_reasons.ts";
+import type { TimestampFormatter } from "./timestamp.ts";
+
+/** What a drop line needs besides the event. */
+export interface DropLineContext {
+  time: TimestampFormatter;
+  /** undefined: the kernel has no drop reasons, no reason column */
+  reasons?: DropReasons;
+  /** code address -> "func+0xoff" */
+  symbolize: (addr: bigint) => string;
+  detail: boolean;
+}
+
+/** The --detail columns: skb, CPU, interface, netns, pid, command. */
+export function detailColumns(ev: KernelEvent): string {
+  return `[${ev.skb.toString(16)}][cpu:${String(ev.cpu).padEnd(3)}][${ev.ifname || "-"}]` +
+    `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
+}
+
+/** One line for a drop event. */
+export function formatDropLine(ev: KernelEvent, ctx: DropLineContext): string {
+  let line = `[${ctx.time.format(ev.tsNs)}] `;
+  if (ctx.detail) line += detailColumns(ev);
+  line += formatPacket(decodePacket(ev.packet));
+  if (ctx.reasons) line += `, reason: ${reasonName(ctx.reasons, ev.reason)}`;
+  return `${line}, ${ctx.symbolize(ev.location)}`;
+}
+
+/** The kernel stack lines printed under a drop with --drop-stack. */
+export function formatStack(frames: string[]): string {
+  return frames.map((f) => `    -> ${f}`).join("\n");
+}

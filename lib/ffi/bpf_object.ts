@@ -5,7 +5,7 @@
  * @module
  */
 import { Btf } from "./btf.ts";
-import { checkInt, checkPtr, LibbpfError, libbpf } from "./libbpf.ts";
+import { checkInt, checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
 import { cstr, errno } from "./libc.ts";
 import { clearLibbpfLog, lastLibbpfLog } from "./print.ts";
 
@@ -80,7 +80,11 @@ export class BpfProgram {
 
   /** Attaches to a raw tracepoint. */
   attachRawTracepoint(name: string): BpfLink {
-    return this.#link("bpf_program__attach_raw_tracepoint", libbpf().bpf_program__attach_raw_tracepoint(this.ptr, cstr(name)), `raw_tracepoint ${name}`);
+    return this.#link(
+      "bpf_program__attach_raw_tracepoint",
+      libbpf().bpf_program__attach_raw_tracepoint(this.ptr, cstr(name)),
+      `raw_tracepoint ${name}`,
+    );
   }
 
   /** Attaches an fentry/fexit/tp_btf program to the target given at load. */

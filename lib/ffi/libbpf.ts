@@ -67,7 +67,9 @@ export function libbpf(): Libbpf {
       lib = Deno.dlopen("libbpf.so.1", SYMBOLS).symbols;
     } catch (e) {
       throw new LibbpfMissingError(
-        `cannot load libbpf.so.1 (${(e as Error).message.split("\n")[0]}): install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1)`,
+        `cannot load libbpf.so.1 (${
+          (e as Error).message.split("\n")[0]
+        }): install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1)`,
       );
     }
   }

@@ -49,10 +49,27 @@ export function errno(): number {
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 7: "E2BIG", 9: "EBADF",
-  11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
-  19: "ENODEV", 22: "EINVAL", 24: "EMFILE", 28: "ENOSPC", 38: "ENOSYS", 95: "EOPNOTSUPP",
-  524: "ENOTSUPP", 4007: "LIBBPF_ERRNO__PROG2BIG",
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  24: "EMFILE",
+  28: "ENOSPC",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+  524: "ENOTSUPP",
+  4007: "LIBBPF_ERRNO__PROG2BIG",
 };
 
 /** "Operation not permitted (EPERM)" for 1. */

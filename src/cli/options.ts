@@ -61,41 +61,118 @@ function setMode(opts: Options, mode: Mode, name: string): void {
 
 /** Every option nettrace takes, in -h order. */
 export const OPTION_TABLE: OptionSpec[] = [
-  { long: "saddr", short: "s", value: "ADDR", help: "filter source IPv4/IPv6 address", apply: (o, v, n) => (o.filter.saddr = parseAddressOption(n, v)) },
-  { long: "daddr", short: "d", value: "ADDR", help: "filter destination IPv4/IPv6 address", apply: (o, v, n) => (o.filter.daddr = parseAddressOption(n, v)) },
-  { long: "addr", value: "ADDR", help: "filter source or destination IPv4/IPv6 address", apply: (o, v, n) => (o.filter.addr = parseAddressOption(n, v)) },
-  { long: "sport", short: "S", value: "PORT", help: "filter source TCP/UDP port", apply: (o, v, n) => (o.filter.sport = parsePortOption(n, v)) },
-  { long: "dport", short: "D", value: "PORT", help: "filter destination TCP/UDP port", apply: (o, v, n) => (o.filter.dport = parsePortOption(n, v)) },
-  { long: "port", short: "P", value: "PORT", help: "filter source or destination TCP/UDP port", apply: (o, v, n) => (o.filter.port = parsePortOption(n, v)) },
   {
-    long: "proto", short: "p", value: "PROTO", help: "filter L3/L4 protocol, such as 'tcp', 'udp', 'icmp', 'arp', 'ipv6'",
+    long: "saddr",
+    short: "s",
+    value: "ADDR",
+    help: "filter source IPv4/IPv6 address",
+    apply: (o, v, n) => (o.filter.saddr = parseAddressOption(n, v)),
+  },
+  {
+    long: "daddr",
+    short: "d",
+    value: "ADDR",
+    help: "filter destination IPv4/IPv6 address",
+    apply: (o, v, n) => (o.filter.daddr = parseAddressOption(n, v)),
+  },
+  {
+    long: "addr",
+    value: "ADDR",
+    help: "filter source or destination IPv4/IPv6 address",
+    apply: (o, v, n) => (o.filter.addr = parseAddressOption(n, v)),
+  },
+  {
+    long: "sport",
+    short: "S",
+    value: "PORT",
+    help: "filter source TCP/UDP port",
+    apply: (o, v, n) => (o.filter.sport = parsePortOption(n, v)),
+  },
+  {
+    long: "dport",
+    short: "D",
+    value: "PORT",
+    help: "filter destination TCP/UDP port",
+    apply: (o, v, n) => (o.filter.dport = parsePortOption(n, v)),
+  },
+  {
+    long: "port",
+    short: "P",
+    value: "PORT",
+    help: "filter source or destination TCP/UDP port",
+    apply: (o, v, n) => (o.filter.port = parsePortOption(n, v)),
+  },
+  {
+    long: "proto",
+    short: "p",
+    value: "PROTO",
+    help: "filter L3/L4 protocol, such as 'tcp', 'udp', 'icmp', 'arp', 'ipv6'",
     apply: (o, v, n) => Object.assign(o.filter, parseProtocolOption(n, v)),
   },
   {
-    long: "netns", value: "INODE", help: "filter by network namespace inode (ls -l /proc/PID/ns/net)",
+    long: "netns",
+    value: "INODE",
+    help: "filter by network namespace inode (ls -l /proc/PID/ns/net)",
     apply: (o, v, n) => (o.filter.netns = parseIntegerOption(n, v, 1, 0xffffffff)),
   },
-  { long: "netns-current", help: "filter by the network namespace nettrace runs in", apply: (o) => (o.netnsCurrent = true) },
-  { long: "pid", value: "PID", help: "filter by the id of the process current when the event fires", apply: (o, v, n) => (o.filter.pid = parseIntegerOption(n, v, 1, 0x3fffffff)) },
-  { long: "count", short: "c", value: "N", help: "exit after N events", apply: (o, v, n) => (o.count = parseIntegerOption(n, v, 1, Number.MAX_SAFE_INTEGER)) },
-  { long: "drop", help: "skb drop monitor mode: every packet the kernel drops, with reason and location", apply: (o, _v, n) => setMode(o, "drop", n) },
   {
-    long: "drop-stack", help: "print the kernel call stack of each drop (implies --drop)",
+    long: "netns-current",
+    help: "filter by the network namespace nettrace runs in",
+    apply: (o) => (o.netnsCurrent = true),
+  },
+  {
+    long: "pid",
+    value: "PID",
+    help: "filter by the id of the process current when the event fires",
+    apply: (o, v, n) => (o.filter.pid = parseIntegerOption(n, v, 1, 0x3fffffff)),
+  },
+  {
+    long: "count",
+    short: "c",
+    value: "N",
+    help: "exit after N events",
+    apply: (o, v, n) => (o.count = parseIntegerOption(n, v, 1, Number.MAX_SAFE_INTEGER)),
+  },
+  {
+    long: "drop",
+    help: "skb drop monitor mode: every packet the kernel drops, with reason and location",
+    apply: (o, _v, n) => setMode(o, "drop", n),
+  },
+  {
+    long: "drop-stack",
+    help: "print the kernel call stack of each drop (implies --drop)",
     apply: (o, _v, n) => {
       setMode(o, "drop", n);
       o.dropStack = true;
     },
   },
-  { long: "detail", help: "show skb address, CPU, interface, netns, pid and command of each event", apply: (o) => (o.detail = true) },
-  { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
-  { long: "check", help: "report what this kernel supports (BTF, tracefs, attach kinds, drop reasons) and exit", apply: (o, _v, n) => setMode(o, "check", n) },
-  { long: "btf", value: "FILE", help: "kernel BTF file to use when the kernel has no /sys/kernel/btf/vmlinux", apply: (o, v) => (o.btf = v) },
   {
-    long: "ring-size", value: "KIB", help: "BPF ring buffer size in KiB, a power of two (default 4096)",
+    long: "detail",
+    help: "show skb address, CPU, interface, netns, pid and command of each event",
+    apply: (o) => (o.detail = true),
+  },
+  { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
+  {
+    long: "check",
+    help: "report what this kernel supports (BTF, tracefs, attach kinds, drop reasons) and exit",
+    apply: (o, _v, n) => setMode(o, "check", n),
+  },
+  {
+    long: "btf",
+    value: "FILE",
+    help: "kernel BTF file to use when the kernel has no /sys/kernel/btf/vmlinux",
+    apply: (o, v) => (o.btf = v),
+  },
+  {
+    long: "ring-size",
+    value: "KIB",
+    help: "BPF ring buffer size in KiB, a power of two (default 4096)",
     apply: (o, v, n) => (o.ringSize = parseRingSizeOption(n, v, PAGE_KIB)),
   },
   {
-    long: "ring-reader", value: "KIND", help: "how events are read: 'mmap' (default) or 'callback' (libbpf)",
+    long: "ring-reader",
+    value: "KIND",
+    help: "how events are read: 'mmap' (default) or 'callback' (libbpf)",
     apply: (o, v, n) => {
       if (v !== "mmap" && v !== "callback") throw new UsageError(`${n}: '${v}' is not 'mmap' or 'callback'`);
       o.ringReader = v;

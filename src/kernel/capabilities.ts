@@ -4,7 +4,7 @@
  * Kernel version numbers are never used to decide.
  * @module
  */
-import { BpfObject, type BpfLink, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
+import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { PROBE_OBJECT } from "../bpf/objects.ts";
 import { KERNEL_BTF } from "./btf_source.ts";
@@ -51,18 +51,49 @@ interface AttachProbe {
 }
 
 const PROBES: AttachProbe[] = [
-  { kind: "tracepoint", program: "nt_probe_tp", attach: (p) => p.attachTracepoint("skb", "kfree_skb"), needs: ["CONFIG_BPF_EVENTS"] },
-  { kind: "raw_tracepoint", program: "nt_probe_raw", attach: (p) => p.attachRawTracepoint("kfree_skb"), needs: ["CONFIG_BPF_EVENTS"] },
-  { kind: "tp_btf", program: "nt_probe_tpbtf", attach: (p) => p.attachTrace(), needs: ["CONFIG_DEBUG_INFO_BTF"] },
-  { kind: "kprobe", program: "nt_probe_kp", attach: (p, t) => p.attachKprobe(t, false), needs: ["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"] },
-  { kind: "kretprobe", program: "nt_probe_krp", attach: (p, t) => p.attachKprobe(t, true), needs: ["CONFIG_KPROBES", "CONFIG_KRETPROBES"] },
-  { kind: "kprobe-multi", program: "nt_probe_kpm", attach: (p, t) => p.attachKprobeMulti([t], false), needs: ["CONFIG_KPROBES", "CONFIG_FPROBE"] },
   {
-    kind: "fentry", program: "nt_probe_fentry", prepare: (p, t) => p.setAttachTarget(t), attach: (p) => p.attachTrace(),
+    kind: "tracepoint",
+    program: "nt_probe_tp",
+    attach: (p) => p.attachTracepoint("skb", "kfree_skb"),
+    needs: ["CONFIG_BPF_EVENTS"],
+  },
+  {
+    kind: "raw_tracepoint",
+    program: "nt_probe_raw",
+    attach: (p) => p.attachRawTracepoint("kfree_skb"),
+    needs: ["CONFIG_BPF_EVENTS"],
+  },
+  { kind: "tp_btf", program: "nt_probe_tpbtf", attach: (p) => p.attachTrace(), needs: ["CONFIG_DEBUG_INFO_BTF"] },
+  {
+    kind: "kprobe",
+    program: "nt_probe_kp",
+    attach: (p, t) => p.attachKprobe(t, false),
+    needs: ["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"],
+  },
+  {
+    kind: "kretprobe",
+    program: "nt_probe_krp",
+    attach: (p, t) => p.attachKprobe(t, true),
+    needs: ["CONFIG_KPROBES", "CONFIG_KRETPROBES"],
+  },
+  {
+    kind: "kprobe-multi",
+    program: "nt_probe_kpm",
+    attach: (p, t) => p.attachKprobeMulti([t], false),
+    needs: ["CONFIG_KPROBES", "CONFIG_FPROBE"],
+  },
+  {
+    kind: "fentry",
+    program: "nt_probe_fentry",
+    prepare: (p, t) => p.setAttachTarget(t),
+    attach: (p) => p.attachTrace(),
     needs: ["CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_FUNCTION_TRACER"],
   },
   {
-    kind: "fexit", program: "nt_probe_fexit", prepare: (p, t) => p.setAttachTarget(t), attach: (p) => p.attachTrace(),
+    kind: "fexit",
+    program: "nt_probe_fexit",
+    prepare: (p, t) => p.setAttachTarget(t),
+    attach: (p) => p.attachTrace(),
     needs: ["CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_FUNCTION_TRACER"],
   },
 ];
@@ -113,7 +144,9 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
     kernelBtf = Btf.kernel(btfPath);
     btf = { name: "BTF", available: true, detail: btfPath ? `${btfPath} (given with --btf)` : KERNEL_BTF };
   } catch (e) {
-    const why = btfPath ? (e as Error).message : `${KERNEL_BTF} is missing (kernel built without CONFIG_DEBUG_INFO_BTF?)`;
+    const why = btfPath
+      ? (e as Error).message
+      : `${KERNEL_BTF} is missing (kernel built without CONFIG_DEBUG_INFO_BTF?)`;
     btf = { name: "BTF", available: false, detail: `${why}; give a BTF file with --btf` };
   }
 
@@ -143,11 +176,17 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
 
   const reasons = loadDropReasons(kernelBtf, tracefsPath);
   const dropReasons: Capability = reasons.source === "none"
-    ? { name: "drop reasons", available: false, detail: "this kernel reports no drop reasons (kfree_skb has no reason field)" }
+    ? {
+      name: "drop reasons",
+      available: false,
+      detail: "this kernel reports no drop reasons (kfree_skb has no reason field)",
+    }
     : {
       name: "drop reasons",
       available: true,
-      detail: `${reasons.names.size} reasons (${reasons.source === "btf" ? "enum skb_drop_reason in BTF" : "kfree_skb tracepoint format"})`,
+      detail: `${reasons.names.size} reasons (${
+        reasons.source === "btf" ? "enum skb_drop_reason in BTF" : "kfree_skb tracepoint format"
+      })`,
     };
   kernelBtf?.close();
   return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, dropReasons };

@@ -147,7 +147,9 @@ export function decodeTransport(proto: number, l4: Uint8Array): TransportHeader 
 
 function decodeIPv4(raw: RawPacket): IpPacket | OtherPacket {
   const b = raw.l3;
-  if (b.length < 20) return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated IPv4 header (${b.length} bytes)` };
+  if (b.length < 20) {
+    return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated IPv4 header (${b.length} bytes)` };
+  }
   if (b[0] >> 4 !== 4) return { kind: "other", l3Proto: raw.l3Proto, problem: `not IPv4 (version ${b[0] >> 4})` };
   const pkt: IpPacket = {
     kind: "ip",
@@ -169,7 +171,9 @@ function decodeIPv4(raw: RawPacket): IpPacket | OtherPacket {
 
 function decodeIPv6(raw: RawPacket): IpPacket | OtherPacket {
   const b = raw.l3;
-  if (b.length < 40) return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated IPv6 header (${b.length} bytes)` };
+  if (b.length < 40) {
+    return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated IPv6 header (${b.length} bytes)` };
+  }
   if (b[0] >> 4 !== 6) return { kind: "other", l3Proto: raw.l3Proto, problem: `not IPv6 (version ${b[0] >> 4})` };
   const protocol = raw.l4Proto === L4_UNKNOWN ? b[6] : raw.l4Proto;
   const pkt: IpPacket = {
@@ -195,7 +199,9 @@ function attachTransport(pkt: IpPacket, l4: Uint8Array): void {
 
 function decodeArp(raw: RawPacket): ArpPacket | OtherPacket {
   const b = raw.l3;
-  if (b.length < 28) return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated ARP header (${b.length} bytes)` };
+  if (b.length < 28) {
+    return { kind: "other", l3Proto: raw.l3Proto, problem: `truncated ARP header (${b.length} bytes)` };
+  }
   if (u16(b, 2) !== ETH_P_IP || b[4] !== 6 || b[5] !== 4) {
     return { kind: "other", l3Proto: raw.l3Proto, problem: "ARP for other than IPv4 over Ethernet" };
   }

@@ -7,7 +7,14 @@ import type { IcmpHeader, IpPacket, Packet } from "./decode.ts";
 import { ethertypeName, ipProtocolName } from "./protocols.ts";
 
 const TCP_FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
-  [0x02, "S"], [0x10, "A"], [0x08, "P"], [0x04, "R"], [0x01, "F"], [0x20, "U"], [0x40, "E"], [0x80, "C"],
+  [0x02, "S"],
+  [0x10, "A"],
+  [0x08, "P"],
+  [0x04, "R"],
+  [0x01, "F"],
+  [0x20, "U"],
+  [0x40, "E"],
+  [0x80, "C"],
 ];
 
 /** TCP flags in nettrace's order (S A P R F, then U E C): 0x12 -> "SA". */
@@ -18,14 +25,31 @@ export function tcpFlagsText(flags: number): string {
 }
 
 const ICMP_UNREACH = [
-  "net unreachable", "host unreachable", "protocol unreachable", "port unreachable",
-  "fragmentation needed", "source route failed", "net unknown", "host unknown",
-  "source host isolated", "net prohibited", "host prohibited", "net unreachable for TOS",
-  "host unreachable for TOS", "communication prohibited", "host precedence violation", "precedence cutoff",
+  "net unreachable",
+  "host unreachable",
+  "protocol unreachable",
+  "port unreachable",
+  "fragmentation needed",
+  "source route failed",
+  "net unknown",
+  "host unknown",
+  "source host isolated",
+  "net prohibited",
+  "host prohibited",
+  "net unreachable for TOS",
+  "host unreachable for TOS",
+  "communication prohibited",
+  "host precedence violation",
+  "precedence cutoff",
 ];
 const ICMP6_UNREACH = [
-  "no route", "administratively prohibited", "beyond scope", "address unreachable",
-  "port unreachable", "source address failed policy", "reject route",
+  "no route",
+  "administratively prohibited",
+  "beyond scope",
+  "address unreachable",
+  "port unreachable",
+  "source address failed policy",
+  "reject route",
 ];
 
 /** Plain words for an ICMP/ICMPv6 type and code. */
@@ -33,32 +57,55 @@ export function icmpText(h: IcmpHeader): string {
   const t = h.icmpType, c = h.code;
   if (h.type === "icmp") {
     switch (t) {
-      case 0: return "ping reply";
-      case 8: return "ping request";
-      case 3: return `dest unreachable (${ICMP_UNREACH[c] ?? `code ${c}`})`;
-      case 4: return "source quench";
-      case 5: return `redirect (code ${c})`;
-      case 11: return c === 0 ? "time exceeded (TTL)" : "time exceeded (reassembly)";
-      case 12: return "parameter problem";
-      case 13: return "timestamp request";
-      case 14: return "timestamp reply";
-      default: return `type ${t}, code ${c}`;
+      case 0:
+        return "ping reply";
+      case 8:
+        return "ping request";
+      case 3:
+        return `dest unreachable (${ICMP_UNREACH[c] ?? `code ${c}`})`;
+      case 4:
+        return "source quench";
+      case 5:
+        return `redirect (code ${c})`;
+      case 11:
+        return c === 0 ? "time exceeded (TTL)" : "time exceeded (reassembly)";
+      case 12:
+        return "parameter problem";
+      case 13:
+        return "timestamp request";
+      case 14:
+        return "timestamp reply";
+      default:
+        return `type ${t}, code ${c}`;
     }
   }
   switch (t) {
-    case 128: return "ping request";
-    case 129: return "ping reply";
-    case 1: return `dest unreachable (${ICMP6_UNREACH[c] ?? `code ${c}`})`;
-    case 2: return "packet too big";
-    case 3: return c === 0 ? "time exceeded (hop limit)" : "time exceeded (reassembly)";
-    case 4: return "parameter problem";
-    case 133: return "router solicitation";
-    case 134: return "router advertisement";
-    case 135: return "neighbor solicitation";
-    case 136: return "neighbor advertisement";
-    case 137: return "redirect";
-    case 143: return "MLDv2 report";
-    default: return `type ${t}, code ${c}`;
+    case 128:
+      return "ping request";
+    case 129:
+      return "ping reply";
+    case 1:
+      return `dest unreachable (${ICMP6_UNREACH[c] ?? `code ${c}`})`;
+    case 2:
+      return "packet too big";
+    case 3:
+      return c === 0 ? "time exceeded (hop limit)" : "time exceeded (reassembly)";
+    case 4:
+      return "parameter problem";
+    case 133:
+      return "router solicitation";
+    case 134:
+      return "router advertisement";
+    case 135:
+      return "neighbor solicitation";
+    case 136:
+      return "neighbor advertisement";
+    case 137:
+      return "redirect";
+    case 143:
+      return "MLDv2 report";
+    default:
+      return `type ${t}, code ${c}`;
   }
 }
 

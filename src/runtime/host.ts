@@ -3,7 +3,7 @@
  * @module
  */
 import { HostError } from "../errors.ts";
-import { LibbpfMissingError, libbpf } from "../../lib/ffi/libbpf.ts";
+import { libbpf, LibbpfMissingError } from "../../lib/ffi/libbpf.ts";
 import { canLoadBpf, effectiveCapabilities } from "../kernel/privileges.ts";
 
 /** Throws HostError when not privileged or when libbpf is missing. */

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs what nettrace needs to build and run, when it is missing:
+#   system packages (Debian/Ubuntu: apt-get) and Deno (npm package, into node_modules/).
+#
+#   scripts/setup.sh [--test] [--quiet]
+#
+# --test also installs what the test suite uses (iproute2, iptables, nftables).
+# It is fast when everything is there: the launcher calls it on every run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+TEST=0 QUIET=0
+for a in "$@"; do
+  case $a in
+    --test) TEST=1 ;;
+    --quiet) QUIET=1 ;;
+    *) echo "setup.sh: unknown argument '$a'" >&2; exit 2 ;;
+  esac
+done
+say() { [ "$QUIET" = 1 ] || echo "setup: $*" >&2; }
+
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || [ -e "/usr/lib/$(uname -m)-linux-gnu/$1" ] || [ -e "/usr/lib64/$1" ]; }
+
+# command-or-file -> Debian package
+missing=()
+need_cmd() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need_cmd clang clang
+need_cmd llvm-strip llvm
+need_cmd bpftool bpftool
+[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
+have_lib libbpf.so.1 || missing+=(libbpf1)
+if [ "$TEST" = 1 ]; then
+  need_cmd ip iproute2
+  need_cmd iptables iptables
+  need_cmd nft nftables
+  need_cmd ping iputils-ping
+fi
+deno_bin() {
+  if command -v deno >/dev/null 2>&1; then command -v deno
+  elif [ -x "$ROOT/node_modules/.bin/deno" ]; then echo "$ROOT/node_modules/.bin/deno"
+  fi
+}
+if [ -z "$(deno_bin)" ]; then need_cmd npm npm; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "nettrace: missing packages (install them with your package manager): ${missing[*]}" >&2
+    echo "  (Fedora/RHEL: clang llvm bpftool libbpf libbpf-devel nodejs npm)" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "nettrace: missing packages ${missing[*]}: run as root, or apt-get install them" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "nettrace: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  fi
+fi
+
+if [ -z "$(deno_bin)" ]; then
+  say "installing Deno from npm into node_modules/"
+  (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "nettrace: npm could not install Deno (npm ci in $ROOT failed)" >&2; exit 1; }
+fi
+deno_bin

@@ -1,0 +1,121 @@
+/**
+ * Test topologies in network namespaces the test creates itself: two hosts
+ * joined by a veth pair, with addresses that exist only inside them.
+ * Everything is removed by destroy(), and stale leftovers of an earlier
+ * crashed run (same name prefix) are removed on create.
+ */
+
+/** Result of a command. */
+export interface CmdResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; never throws for a non-zero exit. */
+export async function sh(cmd: string[], opts: { input?: string } = {}): Promise<CmdResult> {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdin: opts.input !== undefined ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.input !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.input));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs a command and throws with its stderr when it fails. */
+export async function must(cmd: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await sh(cmd, opts);
+  if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+const PREFIX = "ntt";
+
+/** Removes namespaces left by an earlier run of the tests. */
+export async function removeStaleNamespaces(): Promise<void> {
+  const list = await sh(["ip", "netns", "list"]);
+  for (const line of list.stdout.split("\n")) {
+    const name = line.split(" ")[0];
+    if (name.startsWith(`${PREFIX}-`)) await sh(["ip", "netns", "del", name]);
+  }
+}
+
+/** Two namespaces, a and b, joined by veth: a = .1 / ::1, b = .2 / ::2. */
+export class VethPair {
+  readonly a: string;
+  readonly b: string;
+  readonly v4 = { a: "10.231.0.1", b: "10.231.0.2" };
+  readonly v6 = { a: "fd00:231::1", b: "fd00:231::2" };
+
+  private constructor(tag: string) {
+    const id = `${tag}-${Deno.pid % 100000}`;
+    this.a = `${PREFIX}-${id}-a`;
+    this.b = `${PREFIX}-${id}-b`;
+  }
+
+  /** Creates the namespaces, the veth pair and the addresses. */
+  static async create(tag: string): Promise<VethPair> {
+    const t = new VethPair(tag);
+    await sh(["ip", "netns", "del", t.a]);
+    await sh(["ip", "netns", "del", t.b]);
+    try {
+      await must(["ip", "netns", "add", t.a]);
+      await must(["ip", "netns", "add", t.b]);
+      await must(["ip", "-n", t.a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", t.b]);
+      for (const [ns, v4, v6] of [[t.a, t.v4.a, t.v6.a], [t.b, t.v4.b, t.v6.b]]) {
+        await must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+        await must(["ip", "-n", ns, "addr", "add", `${v4}/24`, "dev", "veth0"]);
+        await must(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", "veth0", "nodad"]);
+        await must(["ip", "-n", ns, "link", "set", "veth0", "up"]);
+      }
+    } catch (e) {
+      await t.destroy();
+      throw e;
+    }
+    return t;
+  }
+
+  /** Runs a command inside a namespace. */
+  exec(ns: string, cmd: string[], opts: { input?: string } = {}): Promise<CmdResult> {
+    return sh(["ip", "netns", "exec", ns, ...cmd], opts);
+  }
+
+  /** Inode of a namespace (what --netns takes). */
+  netnsInode(ns: string): number {
+    return Deno.statSync(`/run/netns/${ns}`).ino ?? 0;
+  }
+
+  /** Opens a TCP connection from a to b's addr:port (a SYN; refused or dropped). */
+  async tcpConnect(from: string, addr: string, port: number, timeoutS = 1): Promise<void> {
+    const target = `/dev/tcp/${addr}/${port}`;
+    await this.exec(from, ["timeout", String(timeoutS), "bash", "-c", `exec 3<>${target}`]);
+  }
+
+  /** Sends one UDP datagram. */
+  async udpSend(from: string, addr: string, port: number): Promise<void> {
+    await this.exec(from, ["bash", "-c", `echo nettrace-test > /dev/udp/${addr}/${port}`]);
+  }
+
+  /** Reads a counter of /proc/net/snmp ("Udp", "NoPorts") inside a namespace. */
+  async snmpCounter(ns: string, proto: string, field: string): Promise<number> {
+    const r = await this.exec(ns, ["cat", "/proc/net/snmp"]);
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith(`${proto}:`));
+    if (lines.length < 2) throw new Error(`no ${proto} counters`);
+    const names = lines[0].split(/\s+/), values = lines[1].split(/\s+/);
+    return Number(values[names.indexOf(field)]);
+  }
+
+  /** Deletes both namespaces (the veth pair goes with them). */
+  async destroy(): Promise<void> {
+    await sh(["ip", "netns", "del", this.a]);
+    await sh(["ip", "netns", "del", this.b]);
+  }
+}

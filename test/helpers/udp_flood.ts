@@ -1,0 +1,27 @@
+/**
+ * Sends a burst of UDP datagrams as fast as this process can: the load of
+ * the ring overflow test and of deno task bench. Run it inside a test
+ * namespace: `ip netns exec NS deno run -A udp_flood.ts ADDR PORT COUNT`.
+ * Prints the number of datagrams sent.
+ */
+import dgram from "node:dgram";
+
+const [addr, portText, countText] = Deno.args;
+const port = Number(portText), count = Number(countText);
+if (!addr || !(port > 0) || !(count > 0)) {
+  console.error("usage: udp_flood.ts ADDR PORT COUNT");
+  Deno.exit(2);
+}
+const sock = dgram.createSocket(addr.includes(":") ? "udp6" : "udp4");
+const payload = new Uint8Array(16);
+let sent = 0, done = 0;
+await new Promise<void>((resolve) => {
+  for (let i = 0; i < count; i++) {
+    sock.send(payload, port, addr, (err) => {
+      if (!err) sent++;
+      if (++done === count) resolve();
+    });
+  }
+});
+sock.close();
+console.log(sent);

@@ -1,0 +1,195 @@
+/**
+ * nettrace --drop against the real kernel: packets dropped in test namespaces
+ * joined by veth, filters applied in the kernel.
+ */
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { must, removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
+import { NettraceRun } from "../helpers/nettrace_process.ts";
+
+await removeStaleNamespaces();
+
+/** Creates a veth pair, runs body, always removes the namespaces. */
+async function withNet(tag: string, body: (net: VethPair) => Promise<void>): Promise<void> {
+  const net = await VethPair.create(tag);
+  try {
+    await body(net);
+  } finally {
+    await net.destroy();
+  }
+}
+
+/** Starts nettrace, runs traffic, waits for a line matching re, stops it. */
+async function traceUntil(args: string[], traffic: () => Promise<void>, re: RegExp) {
+  const run = await NettraceRun.start(args);
+  try {
+    await traffic();
+    const seen = await run.waitForLine(re, 5000);
+    const result = await run.stop();
+    assert(seen, `no line matching ${re} in:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    return result;
+  } finally {
+    await run.stop();
+  }
+}
+
+kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async () => {
+  await withNet("tcp4", async (net) => {
+    const r = await traceUntil(
+      ["--drop", "-d", net.v4.b, "-D", "9"],
+      () => net.tcpConnect(net.a, net.v4.b, 9),
+      /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 /,
+    );
+    const line = r.stdout.split("\n").find((l) => l.includes("-> 10.231.0.2:9"))!;
+    assertMatch(line, /^\[\d+\.\d{6}\] TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x[0-9a-f]+$/);
+    assertEquals(r.code, 0);
+    assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
+  });
+});
+
+kernelTest("drop: IPv6 TCP SYN to a closed port is NO_SOCKET at tcp_v6_rcv", async () => {
+  await withNet("tcp6", async (net) => {
+    const r = await traceUntil(
+      ["--drop", "--daddr", net.v6.b, "--dport", "9"],
+      () => net.tcpConnect(net.a, net.v6.b, 9),
+      /TCP: \[fd00:231::1\]:\d+ -> \[fd00:231::2\]:9 /,
+    );
+    const line = r.stdout.split("\n").find((l) => l.includes("-> [fd00:231::2]:9"))!;
+    assertMatch(line, /flags:S, reason: NO_SOCKET, tcp_v6_rcv\+0x[0-9a-f]+$/);
+  });
+});
+
+kernelTest("drop: an nft DROP rule gives NETFILTER_DROP", async () => {
+  await withNet("nft", async (net) => {
+    await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
+      input: "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 4444 drop\n }\n}\n",
+    });
+    const r = await traceUntil(
+      ["--drop", "-p", "tcp", "-D", "4444"],
+      () => net.tcpConnect(net.a, net.v4.b, 4444, 1),
+      /-> 10\.231\.0\.2:4444 .*reason: NETFILTER_DROP/,
+    );
+    assertMatch(r.stdout, /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:4444 seq:\d+, ack:0, flags:S, reason: NETFILTER_DROP, \S+\+0x/);
+  });
+});
+
+kernelTest("drop: an iptables DROP rule gives NETFILTER_DROP", async () => {
+  await withNet("ipt", async (net) => {
+    await must(["ip", "netns", "exec", net.b, "iptables", "-A", "INPUT", "-p", "udp", "--dport", "5555", "-j", "DROP"]);
+    const r = await traceUntil(
+      ["--drop", "-p", "udp", "-P", "5555"],
+      () => net.udpSend(net.a, net.v4.b, 5555),
+      /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:5555 .*reason: NETFILTER_DROP/,
+    );
+    assertEquals(r.code, 0);
+  });
+});
+
+kernelTest("drop: UDP to a closed port is NO_SOCKET", async () => {
+  await withNet("udp", async (net) => {
+    const r = await traceUntil(
+      ["--drop", "-p", "udp", "--addr", net.v4.a],
+      () => net.udpSend(net.a, net.v4.b, 7777),
+      /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:7777 len:22, reason: NO_SOCKET, __udp4_lib_rcv\+0x/,
+    );
+    assertEquals(r.code, 0);
+  });
+});
+
+kernelTest("drop: with two flows dropping at once, a port filter shows only its flow", async () => {
+  await withNet("two", async (net) => {
+    const run = await NettraceRun.start(["--drop", "-d", net.v4.b, "-D", "7001"]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await Promise.all([net.udpSend(net.a, net.v4.b, 7001), net.udpSend(net.a, net.v4.b, 7002)]);
+      }
+      // a marker of the other flow sent last: once the filtered flow's 3 lines are in, the other would be too
+      assert(await run.waitFor(() => run.lines.length >= 3, 5000), `expected 3 lines, got:\n${run.stdout}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await run.stop();
+      const lines = r.stdout.trim().split("\n");
+      assertEquals(lines.length, 3, r.stdout);
+      for (const l of lines) assertMatch(l, /-> 10\.231\.0\.2:7001 /);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("drop: -c 1 exits by itself after one event", async () => {
+  await withNet("count", async (net) => {
+    const run = await NettraceRun.start(["--drop", "-c", "1", "-d", net.v4.b]);
+    try {
+      for (let i = 0; i < 3; i++) await net.udpSend(net.a, net.v4.b, 9);
+      const r = await run.exited(10000);
+      assert(r, "nettrace -c 1 did not exit");
+      assertEquals(r.code, 0);
+      assertEquals(r.stdout.trim().split("\n").length, 1, r.stdout);
+      assertMatch(r.stderr, /end trace: 1 events shown/);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("drop: --netns keeps one namespace's drops only", async () => {
+  const one = await VethPair.create("nsa");
+  try {
+    // b answers from its own namespace; a SYN from b to a is dropped in a's namespace.
+    const run = await NettraceRun.start(["--drop", "--netns", String(one.netnsInode(one.b)), "-p", "tcp"]);
+    try {
+      await one.tcpConnect(one.b, one.v4.a, 9); // dropped in a: must not show
+      await one.tcpConnect(one.a, one.v4.b, 9); // dropped in b: must show
+      assert(await run.waitForLine(/-> 10\.231\.0\.2:9 /), `no drop from b's namespace:\n${run.stdout}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await run.stop();
+      assert(!r.stdout.includes("-> 10.231.0.1:9 "), `a drop of another namespace was shown:\n${r.stdout}`);
+    } finally {
+      await run.stop();
+    }
+  } finally {
+    await one.destroy();
+  }
+});
+
+kernelTest("drop: --detail shows skb, cpu, interface, netns and command; --date shows the date", async () => {
+  await withNet("detail", async (net) => {
+    const ino = net.netnsInode(net.b);
+    const r = await traceUntil(
+      ["--drop", "--detail", "--date", "-d", net.v4.b, "-D", "9"],
+      () => net.udpSend(net.a, net.v4.b, 9),
+      /UDP: /,
+    );
+    const line = r.stdout.split("\n").find((l) => l.includes("UDP: "))!;
+    assertMatch(line, new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\] \\[[0-9a-f]+\\]\\[cpu:\\d+ *\\]\\[veth0\\]\\[ns:${ino}\\]\\[pid:\\d+ *\\]\\[[^\\]]*\\] UDP: `));
+    const year = new Date().getFullYear();
+    assert(line.startsWith(`[${year}-`), line);
+  });
+});
+
+kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () => {
+  await withNet("stack", async (net) => {
+    const r = await traceUntil(
+      ["--drop-stack", "-d", net.v4.b, "-D", "9", "-p", "udp"],
+      () => net.udpSend(net.a, net.v4.b, 9),
+      /-> __udp4_lib_rcv\+0x/,
+    );
+    assertMatch(r.stdout, /reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n(    -> \S+\+0x[0-9a-f]+\n)+/);
+  });
+});
+
+kernelTest("drop: ICMP echo dropped by nft shows type, id and seq, with either ring reader", async () => {
+  await withNet("icmp", async (net) => {
+    await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
+      input: "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  icmp type echo-request drop\n }\n}\n",
+    });
+    for (const reader of ["mmap", "callback"]) {
+      const r = await traceUntil(
+        ["--drop", "-p", "icmp", "--ring-reader", reader],
+        () => net.exec(net.a, ["ping", "-c", "1", "-W", "1", net.v4.b]).then(() => {}),
+        /ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1, reason: NETFILTER_DROP, /,
+      );
+      assertEquals(r.code, 0);
+    }
+  });
+});

@@ -40,8 +40,12 @@ export function assertThrows<E extends Error>(
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof cls)) throw new AssertionError(`threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
-    if (part && !e.message.includes(part)) throw new AssertionError(`message ${JSON.stringify(e.message)} lacks ${JSON.stringify(part)}`);
+    if (!(e instanceof cls)) {
+      throw new AssertionError(`threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    }
+    if (part && !e.message.includes(part)) {
+      throw new AssertionError(`message ${JSON.stringify(e.message)} lacks ${JSON.stringify(part)}`);
+    }
     return e;
   }
   throw new AssertionError("did not throw");

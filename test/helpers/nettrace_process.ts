@@ -27,7 +27,8 @@ export interface RunResult {
 /** Runs nettrace to completion (for bad-input tests). */
 export async function runNettrace(args: string[], env?: Record<string, string>): Promise<RunResult> {
   const [cmd, ...rest] = nettraceCommand(args);
-  const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped", env }).output();
+  const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped", env })
+    .output();
   const dec = new TextDecoder();
   return { code: out.code, signal: out.signal, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -41,7 +41,10 @@ kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async ()
       /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 /,
     );
     const line = r.stdout.split("\n").find((l) => l.includes("-> 10.231.0.2:9"))!;
-    assertMatch(line, /^\[\d+\.\d{6}\] TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x[0-9a-f]+$/);
+    assertMatch(
+      line,
+      /^\[\d+\.\d{6}\] TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x[0-9a-f]+$/,
+    );
     assertEquals(r.code, 0);
     assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
   });
@@ -62,14 +65,18 @@ kernelTest("drop: IPv6 TCP SYN to a closed port is NO_SOCKET at tcp_v6_rcv", asy
 kernelTest("drop: an nft DROP rule gives NETFILTER_DROP", async () => {
   await withNet("nft", async (net) => {
     await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
-      input: "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 4444 drop\n }\n}\n",
+      input:
+        "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 4444 drop\n }\n}\n",
     });
     const r = await traceUntil(
       ["--drop", "-p", "tcp", "-D", "4444"],
       () => net.tcpConnect(net.a, net.v4.b, 4444, 1),
       /-> 10\.231\.0\.2:4444 .*reason: NETFILTER_DROP/,
     );
-    assertMatch(r.stdout, /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:4444 seq:\d+, ack:0, flags:S, reason: NETFILTER_DROP, \S+\+0x/);
+    assertMatch(
+      r.stdout,
+      /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:4444 seq:\d+, ack:0, flags:S, reason: NETFILTER_DROP, \S+\+0x/,
+    );
   });
 });
 
@@ -161,7 +168,12 @@ kernelTest("drop: --detail shows skb, cpu, interface, netns and command; --date 
       /UDP: /,
     );
     const line = r.stdout.split("\n").find((l) => l.includes("UDP: "))!;
-    assertMatch(line, new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\] \\[[0-9a-f]+\\]\\[cpu:\\d+ *\\]\\[veth0\\]\\[ns:${ino}\\]\\[pid:\\d+ *\\]\\[[^\\]]*\\] UDP: `));
+    assertMatch(
+      line,
+      new RegExp(
+        `^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}\\] \\[[0-9a-f]+\\]\\[cpu:\\d+ *\\]\\[veth0\\]\\[ns:${ino}\\]\\[pid:\\d+ *\\]\\[[^\\]]*\\] UDP: `,
+      ),
+    );
     const year = new Date().getFullYear();
     assert(line.startsWith(`[${year}-`), line);
   });
@@ -181,7 +193,8 @@ kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () =
 kernelTest("drop: ICMP echo dropped by nft shows type, id and seq, with either ring reader", async () => {
   await withNet("icmp", async (net) => {
     await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
-      input: "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  icmp type echo-request drop\n }\n}\n",
+      input:
+        "table inet nettrace_test {\n chain input {\n  type filter hook input priority 0;\n  icmp type echo-request drop\n }\n}\n",
     });
     for (const reader of ["mmap", "callback"]) {
       const r = await traceUntil(

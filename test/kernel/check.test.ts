@@ -1,0 +1,58 @@
+/**
+ * nettrace --check on the real kernel: its answers agree with independent
+ * facts of the machine, and probing leaves nothing attached.
+ */
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { must } from "../helpers/netns.ts";
+import { runNettrace } from "../helpers/nettrace_process.ts";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function row(report: string, name: string): { available: boolean; detail: string } {
+  const m = report.match(new RegExp(`^  ${name.replace(/[-_]/g, "[-_]")}\\s+(yes|no)\\s+(.*)$`, "m"));
+  assert(m, `no '${name}' line in:\n${report}`);
+  return { available: m[1] === "yes", detail: m[2] };
+}
+
+kernelTest("check: one line per capability, agreeing with the machine", async () => {
+  const r = await runNettrace(["--check"]);
+  assertEquals(r.code, 0, r.stderr);
+  const report = r.stdout;
+  assertMatch(report, new RegExp(`^kernel ${Deno.osRelease().replace(/\./g, "\\.")}`));
+
+  assertEquals(row(report, "BTF").available, exists("/sys/kernel/btf/vmlinux"));
+  assert(row(report, "tracefs").available, report);
+  assert(
+    exists("/sys/kernel/tracing/events") || exists("/sys/kernel/debug/tracing/events"),
+    "tracefs not mounted after --check",
+  );
+  // every kernel nettrace supports has the kfree_skb tracepoint
+  assert(row(report, "tracepoint").available, report);
+
+  const kprobeEvents = exists("/sys/kernel/tracing/kprobe_events") || exists("/sys/kernel/debug/tracing/kprobe_events");
+  for (const k of ["kprobe", "kretprobe"]) {
+    const c = row(report, k);
+    assertEquals(c.available, kprobeEvents, `${k}: ${c.detail}`);
+    if (!c.available) assertMatch(c.detail, /CONFIG_KPROBES|kprobe_events/);
+  }
+  for (const k of ["kprobe-multi", "fentry", "fexit", "tp_btf", "raw_tracepoint"]) {
+    const c = row(report, k);
+    if (!c.available) assertMatch(c.detail, /\((E[A-Z]+|errno \d+)\)|BTF/, `${k} says no without a reason`);
+  }
+  const reasons = row(report, "drop reasons");
+  if (exists("/sys/kernel/btf/vmlinux")) {
+    const btf = await must(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux"]);
+    const m = btf.match(/ENUM 'skb_drop_reason' encoding=\w+ size=\d+ vlen=(\d+)/);
+    if (m) assertMatch(reasons.detail, new RegExp(`^${Number(m[1]) - 1} reasons`)); // less SKB_DROP_REASON_MAX
+  }
+  const progs = JSON.parse(await must(["bpftool", "-j", "prog", "show"])) as Array<{ name?: string }>;
+  assertEquals(progs.filter((p) => (p.name ?? "").startsWith("nt_probe")).length, 0, "probe programs left loaded");
+});

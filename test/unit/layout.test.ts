@@ -1,0 +1,30 @@
+/**
+ * The TypeScript view of the shared structs (src/event/layout.ts) matches the
+ * compiled BPF object's BTF, i.e. what clang laid out for the kernel side.
+ */
+import { assertEquals } from "../helpers/assert.ts";
+import { BpfObject } from "../../lib/ffi/bpf_object.ts";
+import { DROP_OBJECT } from "../../src/bpf/objects.ts";
+import { ADDR_FILTER, EVENT, FILTER, PACKET } from "../../src/event/layout.ts";
+
+function check(obj: BpfObject, struct: string, layout: Record<string, number>): void {
+  const btf = obj.btf();
+  const members = btf.structMembers(struct);
+  if (!members) throw new Error(`struct ${struct} not in the object's BTF`);
+  const actual: Record<string, number> = {};
+  for (const m of members) if (!m.name.startsWith("_pad")) actual[m.name] = m.bitOffset / 8;
+  actual.size = btf.structSize(struct);
+  assertEquals(actual, layout, `struct ${struct}`);
+}
+
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter match the object's BTF", () => {
+  const obj = BpfObject.open(DROP_OBJECT, { name: "layout_check" });
+  try {
+    check(obj, "nt_event", EVENT);
+    check(obj, "nt_packet", PACKET);
+    check(obj, "nt_filter", FILTER);
+    check(obj, "nt_addr_filter", ADDR_FILTER);
+  } finally {
+    obj.close();
+  }
+});

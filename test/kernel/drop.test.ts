@@ -186,7 +186,7 @@ kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () =
       () => net.udpSend(net.a, net.v4.b, 9),
       /-> __udp4_lib_rcv\+0x/,
     );
-    assertMatch(r.stdout, /reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n(    -> \S+\+0x[0-9a-f]+\n)+/);
+    assertMatch(r.stdout, /reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n( {4}-> \S+\+0x[0-9a-f]+\n)+/);
   });
 });
 

@@ -5,6 +5,8 @@
  */
 
 const encoder = new TextEncoder();
+/** Lines kept before a write even in the middle of a drain: bounds memory in a storm. */
+const MAX_PENDING = 4096;
 
 /** Collects lines and writes them in one go. */
 export class LineWriter {
@@ -16,6 +18,7 @@ export class LineWriter {
   /** Queues one line (without its newline). */
   push(line: string): void {
     this.#lines.push(line);
+    if (this.#lines.length >= MAX_PENDING) this.flush();
   }
 
   /** Writes what is queued. Returns false once stdout is gone (EPIPE): stop then. */

@@ -1,0 +1,162 @@
+/**
+ * deno task bench: nettrace --drop under a drop storm.
+ *
+ * A UDP flood to a closed port inside test namespaces (fixed packet count,
+ * sent with sendmmsg by bench/udp_flood.c, built with clang);
+ * for each ring reader (mmap, callback): packets sent, kernel drops (the
+ * namespace's own Udp NoPorts counter), events printed, events reported
+ * lost, events/s, time from start to "begin trace...", peak RSS. Then the
+ * TypeScript event path alone (decode + format of recorded records).
+ *
+ *   deno task bench [-- --packets N]
+ */
+import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
+import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+import { decodeEvent } from "../src/event/decode.ts";
+import { EVENT, PACKET } from "../src/event/layout.ts";
+import { formatDropLine } from "../src/output/drop_line.ts";
+import { TimestampFormatter } from "../src/output/timestamp.ts";
+import { reasonsFromEnums } from "../src/kernel/drop_reasons.ts";
+
+const argIdx = Deno.args.indexOf("--packets");
+const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 200_000;
+const FLOOD_SRC = new URL("./udp_flood.c", import.meta.url).pathname;
+const WORK = new URL("../.bench/", import.meta.url).pathname;
+const FLOOD = `${WORK}udp_flood`;
+
+async function buildFlood(): Promise<void> {
+  await Deno.mkdir(WORK, { recursive: true });
+  const r = await new Deno.Command("clang", { args: ["-O2", "-o", FLOOD, FLOOD_SRC] }).output();
+  if (!r.success) throw new Error(`clang udp_flood.c failed: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+function countLines(path: string): { lines: number; mtimeMs: number } {
+  const data = Deno.readFileSync(path);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 10) n++;
+  return { lines: n, mtimeMs: Deno.statSync(path).mtime?.getTime() ?? 0 };
+}
+
+interface Row {
+  reader: string;
+  sent: number;
+  kernelDrops: number;
+  printed: number;
+  lost: number;
+  eventsPerSec: number;
+  startMs: number;
+  peakRssMiB: number;
+}
+
+function vmHwmKiB(pid: number): number {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function storm(net: VethPair, reader: string): Promise<Row> {
+  const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
+  const outFile = `${WORK}${reader}.out`;
+  const nt = nettraceCommand(["--drop", "-d", net.v4.b, "-p", "udp", "--ring-reader", reader]);
+  const t0 = performance.now();
+  // output goes to a file, as `nettrace --drop > file` would: the bench does not compete for a core reading a pipe
+  const child = new Deno.Command("bash", {
+    args: ["-c", 'exec "$@" > "$0"', outFile, ...nt],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "", began = 0;
+  const errPump = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += chunk;
+      if (!began && stderr.includes("begin trace...")) began = performance.now();
+    }
+  })();
+  while (!began) await new Promise((r) => setTimeout(r, 5));
+  const startMs = began - t0;
+
+  const floodStart = Date.now();
+  const flood = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
+  if (flood.code !== 0) throw new Error(`udp_flood failed: ${flood.stderr}`);
+  const sent = Number(flood.stdout.trim());
+  let last = -1, cur = countLines(outFile);
+  while (cur.lines !== last) {
+    last = cur.lines;
+    await new Promise((r) => setTimeout(r, 300));
+    cur = countLines(outFile);
+  }
+  const peakRssMiB = vmHwmKiB(child.pid) / 1024;
+  child.kill("SIGINT");
+  await child.status;
+  await errPump;
+  const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
+  const m = stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
+  if (!m) throw new Error(`no summary from nettrace: ${stderr}`);
+  const printed = countLines(outFile).lines;
+  return {
+    reader,
+    sent,
+    kernelDrops: after - before,
+    printed,
+    lost: Number(m[2]),
+    eventsPerSec: Math.round(printed / Math.max((cur.mtimeMs - floodStart) / 1000, 0.001)),
+    startMs: Math.round(startMs),
+    peakRssMiB: Math.round(peakRssMiB * 10) / 10,
+  };
+}
+
+/** The TypeScript path alone: decode + format of recorded UDP drop records. */
+function eventPathRate(): number {
+  const n = 200_000;
+  const buf = new ArrayBuffer(EVENT.size);
+  const v = new DataView(buf), b = new Uint8Array(buf);
+  v.setUint32(EVENT.reason, 3, true);
+  v.setBigUint64(EVENT.location, 0xffffffff81a00091n, true);
+  v.setUint16(EVENT.pkt + PACKET.l3_proto, 0x0800, true);
+  v.setUint8(EVENT.pkt + PACKET.l3_len, 40);
+  v.setUint8(EVENT.pkt + PACKET.l4_len, 20);
+  v.setUint8(EVENT.pkt + PACKET.l4_proto, 17);
+  b.set([0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 231, 0, 1, 10, 231, 0, 2], EVENT.pkt + PACKET.l3);
+  b.set([0x13, 0x88, 0, 9, 0, 24, 0, 0], EVENT.pkt + PACKET.l4);
+  const ctx = {
+    time: new TimestampFormatter(false),
+    reasons: reasonsFromEnums(new Map([[3, "SKB_DROP_REASON_NO_SOCKET"]])),
+    symbolize: () => "__udp4_lib_rcv+0x4bc",
+    detail: false,
+  };
+  let bytes = 0;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    v.setUint32(EVENT.ts, i * 1000, true);
+    bytes += formatDropLine(decodeEvent(v, 0, EVENT.size), ctx).length;
+  }
+  if (bytes === 0) throw new Error("no output");
+  return Math.round(n / ((performance.now() - t) / 1000));
+}
+
+if (import.meta.main) {
+  await removeStaleNamespaces();
+  await buildFlood();
+  const net = await VethPair.create("bench");
+  const rows: Row[] = [];
+  try {
+    for (const reader of ["mmap", "callback"]) rows.push(await storm(net, reader));
+  } finally {
+    await net.destroy();
+  }
+  console.log(`\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`);
+  const head = ["reader", "sent", "kernel drops", "printed", "lost", "events/s", "begin trace ms", "peak RSS MiB"];
+  const table = [head, ...rows.map((r) => [r.reader, r.sent, r.kernelDrops, r.printed, r.lost, r.eventsPerSec, r.startMs, r.peakRssMiB].map(String))];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) console.log("  " + row.map((c, i) => c.padStart(widths[i])).join("  "));
+  console.log("\n  events/s: lines written per second from the flood's start to the last line;");
+  console.log("  lost: events the kernel could not put in the 4 MiB ring because nettrace was behind");
+  for (const r of rows) {
+    if (r.printed + r.lost !== r.kernelDrops) console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);
+  }
+  console.log(`\n  TypeScript event path alone (decode + format, no kernel): ${eventPathRate()} events/s\n`);
+}

@@ -8,7 +8,7 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
       clang llvm libbpf-dev bpftool nodejs npm ca-certificates >/dev/null
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm install --ignore-scripts --no-audit --no-fund
 COPY . .
 # vmlinux.h comes from the BTF of the machine that builds; the objects are CO-RE
 # and run on other kernels. Without /sys/kernel/btf/vmlinux in the build

@@ -62,7 +62,7 @@ fi
 
 if [ -z "$(deno_bin)" ]; then
   say "installing Deno from npm into node_modules/"
-  (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
-    echo "nettrace: npm could not install Deno (npm ci in $ROOT failed)" >&2; exit 1; }
+  (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi
 deno_bin

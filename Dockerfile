@@ -15,7 +15,7 @@ COPY . .
 # container, pass one: --build-arg BTF=path/inside/context
 ARG BTF=/sys/kernel/btf/vmlinux
 RUN scripts/build-bpf.sh --btf "$BTF" \
- && node_modules/.bin/deno compile --allow-ffi --allow-read --allow-env --allow-sys --allow-run \
+ && node_modules/.bin/deno compile --allow-all \
       --config deno.json --output /out/nettrace main.ts
 
 # Run stage: the binary and the system libbpf it binds with FFI.

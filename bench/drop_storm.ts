@@ -148,15 +148,24 @@ if (import.meta.main) {
   } finally {
     await net.destroy();
   }
-  console.log(`\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`);
+  console.log(
+    `\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`,
+  );
   const head = ["reader", "sent", "kernel drops", "printed", "lost", "events/s", "begin trace ms", "peak RSS MiB"];
-  const table = [head, ...rows.map((r) => [r.reader, r.sent, r.kernelDrops, r.printed, r.lost, r.eventsPerSec, r.startMs, r.peakRssMiB].map(String))];
+  const table = [
+    head,
+    ...rows.map((r) =>
+      [r.reader, r.sent, r.kernelDrops, r.printed, r.lost, r.eventsPerSec, r.startMs, r.peakRssMiB].map(String)
+    ),
+  ];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) console.log("  " + row.map((c, i) => c.padStart(widths[i])).join("  "));
   console.log("\n  events/s: lines written per second from the flood's start to the last line;");
   console.log("  lost: events the kernel could not put in the 4 MiB ring because nettrace was behind");
   for (const r of rows) {
-    if (r.printed + r.lost !== r.kernelDrops) console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);
+    if (r.printed + r.lost !== r.kernelDrops) {
+      console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);
+    }
   }
   console.log(`\n  TypeScript event path alone (decode + format, no kernel): ${eventPathRate()} events/s\n`);
 }

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { PacketFilter } from "../bpf/filter.ts";
-import type { RingReaderKind } from "../../lib/ffi/ring_reader.ts";
+import { DEFAULT_RING_READER, type RingReaderKind } from "../../lib/ffi/ring_reader.ts";
 import {
   parseAddressOption,
   parseIntegerOption,
@@ -196,7 +196,7 @@ export function defaultOptions(): Options {
     verbose: false,
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
-    ringReader: "mmap",
+    ringReader: DEFAULT_RING_READER,
   };
 }
 

@@ -51,9 +51,12 @@ export class NettraceRun {
     this.#status = child.status;
   }
 
-  /** Starts nettrace and waits for "begin trace..." (throws with its stderr if it never comes). */
-  static async start(args: string[], timeoutMs = 20000): Promise<NettraceRun> {
-    const [cmd, ...rest] = nettraceCommand(args);
+  /**
+   * Starts nettrace and waits for "begin trace..." (throws with its stderr if it never comes).
+   * command: the whole command line, when not main.ts under this Deno (e.g. the launcher).
+   */
+  static async start(args: string[], timeoutMs = 20000, command = nettraceCommand(args)): Promise<NettraceRun> {
+    const [cmd, ...rest] = command;
     const run = new NettraceRun(
       new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped" }).spawn(),
     );

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
-import { NettraceRun } from "../helpers/nettrace_process.ts";
+import { LAUNCHER, NettraceRun } from "../helpers/nettrace_process.ts";
 
 await removeStaleNamespaces();
 
@@ -205,4 +205,40 @@ kernelTest("drop: ICMP echo dropped by nft shows type, id and seq, with either r
       assertEquals(r.code, 0);
     }
   });
+});
+
+kernelTest("drop: the ./nettrace launcher (the README's command) runs the drop monitor", async () => {
+  await withNet("launcher", async (net) => {
+    const args = ["--drop", "-c", "1", "-d", net.v4.b, "-p", "udp"];
+    const run = await NettraceRun.start(args, 30000, [LAUNCHER, ...args]);
+    try {
+      await net.udpSend(net.a, net.v4.b, 9);
+      const r = await run.exited(10000);
+      assert(r, `the launcher did not exit after one event:\n${run.stderr}`);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(
+        r.stdout,
+        /^\[\d+\.\d{6}\] UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 len:22, reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n$/,
+      );
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("drop: --btf FILE (the path for kernels without BTF) loads with the given BTF", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".btf" });
+  try {
+    await Deno.copyFile("/sys/kernel/btf/vmlinux", file);
+    await withNet("btf", async (net) => {
+      const r = await traceUntil(
+        ["--drop", "--btf", file, "-d", net.v4.b, "-p", "udp"],
+        () => net.udpSend(net.a, net.v4.b, 9),
+        /UDP: .* reason: NO_SOCKET, __udp4_lib_rcv\+0x/,
+      );
+      assertEquals(r.code, 0);
+    });
+  } finally {
+    await Deno.remove(file);
+  }
 });

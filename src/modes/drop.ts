@@ -33,6 +33,12 @@ function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
 }
 
+/** Prints how many events were lost since the last report; returns the new total. */
+function reportLoss(total: number, reported: number): number {
+  if (total > reported) writeErr(`nettrace: ${total - reported} events lost: ring buffer full (${total} lost in all)`);
+  return total;
+}
+
 /** Loads and attaches the drop program; the caller closes the object. */
 function loadDropObject(opts: Options, btfCustomPath: string | undefined, consumed: number | undefined): BpfObject {
   const filter = { ...opts.filter };
@@ -116,18 +122,14 @@ export async function runDrop(opts: Options): Promise<number> {
       const now = performance.now();
       if (now - lastLossCheck >= LOSS_CHECK_MS) {
         lastLossCheck = now;
-        const total = counters.read(STAT.lost);
-        if (total > lost) writeErr(`nettrace: ${total - lost} events lost: ring buffer full (${total} lost in all)`);
-        lost = total;
+        lost = reportLoss(counters.read(STAT.lost), lost);
       }
     }
     if (stop.reason === "signal") {
       reader.drain();
       out.flush();
     }
-    const total = counters.read(STAT.lost);
-    if (total > lost) writeErr(`nettrace: ${total - lost} events lost: ring buffer full (${total} lost in all)`);
-    lost = total;
+    lost = reportLoss(counters.read(STAT.lost), lost);
   } finally {
     reader?.close();
     obj?.close();

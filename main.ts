@@ -19,17 +19,27 @@ async function run(argv: string[]): Promise<number> {
     case "version":
       console.log(`nettrace ${VERSION}`);
       return 0;
-    case undefined:
-      throw new UsageError("no mode given: use --drop to watch packet drops, or --check (see nettrace -h)");
+  }
+  if (opts.mode === "explain") {
+    const { runExplain } = await import("./src/modes/explain.ts");
+    return await runExplain(opts);
   }
   requireBpfHost();
   configureLog(opts);
+  if (opts.mode === "trace-list") {
+    const { runTraceList } = await import("./src/modes/trace_list.ts");
+    return await runTraceList(opts);
+  }
   if (opts.mode === "check") {
     const { runCheck } = await import("./src/modes/check.ts");
     return await runCheck(opts);
   }
-  const { runDrop } = await import("./src/modes/drop.ts");
-  return await runDrop(opts);
+  if (opts.mode === "drop") {
+    const { runDrop } = await import("./src/modes/drop.ts");
+    return await runDrop(opts);
+  }
+  const { runLife } = await import("./src/modes/life.ts");
+  return await runLife(opts);
 }
 
 if (import.meta.main) {

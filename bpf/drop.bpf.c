@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nettrace --drop: one event per skb the kernel drops, from the skb:kfree_skb
- * tracepoint, filtered in the kernel, sent over a ring buffer.
+ * nettrace --drop: one event per skb the kernel drops, filtered in the kernel,
+ * sent over a ring buffer. One program per attach method; the TypeScript side
+ * loads only the one it attaches (--attach-method).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -9,11 +10,19 @@
 #include <bpf/bpf_endian.h>
 #include "nettrace.h"
 #include "skb_packet.h"
+#include "func_args.h"
+
+#define NT_FENTRY_FRAMES 6
 
 /* Set before load by the TypeScript side. */
 const volatile struct nt_filter filter = {};
 const volatile bool want_stack = false;
 const volatile __u32 skip_reason = 0xffffffff;  /* SKB_CONSUMED where the kernel has it */
+const volatile bool tp_has_reason = true;       /* kfree_skb tracepoint has a reason argument */
+const volatile __u32 skb_arg = 0;               /* kprobe/fentry: position of the skb argument */
+const volatile __u32 reason_arg = NT_NO_ARG;    /* and of the reason, NT_NO_ARG when none */
+const volatile __u64 drop_func_lo = 0;          /* fentry: the drop function's text, to find */
+const volatile __u64 drop_func_hi = 0;          /* its caller among the stack frames */
 /* Never read: puts struct nt_event into the object's BTF, against which the
  * TypeScript layout (src/event/layout.ts) is checked. */
 const volatile struct nt_event nt_event_layout = {};
@@ -45,31 +54,36 @@ static __always_inline void nt_count(__u32 which)
 		*v += 1;
 }
 
-SEC("tracepoint/skb/kfree_skb")
-int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
+const volatile __u32 rate_limit = 0;   /* events per second per CPU, 0 = off */
+#include "rate_limit.h"
+
+/*
+ * One drop: filter, then one event into the ring buffer. ctx is the
+ * program's own context (for the stack), location the caller of the drop.
+ */
+static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason)
 {
-	struct sk_buff *skb = ctx->skbaddr;
 	struct nt_packet pkt;
 	struct nt_event *e;
-	__u32 reason = 0;
 	__u32 netns;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
-	if (bpf_core_field_exists(ctx->reason)) {
-		reason = ctx->reason;
-		if (reason == skip_reason)
-			return 0;
-	}
+	if (reason == skip_reason)
+		return 0;
 	if (filter.pid && pid != filter.pid)
 		return 0;
 	netns = nt_skb_netns(skb);
 	if (filter.netns && netns != filter.netns)
 		return 0;
 	nt_read_packet(skb, &pkt);
-	if (!nt_packet_match(&filter, &pkt))
+	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
 		return 0;
 
 	nt_count(NT_STAT_SEEN);
+	if (!nt_rate_allows(rate_limit)) {
+		nt_count(NT_STAT_LIMITED);
+		return 0;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		nt_count(NT_STAT_LOST);
@@ -77,12 +91,15 @@ int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
 	}
 	e->ts = bpf_ktime_get_ns();
 	e->skb = (__u64)skb;
-	e->location = (__u64)ctx->location;
+	e->location = location;
 	e->reason = reason;
 	e->pid = pid;
 	e->netns = netns;
 	e->cpu = bpf_get_smp_processor_id();
 	e->kind = NT_KIND_DROP;
+	e->ctx_id = 0;
+	e->point = 0;
+	e->_pad2 = 0;
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	{
@@ -97,6 +114,76 @@ int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/* --attach-method tracepoint (the default): works wherever BPF does. */
+SEC("tracepoint/skb/kfree_skb")
+int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
+{
+	__u32 reason = 0;
+
+	if (bpf_core_field_exists(ctx->reason))
+		reason = ctx->reason;
+	return nt_drop(ctx, ctx->skbaddr, (__u64)ctx->location, reason);
+}
+
+/* --attach-method raw_tracepoint: args are (skb, location[, reason]). */
+SEC("raw_tp/kfree_skb")
+int nt_drop_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 reason = tp_has_reason ? (__u32)ctx->args[2] : 0;
+
+	return nt_drop(ctx, (struct sk_buff *)ctx->args[0], ctx->args[1], reason);
+}
+
+/* --attach-method tp_btf: the same arguments, typed by BTF. */
+SEC("tp_btf/kfree_skb")
+int nt_drop_tpbtf(__u64 *ctx)
+{
+	__u32 reason = tp_has_reason ? (__u32)ctx[2] : 0;
+
+	return nt_drop(ctx, (struct sk_buff *)ctx[0], ctx[1], reason);
+}
+
+/* --attach-method kprobe: on the kernel's drop function (its name and the
+ * positions of skb and reason are set before load). */
+SEC("kprobe")
+int nt_drop_kp(struct pt_regs *ctx)
+{
+	__u32 reason = reason_arg == NT_NO_ARG ? 0 : (__u32)nt_kprobe_arg(ctx, reason_arg);
+
+	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason);
+}
+
+/* --attach-method kprobe-multi: the same through one multi-function link. */
+SEC("kprobe.multi")
+int nt_drop_kpm(struct pt_regs *ctx)
+{
+	__u32 reason = reason_arg == NT_NO_ARG ? 0 : (__u32)nt_kprobe_arg(ctx, reason_arg);
+
+	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason);
+}
+
+/* --attach-method fentry: the drop function through a BPF trampoline. The
+ * stack reads [this program, trampoline, drop function, caller, ...]: the
+ * caller is the frame after the one inside the drop function. */
+SEC("fentry")
+int nt_drop_fentry(void *ctx)
+{
+	__u32 reason = reason_arg == NT_NO_ARG ? 0 : (__u32)nt_fentry_arg(ctx, reason_arg);
+	__u64 frames[NT_FENTRY_FRAMES] = {};
+	__u64 location = 0;
+	int i;
+
+	bpf_get_stack(ctx, frames, sizeof(frames), 0);
+#pragma unroll
+	for (i = 0; i < NT_FENTRY_FRAMES - 1; i++) {
+		if (frames[i] >= drop_func_lo && frames[i] < drop_func_hi) {
+			location = frames[i + 1];
+			break;
+		}
+	}
+	return nt_drop(ctx, (struct sk_buff *)nt_fentry_arg(ctx, skb_arg), location, reason);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,34 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Tiny programs, one per attach kind: the capability probe loads and attaches
- * each on its own to learn what really works on the running kernel.
+ * each on its own to learn what really works on the running kernel, then
+ * sends one UDP datagram over loopback and reads whether the program saw it.
  * Targets (kernel function, tracepoint) are chosen at run time.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "nettrace.h"
+#include "skb_packet.h"
+#include "func_args.h"
+
+/* Matches the probe's own datagram (set before load). */
+const volatile struct nt_filter filter = {};
+
+/* [0]: calls that carried the probe's datagram, [1]: calls of any skb */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+static __always_inline void nt_hit(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&hits, &which);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline int nt_saw(struct sk_buff *skb)
+{
+	struct nt_packet pkt;
+
+	nt_hit(1);
+	nt_read_packet(skb, &pkt);
+	if (nt_packet_match(&filter, &pkt))
+		nt_hit(0);
+	return 0;
+}
 
 SEC("tracepoint/skb/kfree_skb")
-int nt_probe_tp(void *ctx) { return 0; }
+int nt_probe_tp(struct trace_event_raw_kfree_skb *ctx) { return nt_saw(ctx->skbaddr); }
 
 SEC("raw_tracepoint/kfree_skb")
-int nt_probe_raw(void *ctx) { return 0; }
+int nt_probe_raw(struct bpf_raw_tracepoint_args *ctx) { return nt_saw((struct sk_buff *)ctx->args[0]); }
 
 SEC("tp_btf/kfree_skb")
-int nt_probe_tpbtf(void *ctx) { return 0; }
+int nt_probe_tpbtf(__u64 *ctx) { return nt_saw((struct sk_buff *)ctx[0]); }
 
+/* Function probes go on a receive function whose first argument is the skb. */
 SEC("kprobe")
-int nt_probe_kp(void *ctx) { return 0; }
+int nt_probe_kp(struct pt_regs *ctx) { return nt_saw((struct sk_buff *)nt_kprobe_arg(ctx, 0)); }
 
+/* A return probe has no arguments: it counts returns. */
 SEC("kretprobe")
-int nt_probe_krp(void *ctx) { return 0; }
+int nt_probe_krp(void *ctx)
+{
+	nt_hit(1);
+	return 0;
+}
 
 SEC("kprobe.multi")
-int nt_probe_kpm(void *ctx) { return 0; }
+int nt_probe_kpm(struct pt_regs *ctx) { return nt_saw((struct sk_buff *)nt_kprobe_arg(ctx, 0)); }
 
 SEC("fentry")
-int nt_probe_fentry(void *ctx) { return 0; }
+int nt_probe_fentry(void *ctx) { return nt_saw((struct sk_buff *)nt_fentry_arg(ctx, 0)); }
 
 SEC("fexit")
-int nt_probe_fexit(void *ctx) { return 0; }
+int nt_probe_fexit(void *ctx) { return nt_saw((struct sk_buff *)nt_fentry_arg(ctx, 0)); }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -2,17 +2,20 @@
 # Installs what nettrace needs to build and run, when it is missing:
 #   system packages (Debian/Ubuntu: apt-get) and Deno (npm package, into node_modules/).
 #
-#   scripts/setup.sh [--test] [--quiet]
+#   scripts/setup.sh [--test] [--guest] [--quiet]
 #
 # --test also installs what the test suite uses (iproute2, iptables, nftables).
+# --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
+# xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-TEST=0 QUIET=0
+TEST=0 GUEST=0 QUIET=0
 for a in "$@"; do
   case $a in
     --test) TEST=1 ;;
+    --guest) GUEST=1 ;;
     --quiet) QUIET=1 ;;
     *) echo "setup.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
@@ -35,12 +38,21 @@ if [ "$TEST" = 1 ]; then
   need_cmd nft nftables
   need_cmd ping iputils-ping
 fi
+if [ "$GUEST" = 1 ]; then
+  need_cmd qemu-system-x86_64 qemu-system-x86
+  [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+  need_cmd cpio cpio
+  need_cmd xz xz-utils
+  need_cmd depmod kmod
+fi
 deno_bin() {
   if command -v deno >/dev/null 2>&1; then command -v deno
   elif [ -x "$ROOT/node_modules/.bin/deno" ]; then echo "$ROOT/node_modules/.bin/deno"
   fi
 }
-if [ -z "$(deno_bin)" ]; then need_cmd npm npm; fi
+# npm packages (package.json): Deno when none is on PATH, and the libraries nettrace imports (yaml)
+npm_needed() { [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/yaml/package.json" ]; }
+if npm_needed; then need_cmd npm npm; fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -60,8 +72,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ -z "$(deno_bin)" ]; then
-  say "installing Deno from npm into node_modules/"
+if npm_needed; then
+  say "installing npm packages (Deno, yaml) into node_modules/"
   (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
     echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi

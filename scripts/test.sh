@@ -1,29 +1,50 @@
 #!/usr/bin/env bash
-# Runs nettrace's whole test suite on this machine: installs what is missing
-# (scripts/setup.sh --test), builds the BPF objects, then `deno test` over
-# test/unit (pure: parsing, decoding, formatting, layout) and test/kernel
-# (the real kernel: namespaces, veth, nft/iptables, real drops). The
-# real-kernel tests need root; without it they are skipped with the reason.
+# Runs nettrace's test suites: installs what is missing (scripts/setup.sh),
+# builds the BPF objects, then
+#   host   `deno test` over test/unit (pure: parsing, decoding, formatting,
+#          layout) and test/kernel (this machine's kernel: namespaces, veth,
+#          nft/iptables, real drops, every attach method it has)
+#   guest  test/vm/suite.sh: test/kernel again inside qemu guests on Debian's
+#          kernels (6.1: kprobes, fentry; 6.12: kprobe-multi; 6.1 without BTF)
+# The real-kernel tests need root; without it they are skipped with the reason.
 #
-#   scripts/test.sh [deno test arguments, e.g. --filter drop]
+#   scripts/test.sh [--host | --guest] [deno test arguments for the host suite, e.g. --filter drop]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"
-DENO=$(scripts/setup.sh --test)
+HOST=1 GUEST=1
+case ${1:-} in
+  --host) GUEST=0; shift ;;
+  --guest) HOST=0; shift ;;
+esac
+if [ $GUEST = 1 ]; then DENO=$(scripts/setup.sh --test --guest); else DENO=$(scripts/setup.sh --test); fi
 scripts/build-bpf.sh --if-stale
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 
+host_rc=0 guest_rc=0 host_line= guest_line=
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-set +e
-"$DENO" test --allow-all --config deno.json "$@" test/ 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-set -e
-# deno's summary: "ok | 60 passed | 0 failed (12s)" -> the plain closing line
-summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 || true)
-passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
-failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
-ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
+if [ $HOST = 1 ]; then
+  set +e
+  "$DENO" test --allow-all --config deno.json "$@" test/unit/ test/kernel/ 2>&1 | tee "$log"
+  host_rc=${PIPESTATUS[0]}
+  set -e
+  # deno's summary: "ok | 60 passed | 0 failed (12s)" -> the plain closing line
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 || true)
+  passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+  failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+  ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
+  host_line="host: ${passed:-0} passed, ${failed:-0} failed${ignored:+, $ignored skipped}"
+fi
+if [ $GUEST = 1 ]; then
+  set +e
+  test/vm/suite.sh 2>&1 | tee "$log"
+  guest_rc=${PIPESTATUS[0]}
+  set -e
+  guest_line=$(grep -E '^guest: ' "$log" | tail -n 1 || true)
+  [ -n "$guest_line" ] || guest_line="guest: no result (exit $guest_rc)"
+fi
 echo
-echo "host: ${passed:-0} passed, ${failed:-0} failed${ignored:+, $ignored skipped}"
-exit "$rc"
+[ -z "$host_line" ] || echo "$host_line"
+[ -z "$guest_line" ] || echo "$guest_line"
+[ "$host_rc" = 0 ] && [ "$guest_rc" = 0 ]

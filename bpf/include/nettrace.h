@@ -41,11 +41,30 @@ struct nt_event {
 	char comm[NT_COMM_LEN];
 	char ifname[NT_IFNAMSIZ];
 	struct nt_packet pkt;
+	__u64 ctx_id;      /* lifecycle: the context (first skb address of the packet) */
+	__u32 point;       /* lifecycle: index of the trace point (tracer tree leaf) */
+	__u32 _pad2;
 };
 
 enum nt_kind {
 	NT_KIND_DROP = 1,
+	NT_KIND_LIFE = 2,
+	NT_KIND_RET = 3,   /* lifecycle: a function's return value, in location */
 };
+
+/* A trace point of the lifecycle mode, in the points map, indexed by the
+ * attach cookie of the program's link. */
+struct nt_point {
+	__u16 skb_offset;  /* tracepoint: offset of skbaddr in the record */
+	__u8 skb_arg;      /* function: position of the skb argument */
+	__u8 flags;        /* NT_POINT_* */
+};
+
+#define NT_POINT_END 1     /* the skb's life ends here */
+#define NT_POINT_STACK 2   /* record a stack */
+#define NT_POINT_CLONE 4   /* returns a new skb that joins the context */
+#define NT_POINT_RET 8     /* its return value is sent (--ret) */
+#define NT_POINTS_MAX 1024   /* resized before load to the number of points */
 
 /* Address filter: family 0 = off, 4 or 6. */
 struct nt_addr_filter {
@@ -67,12 +86,18 @@ struct nt_filter {
 	__u8 _pad[3];
 	__u32 netns;                  /* netns inode, 0 = off */
 	__u32 pid;                    /* tgid, 0 = off */
+	__u32 len_min;                /* skb->len range, len_max 0 = off */
+	__u32 len_max;
+	__u8 tcp_flags;               /* TCP packets with any of these flags, 0 = off */
+	__u8 _pad2[7];
 };
 
 /* Counters in the per-CPU stats map. */
 enum nt_stat {
 	NT_STAT_SEEN = 0,       /* events that passed the filter */
 	NT_STAT_LOST = 1,       /* ring buffer reservations that failed */
+	NT_STAT_CTX_FULL = 2,   /* lifecycle: contexts that could not be stored */
+	NT_STAT_LIMITED = 3,    /* events not sent: over --rate-limit */
 	NT_STAT_MAX = 4,
 };
 

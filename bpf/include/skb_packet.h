@@ -141,6 +141,10 @@ static __always_inline bool nt_packet_match(const volatile struct nt_filter *f,
 	if (f->addr.family && !nt_addr_match(&f->addr, pkt, 12, 8) &&
 	    !nt_addr_match(&f->addr, pkt, 16, 24))
 		return false;
+	if (f->tcp_flags) {
+		if (pkt->l4_proto != 6 || pkt->l4_len < 14 || !(pkt->l4[13] & f->tcp_flags))
+			return false;
+	}
 	if (f->sport || f->dport || f->port) {
 		if (!nt_has_ports(pkt))
 			return false;
@@ -154,6 +158,17 @@ static __always_inline bool nt_packet_match(const volatile struct nt_filter *f,
 			return false;
 	}
 	return true;
+}
+
+/* The length part of the filter: skb->len where the event fires. */
+static __always_inline bool nt_len_match(const volatile struct nt_filter *f, struct sk_buff *skb)
+{
+	__u32 len;
+
+	if (!f->len_max)
+		return true;
+	len = BPF_CORE_READ(skb, len);
+	return len >= f->len_min && len <= f->len_max;
 }
 
 /* Network namespace of the skb: its device's, else its socket's. */

@@ -17,10 +17,17 @@ export interface OpenOptions {
   btfCustomPath?: string;
 }
 
+/** libbpf log lines that say nothing about why a load failed. */
+const LOAD_LOG_NOISE =
+  /skipped loading|^failed to load object|created successfully|CO-RE relocating|sec '[^']*': found|relo #\d+|CO-RE relocations|try raising 'ulimit -l'|failed to load: -\d+$/;
+
 const OPEN_OPTS_SIZE = 80; // sizeof(struct bpf_object_open_opts), libbpf 1.x
 const OPEN_OPTS_OBJECT_NAME = 8;
 const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
 const KPROBE_MULTI_OPTS_SIZE = 48; // sizeof(struct bpf_kprobe_multi_opts)
+const KPROBE_MULTI_COOKIES = 24;
+const TRACEPOINT_OPTS_SIZE = 16; // sizeof(struct bpf_tracepoint_opts): sz, bpf_cookie
+const KPROBE_OPTS_SIZE = 32; // sizeof(struct bpf_kprobe_opts): sz, bpf_cookie, offset, retprobe
 const KPROBE_MULTI_SYMS = 8;
 const KPROBE_MULTI_CNT = 32;
 
@@ -98,8 +105,29 @@ export class BpfProgram {
     return this.#link("bpf_program__attach_kprobe", p, `${retprobe ? "kretprobe" : "kprobe"} ${func}`);
   }
 
-  /** Attaches one kprobe-multi link to many kernel functions. */
-  attachKprobeMulti(funcs: string[], retprobe: boolean): BpfLink {
+  /** Attaches to a tracepoint with a cookie (bpf_get_attach_cookie(), kernel 5.15+). */
+  attachTracepointCookie(category: string, name: string, cookie: bigint): BpfLink {
+    const opts = new Uint8Array(TRACEPOINT_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(TRACEPOINT_OPTS_SIZE), true);
+    v.setBigUint64(8, cookie, true);
+    const p = libbpf().bpf_program__attach_tracepoint_opts(this.ptr, cstr(category), cstr(name), opts);
+    return this.#link("bpf_program__attach_tracepoint_opts", p, `tracepoint ${category}:${name}`);
+  }
+
+  /** Attaches a kprobe (or kretprobe) with a cookie. */
+  attachKprobeCookie(func: string, retprobe: boolean, cookie: bigint): BpfLink {
+    const opts = new Uint8Array(KPROBE_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(KPROBE_OPTS_SIZE), true);
+    v.setBigUint64(8, cookie, true);
+    opts[24] = retprobe ? 1 : 0;
+    const p = libbpf().bpf_program__attach_kprobe_opts(this.ptr, cstr(func), opts);
+    return this.#link("bpf_program__attach_kprobe_opts", p, `${retprobe ? "kretprobe" : "kprobe"} ${func}`);
+  }
+
+  /** Attaches one kprobe-multi link to many kernel functions; cookies[i] goes with funcs[i]. */
+  attachKprobeMulti(funcs: string[], retprobe: boolean, cookies?: bigint[]): BpfLink {
     const names = funcs.map(cstr);
     const syms = new BigUint64Array(names.map(pointerValue));
     const opts = new Uint8Array(KPROBE_MULTI_OPTS_SIZE);
@@ -108,8 +136,10 @@ export class BpfProgram {
     v.setBigUint64(KPROBE_MULTI_SYMS, pointerValue(new Uint8Array(syms.buffer)), true);
     v.setBigUint64(KPROBE_MULTI_CNT, BigInt(funcs.length), true);
     opts[40] = retprobe ? 1 : 0;
+    const cookieArray = cookies ? new BigUint64Array(cookies) : undefined;
+    if (cookieArray) v.setBigUint64(KPROBE_MULTI_COOKIES, pointerValue(new Uint8Array(cookieArray.buffer)), true);
     const p = libbpf().bpf_program__attach_kprobe_multi_opts(this.ptr, null, opts);
-    void names; // kept alive until the call returned
+    void names, cookieArray; // kept alive until the call returned
     return this.#link("bpf_program__attach_kprobe_multi_opts", p, `kprobe-multi ${funcs.length} functions`);
   }
 }
@@ -121,6 +151,11 @@ export class BpfMap {
   /** The map's fd (after load). */
   get fd(): number {
     return libbpf().bpf_map__fd(this.ptr);
+  }
+
+  /** Uses an existing map (fd) instead of creating this one (before load): objects share maps. */
+  reuseFd(fd: number): void {
+    checkInt("bpf_map__reuse_fd", libbpf().bpf_map__reuse_fd(this.ptr, fd), this.name);
   }
 
   /** Sets max_entries (before load). For a ring buffer: its size in bytes. */
@@ -231,7 +266,7 @@ export class BpfObject {
     if (ret < 0) {
       const log = lastLibbpfLog(40)
         .map((l) => l.trim().replace(/^libbpf: /, ""))
-        .filter((l) => l && !l.includes("skipped loading") && !l.startsWith("failed to load object"))
+        .filter((l) => l && !LOAD_LOG_NOISE.test(l))
         .slice(-6)
         .join(" | ");
       throw new LibbpfError("bpf_object__load", -ret, log);

@@ -47,6 +47,12 @@ export interface BtfMember {
   bitOffset: number;
 }
 
+/** A parameter of a function: its name and its type spelled as C ("struct sk_buff *"). */
+export interface BtfParam {
+  name: string;
+  typeName: string;
+}
+
 /** A variable of a data section (.rodata, .bss): offset and size in bytes. */
 export interface BtfSecVar {
   name: string;
@@ -152,6 +158,71 @@ export class Btf {
       });
     }
     return members;
+  }
+
+  /** Parameters of the named kernel function (FUNC -> FUNC_PROTO), or undefined. */
+  funcParams(name: string): BtfParam[] | undefined {
+    const id = this.find(name, BtfKind.FUNC);
+    return id < 0 ? undefined : this.funcParamsById(id);
+  }
+
+  /** Every function (FUNC) with a parameter of the given C type, and that parameter's position. */
+  functionsTaking(typeName: string): Array<{ name: string; position: number }> {
+    const out: Array<{ name: string; position: number }> = [];
+    const n = this.count;
+    for (let id = 1; id < n; id++) {
+      const v = this.#view(id);
+      if (((v.getUint32(4) >>> 24) & 0x1f) !== BtfKind.FUNC) continue;
+      const position = this.funcParamsById(id)?.findIndex((p) => p.typeName === typeName) ?? -1;
+      if (position >= 0) out.push({ name: this.#name(v.getUint32(0)), position });
+    }
+    return out;
+  }
+
+  /** Parameters of the FUNC type id, or undefined. */
+  funcParamsById(id: number): BtfParam[] | undefined {
+    const protoId = this.type(id).sizeOrType;
+    const proto = this.type(protoId);
+    if (proto.kind !== BtfKind.FUNC_PROTO) return undefined;
+    const v = this.#view(protoId);
+    const params: BtfParam[] = [];
+    for (let i = 0; i < proto.vlen; i++) {
+      const o = HEADER + i * 8;
+      params.push({ name: this.#name(v.getUint32(o)), typeName: this.typeName(v.getUint32(o + 4)) });
+    }
+    return params;
+  }
+
+  /** A type spelled as C, qualifiers and typedefs kept: "struct sk_buff *", "u32". */
+  typeName(id: number): string {
+    let stars = "";
+    for (let depth = 0; depth < 16; depth++) {
+      if (id === 0) return `void${stars ? " " + stars : ""}`;
+      const t = this.type(id);
+      switch (t.kind) {
+        case BtfKind.PTR:
+          stars += "*";
+          id = t.sizeOrType;
+          continue;
+        case BtfKind.CONST:
+        case BtfKind.VOLATILE:
+        case BtfKind.RESTRICT:
+        case BtfKind.TYPE_TAG:
+          id = t.sizeOrType;
+          continue;
+        default: {
+          const prefix = t.kind === BtfKind.STRUCT
+            ? "struct "
+            : t.kind === BtfKind.UNION
+            ? "union "
+            : t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64
+            ? "enum "
+            : "";
+          return `${prefix}${t.name || "(anon)"}${stars ? " " + stars : ""}`;
+        }
+      }
+    }
+    return `(deep)${stars}`;
   }
 
   /** Size in bytes of the named struct, or -1. */

@@ -28,9 +28,12 @@ const SYMBOLS = {
   bpf_program__attach_trace: { parameters: ["pointer"], result: "pointer" },
   bpf_program__attach_kprobe: { parameters: ["pointer", "bool", "buffer"], result: "pointer" },
   bpf_program__attach_kprobe_multi_opts: { parameters: ["pointer", "pointer", "buffer"], result: "pointer" },
+  bpf_program__attach_tracepoint_opts: { parameters: ["pointer", "buffer", "buffer", "buffer"], result: "pointer" },
+  bpf_program__attach_kprobe_opts: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
 
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  bpf_map__reuse_fd: { parameters: ["pointer", "i32"], result: "i32" },
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   bpf_map__max_entries: { parameters: ["pointer"], result: "u32" },
   bpf_map__value_size: { parameters: ["pointer"], result: "u32" },

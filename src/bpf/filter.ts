@@ -20,6 +20,10 @@ export interface PacketFilter {
   l4Proto?: number;
   netns?: number;
   pid?: number;
+  /** skb->len range where the event fires */
+  len?: { min: number; max: number };
+  /** TCP packets with any of these flags (the TCP header's flag byte) */
+  tcpFlags?: number;
 }
 
 function putAddr(b: Uint8Array, off: number, a: IpAddress | undefined): void {
@@ -42,5 +46,8 @@ export function encodeFilter(f: PacketFilter): Uint8Array {
   v.setUint8(FILTER.l4_proto, f.l4Proto ?? 0);
   v.setUint32(FILTER.netns, f.netns ?? 0, true);
   v.setUint32(FILTER.pid, f.pid ?? 0, true);
+  v.setUint32(FILTER.len_min, f.len?.min ?? 0, true);
+  v.setUint32(FILTER.len_max, f.len?.max ?? 0, true);
+  v.setUint8(FILTER.tcp_flags, f.tcpFlags ?? 0);
   return b;
 }

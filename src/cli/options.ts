@@ -6,16 +6,20 @@
 import { UsageError } from "../errors.ts";
 import type { PacketFilter } from "../bpf/filter.ts";
 import { DEFAULT_RING_READER, type RingReaderKind } from "../../lib/ffi/ring_reader.ts";
+import { ATTACH_METHODS, type AttachMethod, isAttachMethod } from "../bpf/attach_method.ts";
 import {
   parseAddressOption,
   parseIntegerOption,
+  parsePacketLengthOption,
   parsePortOption,
   parseProtocolOption,
+  parseRateOption,
   parseRingSizeOption,
+  parseTcpFlagsOption,
 } from "./values.ts";
 
 /** What nettrace was asked to do. */
-export type Mode = "drop" | "check" | "help" | "version";
+export type Mode = "life" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
 
 /** Parsed command line. */
 export interface Options {
@@ -35,6 +39,28 @@ export interface Options {
   /** ring buffer size in bytes */
   ringSize: number;
   ringReader: RingReaderKind;
+  /** how programs are hooked into the kernel; "auto" chooses */
+  attachMethod: AttachMethod;
+  /** -t: groups or leaves of the tracer tree */
+  trace: string[];
+  traceMatcher?: RegExp;
+  traceExclude: string[];
+  /** lifecycle: print each event at once, no grouping per packet */
+  basic: boolean;
+  /** lifecycle: trace even with no filter at all */
+  force: boolean;
+  /** lifecycle: print only packets whose life lasted at least this long (ms) */
+  minLatencyMs?: number;
+  /** events per second per CPU, 0 = unlimited */
+  rateLimit: number;
+  /** lifecycle: points whose kernel stack is printed (at most 16) */
+  traceStack: string[];
+  /** lifecycle: also every kernel function taking a struct sk_buff * (from BTF) */
+  allSkbFunctions: boolean;
+  /** lifecycle: show return values of functions marked ret in the tree */
+  ret: boolean;
+  /** nettrace explain NAME | --list */
+  explain?: { name?: string; list: boolean };
 }
 
 /** One option of the table. */
@@ -51,6 +77,12 @@ export interface OptionSpec {
 const PAGE_KIB = 4;
 /** Default ring buffer size: 4 MiB. */
 export const DEFAULT_RING_SIZE = 4 << 20;
+
+function splitList(name: string, v: string): string[] {
+  const items = v.split(",").map((x) => x.trim());
+  if (items.some((x) => x === "")) throw new UsageError(`${name}: empty name in '${v}'`);
+  return items;
+}
 
 function setMode(opts: Options, mode: Mode, name: string): void {
   if (opts.mode && opts.mode !== mode) {
@@ -127,11 +159,92 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => (o.filter.pid = parseIntegerOption(n, v, 1, 0x3fffffff)),
   },
   {
+    long: "ret",
+    help: "show the return value of traced functions (those marked ret in -t ?; needs kretprobes)",
+    apply: (o) => (o.ret = true),
+  },
+  {
+    long: "all-skb-functions",
+    help: "also trace every kernel function that takes a struct sk_buff * (read from BTF)",
+    apply: (o) => (o.allSkbFunctions = true),
+  },
+  {
+    long: "trace-stack",
+    value: "LIST",
+    help: "print the kernel stack at these trace points (comma separated, at most 16)",
+    apply: (o, v, n) => {
+      o.traceStack.push(...splitList(n, v));
+      if (o.traceStack.length > 16) throw new UsageError(`${n}: at most 16 points, got ${o.traceStack.length}`);
+    },
+  },
+  {
+    long: "tcp-flags",
+    value: "FLAGS",
+    help: "filter TCP packets that have any of these flags, e.g. 'S' or 'SR' (S A P R F U E C)",
+    apply: (o, v, n) => (o.filter.tcpFlags = parseTcpFlagsOption(n, v)),
+  },
+  {
+    long: "pkt-len",
+    value: "RANGE",
+    help: "filter by packet length (skb->len) in bytes: MIN-MAX, or one length",
+    apply: (o, v, n) => (o.filter.len = parsePacketLengthOption(n, v)),
+  },
+  {
+    long: "min-latency",
+    value: "MS",
+    help: "show only packets whose life in the kernel lasted at least MS milliseconds",
+    apply: (o, v, n) => (o.minLatencyMs = parseIntegerOption(n, v, 1, 3_600_000)),
+  },
+  {
+    long: "rate-limit",
+    value: "RATE",
+    help: "send at most RATE events per second per CPU (e.g. 1000/s); the rest are counted and reported",
+    apply: (o, v, n) => (o.rateLimit = parseRateOption(n, v)),
+  },
+  {
     long: "count",
     short: "c",
     value: "N",
     help: "exit after N events",
     apply: (o, v, n) => (o.count = parseIntegerOption(n, v, 1, Number.MAX_SAFE_INTEGER)),
+  },
+  {
+    long: "trace",
+    short: "t",
+    value: "LIST",
+    help: "trace these groups or points of the tracer tree (comma separated); '-t ?' lists them",
+    apply: (o, v, n) => {
+      if (v === "?") return setMode(o, "trace-list", n);
+      o.trace.push(...splitList(n, v));
+    },
+  },
+  {
+    long: "trace-matcher",
+    value: "REGEX",
+    help: "keep only trace points whose name matches REGEX",
+    apply: (o, v, n) => {
+      try {
+        o.traceMatcher = new RegExp(v);
+      } catch (e) {
+        throw new UsageError(`${n}: '${v}' is not a regular expression (${(e as Error).message})`);
+      }
+    },
+  },
+  {
+    long: "trace-exclude",
+    value: "LIST",
+    help: "leave out these groups or points (comma separated)",
+    apply: (o, v, n) => o.traceExclude.push(...splitList(n, v)),
+  },
+  {
+    long: "basic",
+    help: "print each trace event at once instead of one block per packet",
+    apply: (o) => (o.basic = true),
+  },
+  {
+    long: "force",
+    help: "trace every packet even with no filter (heavy on a busy host)",
+    apply: (o) => (o.force = true),
   },
   {
     long: "drop",
@@ -178,6 +291,15 @@ export const OPTION_TABLE: OptionSpec[] = [
       o.ringReader = v;
     },
   },
+  {
+    long: "attach-method",
+    value: "METHOD",
+    help: `force how probes are attached: ${ATTACH_METHODS.join(", ")} (default auto)`,
+    apply: (o, v, n) => {
+      if (!isAttachMethod(v)) throw new UsageError(`${n}: '${v}' is not one of ${ATTACH_METHODS.join(", ")}`);
+      o.attachMethod = v;
+    },
+  },
   { long: "verbose", short: "v", help: "show log information", apply: (o) => (o.verbose = true) },
   { long: "debug", help: "show debug information, libbpf's log included", apply: (o) => (o.debug = o.verbose = true) },
   { long: "help", short: "h", help: "show this help", apply: (o, _v, n) => setMode(o, "help", n) },
@@ -197,12 +319,22 @@ export function defaultOptions(): Options {
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
     ringReader: DEFAULT_RING_READER,
+    attachMethod: "auto",
+    trace: [],
+    traceExclude: [],
+    basic: false,
+    force: false,
+    rateLimit: 0,
+    traceStack: [],
+    allSkbFunctions: false,
+    ret: false,
   };
 }
 
 /** Parses argv; throws UsageError for anything it does not accept. */
 export function parseArgs(argv: string[]): Options {
   const opts = defaultOptions();
+  if (argv[0] === "explain") return parseExplain(argv.slice(1), opts);
   const byLong = new Map(OPTION_TABLE.map((s) => [s.long, s]));
   const byShort = new Map(OPTION_TABLE.filter((s) => s.short).map((s) => [s.short!, s]));
   for (let i = 0; i < argv.length; i++) {
@@ -237,6 +369,24 @@ export function parseArgs(argv: string[]): Options {
   if (opts.netnsCurrent && opts.filter.netns) {
     throw new UsageError("--netns and --netns-current cannot be combined");
   }
+  opts.mode ??= "life";
+  return opts;
+}
+
+/** nettrace explain REASON | explain --list [--btf FILE] */
+function parseExplain(argv: string[], opts: Options): Options {
+  opts.mode = "explain";
+  opts.explain = { list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--list") opts.explain.list = true;
+    else if (a === "--btf" && i + 1 < argv.length) opts.btf = argv[++i];
+    else if (!a.startsWith("-") && !opts.explain.name) opts.explain.name = a;
+    else throw new UsageError(`explain: unexpected '${a}' (nettrace explain REASON, or explain --list)`);
+  }
+  if (!opts.explain.list && !opts.explain.name) {
+    throw new UsageError("explain needs a drop reason, such as NO_SOCKET, or --list");
+  }
   return opts;
 }
 
@@ -250,7 +400,9 @@ export function helpText(): string {
     "nettrace: trace packets through the Linux kernel and tell why they are dropped",
     "",
     "Usage: nettrace [MODE] [FILTERS] [OUTPUT OPTIONS]",
-    "  modes: --drop (drop monitor), --check (kernel capability report)",
+    "  modes: (none) the life of each matching packet through the kernel, --drop (drop monitor),",
+    "  or: --check (kernel capability report), -t ? (the tracer tree on this kernel),",
+    "  or: nettrace explain REASON | explain --list (drop reasons in plain words)",
     "",
     ...rows,
     "",

@@ -55,3 +55,45 @@ export function parseRingSizeOption(option: string, text: string, pageKiB: numbe
   if ((kib & (kib - 1)) !== 0) throw new UsageError(`${option}: ${kib} KiB is not a power of two`);
   return kib * 1024;
 }
+
+/** TCP flag letters as nettrace prints them, and their bits in the TCP header. */
+export const TCP_FLAG_BITS: Record<string, number> = {
+  F: 0x01,
+  S: 0x02,
+  R: 0x04,
+  P: 0x08,
+  A: 0x10,
+  U: 0x20,
+  E: 0x40,
+  C: 0x80,
+};
+
+/** --tcp-flags SAPRF...: the flag byte, from letters. */
+export function parseTcpFlagsOption(option: string, text: string): number {
+  let bits = 0;
+  for (const ch of text.toUpperCase()) {
+    const b = TCP_FLAG_BITS[ch];
+    if (!b) throw new UsageError(`${option}: '${ch}' in '${text}' is not a TCP flag (S, A, P, R, F, U, E, C)`);
+    bits |= b;
+  }
+  if (!bits) throw new UsageError(`${option} needs flag letters, such as S or SA`);
+  return bits;
+}
+
+/** --pkt-len MIN-MAX or --pkt-len N: a length range in bytes. */
+export function parsePacketLengthOption(option: string, text: string): { min: number; max: number } {
+  const m = text.match(/^(\d+)(?:-(\d+))?$/);
+  if (!m) throw new UsageError(`${option}: '${text}' is not LEN or MIN-MAX`);
+  const min = Number(m[1]), max = m[2] === undefined ? min : Number(m[2]);
+  if (max < 1 || max > 0xffffffff || min > max) throw new UsageError(`${option}: '${text}' is not a range of lengths`);
+  return { min, max };
+}
+
+/** --rate-limit N or N/s: events per second per CPU. */
+export function parseRateOption(option: string, text: string): number {
+  const m = text.match(/^(\d+)(\/s)?$/);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 0xffffffff) {
+    throw new UsageError(`${option}: '${text}' is not a rate such as 1000/s`);
+  }
+  return Number(m[1]);
+}

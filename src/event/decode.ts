@@ -22,6 +22,12 @@ export interface KernelEvent {
   comm: string;
   ifname: string;
   packet: RawPacket;
+  /** lifecycle: the context the skb belongs to */
+  ctxId: bigint;
+  /** lifecycle: index of the trace point */
+  point: number;
+  /** lifecycle --ret: the function's return value, once its return was seen */
+  ret?: bigint;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -63,5 +69,7 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     comm: cString(view, off + EVENT.comm, 16),
     ifname: cString(view, off + EVENT.ifname, 16),
     packet: readPacket(view, off + EVENT.pkt),
+    ctxId: view.getBigUint64(off + EVENT.ctx_id, true),
+    point: view.getUint32(off + EVENT.point, true),
   };
 }

@@ -34,8 +34,19 @@ export const EVENT = {
   comm: 48,
   ifname: 64,
   pkt: 80,
-  size: 152,
+  ctx_id: 152,
+  point: 160,
+  size: 168,
 } as const;
+
+/** struct nt_point: a lifecycle trace point in the points map. */
+export const POINT = { skb_offset: 0, skb_arg: 2, flags: 3, size: 4 } as const;
+
+/** NT_POINT_* flags. */
+export const POINT_FLAG = { end: 1, stack: 2, clone: 4, ret: 8 } as const;
+
+/** enum nt_kind. */
+export const KIND = { drop: 1, life: 2, ret: 3 } as const;
 
 /** struct nt_addr_filter. */
 export const ADDR_FILTER = { family: 0, addr: 4, size: 20 } as const;
@@ -52,8 +63,11 @@ export const FILTER = {
   l4_proto: 68,
   netns: 72,
   pid: 76,
-  size: 80,
+  len_min: 80,
+  len_max: 84,
+  tcp_flags: 88,
+  size: 96,
 } as const;
 
 /** enum nt_stat: slots of the per-CPU stats map. */
-export const STAT = { seen: 0, lost: 1 } as const;
+export const STAT = { seen: 0, lost: 1, ctxFull: 2, limited: 3 } as const;

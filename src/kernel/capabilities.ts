@@ -1,16 +1,22 @@
 /**
  * What the running kernel can do, found by trying: each attach kind is a tiny
- * program (bpf/probe.bpf.c) loaded and attached on its own, then removed.
+ * program (bpf/probe.bpf.c) loaded and attached on its own; a UDP datagram
+ * sent over loopback shows whether it really fires; then it is removed.
  * Kernel version numbers are never used to decide.
  * @module
  */
 import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
-import { PROBE_OBJECT } from "../bpf/objects.ts";
+import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "../bpf/objects.ts";
 import { KERNEL_BTF } from "./btf_source.ts";
 import { type KernelConfig, readKernelConfig } from "./kconfig.ts";
 import { ensureTracefs } from "./tracefs.ts";
 import { loadDropReasons } from "./drop_reason_loader.ts";
+import { closedLoopbackPort, sendLoopbackDatagram } from "./loopback_datagram.ts";
+import { encodeFilter } from "../bpf/filter.ts";
+
+const ETH_P_IP = 0x0800;
+const IPPROTO_UDP = 17;
 
 /** Ways of attaching a BPF program to a point of the kernel. */
 export type AttachKind =
@@ -48,18 +54,24 @@ interface AttachProbe {
   attach: (prog: BpfProgram, target: string) => BpfLink;
   /** config options that explain a failure, most likely first */
   needs: string[];
+  /** has no skb to look at (a return probe): counts calls instead */
+  countsCalls?: boolean;
+  /** the same without CO-RE, counting calls: for kernels without BTF */
+  bare?: string;
 }
 
 const PROBES: AttachProbe[] = [
   {
     kind: "tracepoint",
     program: "nt_probe_tp",
+    bare: "nt_bare_tp",
     attach: (p) => p.attachTracepoint("skb", "kfree_skb"),
     needs: ["CONFIG_BPF_EVENTS"],
   },
   {
     kind: "raw_tracepoint",
     program: "nt_probe_raw",
+    bare: "nt_bare_raw",
     attach: (p) => p.attachRawTracepoint("kfree_skb"),
     needs: ["CONFIG_BPF_EVENTS"],
   },
@@ -67,18 +79,22 @@ const PROBES: AttachProbe[] = [
   {
     kind: "kprobe",
     program: "nt_probe_kp",
+    bare: "nt_bare_kp",
     attach: (p, t) => p.attachKprobe(t, false),
     needs: ["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"],
   },
   {
     kind: "kretprobe",
     program: "nt_probe_krp",
+    bare: "nt_bare_krp",
     attach: (p, t) => p.attachKprobe(t, true),
     needs: ["CONFIG_KPROBES", "CONFIG_KRETPROBES"],
+    countsCalls: true,
   },
   {
     kind: "kprobe-multi",
     program: "nt_probe_kpm",
+    bare: "nt_bare_kpm",
     attach: (p, t) => p.attachKprobeMulti([t], false),
     needs: ["CONFIG_KPROBES", "CONFIG_FPROBE"],
   },
@@ -98,8 +114,9 @@ const PROBES: AttachProbe[] = [
   },
 ];
 
-/** Kernel functions a probe attaches to: the first that the kernel's BTF has. */
-const TARGET_CANDIDATES = ["ip_rcv", "__netif_receive_skb", "netif_receive_skb", "kfree_skb_reason"];
+/** Kernel functions a probe attaches to, the first that the kernel's BTF has:
+ * each is on the IPv4 receive path and takes the skb as its first argument. */
+const TARGET_CANDIDATES = ["ip_rcv", "ip_rcv_core", "ip_local_deliver"];
 
 function explain(probe: AttachProbe, message: string, config: KernelConfig | undefined, tracefs?: string): string {
   const hints: string[] = [];
@@ -117,20 +134,83 @@ function explain(probe: AttachProbe, message: string, config: KernelConfig | und
   return hints.length ? `${hints.join("; ")} (${message})` : message;
 }
 
-function tryAttach(probe: AttachProbe, target: string, btfPath: string | undefined): string | undefined {
-  const obj = BpfObject.open(PROBE_OBJECT, { name: "nt_probe", btfCustomPath: btfPath });
+/** How an attach attempt went. */
+type AttachOutcome =
+  | { attached: false; error: string }
+  | { attached: true; sawDatagram: boolean; calls: number; countsCalls?: boolean };
+
+const FIRE_WAIT_MS = 500;
+
+/** Loads and attaches one probe program, sends the loopback datagram, reads what it saw. */
+async function tryAttach(
+  probe: AttachProbe,
+  target: string,
+  bare: boolean,
+  btfPath: string | undefined,
+): Promise<AttachOutcome> {
+  const useBare = bare && probe.bare !== undefined;
+  const obj = useBare
+    ? BpfObject.open(PROBE_BARE_OBJECT, { name: "nt_probe_bare" })
+    : BpfObject.open(PROBE_OBJECT, { name: "nt_probe", btfCustomPath: btfPath });
+  const name = useBare ? probe.bare! : probe.program;
+  const countsCalls = probe.countsCalls || useBare;
   try {
-    for (const p of PROBES) obj.program(p.program).setAutoload(p === probe);
-    const prog = obj.program(probe.program);
+    for (const p of PROBES) {
+      const n = useBare ? p.bare : p.program;
+      if (n) obj.program(n).setAutoload(p === probe);
+    }
+    const prog = obj.program(name);
     probe.prepare?.(prog, target);
+    const port = closedLoopbackPort();
+    if (!useBare) obj.setReadOnly({ filter: encodeFilter({ l3Proto: ETH_P_IP, l4Proto: IPPROTO_UDP, dport: port }) });
     obj.load();
-    probe.attach(prog, target).destroy();
-    return undefined;
+    const link = probe.attach(prog, target);
+    const hits = obj.map("hits");
+    const read = (i: number) => {
+      const v = new BigUint64Array(1);
+      hits.lookup(new Uint8Array(new Uint32Array([i]).buffer), new Uint8Array(v.buffer));
+      return Number(v[0]);
+    };
+    try {
+      await sendLoopbackDatagram(port);
+    } catch {
+      link.destroy();
+      return { attached: true, sawDatagram: false, calls: -1, countsCalls }; // loopback down: cannot tell
+    }
+    const until = performance.now() + FIRE_WAIT_MS;
+    while ((countsCalls ? read(1) : read(0)) === 0 && performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const outcome = { attached: true as const, sawDatagram: !countsCalls && read(0) > 0, calls: read(1), countsCalls };
+    link.destroy();
+    return outcome;
   } catch (e) {
-    return (e as Error).message;
+    return { attached: false, error: (e as Error).message };
   } finally {
     obj.close();
   }
+}
+
+function attachCapability(
+  probe: AttachProbe,
+  where: string,
+  r: AttachOutcome,
+  config: KernelConfig | undefined,
+  tracefsPath: string | undefined,
+): Capability {
+  const name = probe.kind;
+  if (!r.attached) return { name, available: false, detail: explain(probe, r.error, config, tracefsPath) };
+  if (r.calls < 0) {
+    return { name, available: true, detail: `attached to ${where}; not shown to fire: no IPv4 loopback here` };
+  }
+  if (r.countsCalls) {
+    return r.calls > 0
+      ? { name, available: true, detail: `attached to ${where}, fired ${r.calls}x around a loopback datagram` }
+      : { name, available: false, detail: `attached to ${where} but never fired for a loopback datagram` };
+  }
+  return r.sawDatagram
+    ? { name, available: true, detail: `attached to ${where}, saw a loopback datagram` }
+    : { name, available: false, detail: `attached to ${where} but did not see a loopback datagram` };
 }
 
 /** Probes the kernel. btfPath: a BTF file for kernels without their own. */
@@ -167,11 +247,9 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       attach[probe.kind] = { name: probe.kind, available: false, detail: "needs BTF, which this kernel does not have" };
       continue;
     }
-    const err = tryAttach(probe, target, btf.available ? btfPath : undefined);
+    const r = await tryAttach(probe, target, !btf.available, btf.available ? btfPath : undefined);
     const where = probe.kind.includes("tracepoint") || probe.kind === "tp_btf" ? "skb:kfree_skb" : target;
-    attach[probe.kind] = err === undefined
-      ? { name: probe.kind, available: true, detail: `attached to ${where}` }
-      : { name: probe.kind, available: false, detail: explain(probe, err, config, tracefsPath) };
+    attach[probe.kind] = attachCapability(probe, where, r, config, tracefsPath);
   }
 
   const reasons = loadDropReasons(kernelBtf, tracefsPath);

@@ -4,11 +4,15 @@
  * @module
  */
 
+const MAX_FUNCTION_SIZE = 0x100000n;
+
 /** A sorted table of kernel text symbols. */
 export class Kallsyms {
   readonly #addrs: BigUint64Array;
   readonly #names: string[];
   readonly #cache = new Map<bigint, string>();
+  #variants?: Map<string, string>;
+  #nameSet?: Set<string>;
 
   /** Builds the table from the text of /proc/kallsyms. */
   constructor(text: string) {
@@ -42,9 +46,33 @@ export class Kallsyms {
     return i < 0 ? undefined : this.#addrs[i];
   }
 
+  /** Start and end (the next symbol's address) of a function, or undefined. */
+  range(name: string): { start: bigint; end: bigint } | undefined {
+    const i = this.#names.indexOf(name);
+    if (i < 0) return undefined;
+    const start = this.#addrs[i];
+    let j = i + 1;
+    while (j < this.#addrs.length && this.#addrs[j] === start) j++;
+    return { start, end: j < this.#addrs.length ? this.#addrs[j] : start + 1n };
+  }
+
+  /** The symbol of function name: itself, or a compiled variant (name.isra.0, name.constprop.0, ...). */
+  functionSymbol(name: string): string | undefined {
+    if (this.has(name)) return name;
+    if (!this.#variants) {
+      this.#variants = new Map();
+      for (const n of this.#names) {
+        const dot = n.indexOf(".");
+        if (dot > 0 && !this.#variants.has(n.slice(0, dot))) this.#variants.set(n.slice(0, dot), n);
+      }
+    }
+    return this.#variants.get(name);
+  }
+
   /** Whether a function of that name exists. */
   has(name: string): boolean {
-    return this.#names.includes(name);
+    this.#nameSet ??= new Set(this.#names);
+    return this.#nameSet.has(name);
   }
 
   /** `func+0xoff` for a code address; the hex address when no symbol covers it. */
@@ -62,7 +90,8 @@ export class Kallsyms {
         hi = mid - 1;
       }
     }
-    const text = found < 0 || addr === 0n
+    // no function is a megabyte long: such an offset means a symbol we do not know
+    const text = found < 0 || addr === 0n || addr - a[found] > MAX_FUNCTION_SIZE
       ? `0x${addr.toString(16)}`
       : `${this.#names[found]}+0x${(addr - a[found]).toString(16)}`;
     if (this.#cache.size < 65536) this.#cache.set(addr, text);
@@ -71,6 +100,11 @@ export class Kallsyms {
 }
 
 let shared: Kallsyms | undefined;
+
+/** Forgets the symbols read so far: after loading BPF programs (they have symbols too). */
+export function forgetKernelSymbols(): void {
+  shared = undefined;
+}
 
 /** The running kernel's symbols, read on first call. */
 export function kernelSymbols(): Kallsyms {

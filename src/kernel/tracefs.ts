@@ -29,3 +29,23 @@ export function ensureTracefs(): TracefsResult {
     ? { path: CANDIDATES[0], mounted: true }
     : { error: `tracefs mounted at ${CANDIDATES[0]} but has no events/ directory` };
 }
+
+/**
+ * Functions ftrace can hook (available_filter_functions): kprobe-multi and
+ * fentry refuse the others, and one refused name fails a whole multi link.
+ * undefined when the file cannot be read.
+ */
+export function availableFilterFunctions(tracefs: string): Set<string> | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${tracefs}/available_filter_functions`);
+  } catch {
+    return undefined;
+  }
+  const names = new Set<string>();
+  for (const line of text.split("\n")) {
+    const name = line.split(/\s/, 1)[0];
+    if (name) names.add(name);
+  }
+  return names;
+}

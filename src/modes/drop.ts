@@ -3,16 +3,13 @@
  * the drop reason (names from the running kernel) and the location.
  * @module
  */
-import { BpfObject } from "../../lib/ffi/bpf_object.ts";
+import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { Btf } from "../../lib/ffi/btf.ts";
-import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
 import { decodeEvent } from "../event/decode.ts";
-import { STAT } from "../event/layout.ts";
-import { encodeFilter } from "../bpf/filter.ts";
-import { DROP_OBJECT } from "../bpf/objects.ts";
+import { loadDropProgram } from "../bpf/drop_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { locateBtf } from "../kernel/btf_source.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
@@ -21,6 +18,7 @@ import { currentNetnsInode } from "../kernel/netns.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropLine, formatStack } from "../output/drop_line.ts";
 import { LineWriter } from "../output/line_writer.ts";
+import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { log, writeErr } from "../runtime/log.ts";
 import { StopSignal } from "../runtime/stop.ts";
@@ -28,39 +26,7 @@ import { StopSignal } from "../runtime/stop.ts";
 const POLL_MS = 200;
 const LOSS_CHECK_MS = 500;
 const STACK_DEPTH = 127;
-
-function u32(n: number): Uint8Array {
-  return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
-}
-
-/** Prints how many events were lost since the last report; returns the new total. */
-function reportLoss(total: number, reported: number): number {
-  if (total > reported) writeErr(`nettrace: ${total - reported} events lost: ring buffer full (${total} lost in all)`);
-  return total;
-}
-
-/** Loads and attaches the drop program; the caller closes the object. */
-function loadDropObject(opts: Options, btfCustomPath: string | undefined, consumed: number | undefined): BpfObject {
-  const filter = { ...opts.filter };
-  if (opts.netnsCurrent) filter.netns = currentNetnsInode();
-  const obj = BpfObject.open(DROP_OBJECT, { name: "nettrace_drop", btfCustomPath });
-  try {
-    obj.setReadOnly({
-      filter: encodeFilter(filter),
-      want_stack: new Uint8Array([opts.dropStack ? 1 : 0]),
-      skip_reason: u32(consumed ?? 0xffffffff),
-    });
-    obj.map("events").setMaxEntries(opts.ringSize);
-    if (!opts.dropStack) obj.map("stacks").setMaxEntries(1);
-    obj.load();
-    obj.program("nt_drop_tp").attachTracepoint("skb", "kfree_skb");
-    return obj;
-  } catch (e) {
-    obj.close();
-    if (e instanceof LibbpfError) throw new HostError(`cannot start the drop monitor: ${e.message}`);
-    throw e;
-  }
-}
+const BPF_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run)/;
 
 /** Runs the drop monitor until a signal, -c, or a closed stdout. Returns the exit status. */
 export async function runDrop(opts: Options): Promise<number> {
@@ -71,18 +37,34 @@ export async function runDrop(opts: Options): Promise<number> {
 
   const kernelBtf = Btf.kernel(btfCustomPath);
   const reasons = loadDropReasons(kernelBtf, tracefs.path);
-  kernelBtf.close();
   if (reasons.source === "none") log("info", "this kernel reports no drop reasons: the reason column is left out");
+  const filter = { ...opts.filter };
+  if (opts.netnsCurrent) filter.netns = currentNetnsInode();
 
   const stop = new StopSignal();
   const out = new LineWriter();
   let obj: BpfObject | undefined;
   let reader: RingReader | undefined;
   let shown = 0;
-  let lost = 0;
+  let losses: LossReport | undefined;
   try {
-    obj = loadDropObject(opts, btfCustomPath, reasons.consumed);
-    const counters = new PerCpuCounters(obj.map("stats"));
+    try {
+      const prog = loadDropProgram({
+        method: opts.attachMethod === "auto" ? "tracepoint" : opts.attachMethod,
+        filter,
+        wantStack: opts.dropStack,
+        ringSize: opts.ringSize,
+        rateLimit: opts.rateLimit,
+        consumedReason: reasons.consumed,
+        tpHasReason: reasons.source !== "none",
+        btfCustomPath,
+      }, kernelBtf);
+      obj = prog.object;
+      log("info", `drops seen at ${prog.point}`);
+    } finally {
+      kernelBtf.close();
+    }
+    losses = new LossReport(new PerCpuCounters(obj.map("stats")));
     const stacks = obj.map("stacks");
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
@@ -99,7 +81,10 @@ export async function runDrop(opts: Options): Promise<number> {
       const frames: string[] = [];
       for (const a of stackValue) {
         if (a === 0n) break;
-        frames.push(ctx.symbolize(a));
+        const f = ctx.symbolize(a);
+        // frames of BPF itself (program, trampoline, tracepoint runner) are not the packet's path
+        if (frames.length === 0 && BPF_FRAME.test(f)) continue;
+        frames.push(f);
       }
       return frames;
     };
@@ -122,19 +107,19 @@ export async function runDrop(opts: Options): Promise<number> {
       const now = performance.now();
       if (now - lastLossCheck >= LOSS_CHECK_MS) {
         lastLossCheck = now;
-        lost = reportLoss(counters.read(STAT.lost), lost);
+        losses.check();
       }
     }
     if (stop.reason === "signal") {
       reader.drain();
       out.flush();
     }
-    lost = reportLoss(counters.read(STAT.lost), lost);
+    losses.check();
   } finally {
     reader?.close();
     obj?.close();
     stop.dispose();
   }
-  writeErr(`end trace: ${shown} events shown, ${lost} events lost`);
+  writeErr(`end trace: ${shown} events shown, ${losses?.summary() ?? "0 events lost"}`);
   return 0;
 }

@@ -119,3 +119,13 @@ export class VethPair {
     await sh(["ip", "netns", "del", this.b]);
   }
 }
+
+/** Creates a veth pair, runs body, always removes the namespaces. */
+export async function withNet(tag: string, body: (net: VethPair) => Promise<void>): Promise<void> {
+  const net = await VethPair.create(tag);
+  try {
+    await body(net);
+  } finally {
+    await net.destroy();
+  }
+}

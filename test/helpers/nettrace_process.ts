@@ -16,6 +16,18 @@ export function nettraceCommand(args: string[]): string[] {
   return [DENO, "run", "--quiet", "--config", `${ROOT}deno.json`, "-A", MAIN, ...args];
 }
 
+/** Prefix of a command line that runs it with the kernel's BTF hidden (an empty tmpfs over /sys/kernel/btf in a private mount namespace). */
+export const HIDE_BTF = [
+  "unshare",
+  "--mount",
+  "--propagation",
+  "private",
+  "sh",
+  "-c",
+  'mount -t tmpfs -o ro nobtf /sys/kernel/btf && exec "$@"',
+  "sh",
+];
+
 /** How a finished run ended. */
 export interface RunResult {
   code: number;
@@ -25,8 +37,12 @@ export interface RunResult {
 }
 
 /** Runs nettrace to completion (for bad-input tests). */
-export async function runNettrace(args: string[], env?: Record<string, string>): Promise<RunResult> {
-  const [cmd, ...rest] = nettraceCommand(args);
+export async function runNettrace(
+  args: string[],
+  env?: Record<string, string>,
+  command = nettraceCommand(args),
+): Promise<RunResult> {
+  const [cmd, ...rest] = command;
   const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped", env })
     .output();
   const dec = new TextDecoder();
@@ -123,5 +139,51 @@ export class NettraceRun {
     const s = await this.#status;
     await Promise.all(this.#pumps);
     return { code: s.code, signal: s.signal, stdout: this.stdout, stderr: this.stderr };
+  }
+}
+
+/** Starts nettrace, runs traffic, waits for a line matching re, stops it. */
+export async function traceUntil(
+  args: string[],
+  traffic: () => Promise<void>,
+  re: RegExp,
+  command?: string[],
+): Promise<RunResult> {
+  const run = await NettraceRun.start(args, undefined, command);
+  try {
+    await traffic();
+    const seen = await run.waitForLine(re, 5000);
+    const result = await run.stop();
+    if (!seen) throw new Error(`no line matching ${re} in:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    return result;
+  } finally {
+    await run.stop();
+  }
+}
+
+/**
+ * Runs nettrace as user nobody with no capabilities (setpriv), its Deno cache
+ * in a throw-away home. undefined when setpriv is not installed.
+ */
+export async function runNettraceUnprivileged(args: string[]): Promise<RunResult | undefined> {
+  const found = await new Deno.Command("sh", { args: ["-c", "command -v setpriv"], stdout: "null" }).output();
+  if (!found.success) return undefined;
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(home, 0o777);
+    const command = [
+      "env",
+      `DENO_DIR=${home}/deno`,
+      `HOME=${home}`,
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--inh-caps=-all",
+      ...nettraceCommand(args),
+    ];
+    return await runNettrace(args, undefined, command);
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 }

@@ -4,6 +4,8 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { expectedAttach } from "../helpers/capabilities.ts";
 import { must } from "../helpers/netns.ts";
 import { runNettrace } from "../helpers/nettrace_process.ts";
 
@@ -26,7 +28,7 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
   const r = await runNettrace(["--check"]);
   assertEquals(r.code, 0, r.stderr);
   const report = r.stdout;
-  assertMatch(report, new RegExp(`^kernel ${Deno.osRelease().replace(/\./g, "\\.")}`));
+  assertMatch(report, new RegExp(`^kernel ${Deno.osRelease().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
 
   assertEquals(row(report, "BTF").available, exists("/sys/kernel/btf/vmlinux"));
   assert(row(report, "tracefs").available, report);
@@ -43,9 +45,19 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
     assertEquals(c.available, kprobeEvents, `${k}: ${c.detail}`);
     if (!c.available) assertMatch(c.detail, /CONFIG_KPROBES|kprobe_events/);
   }
-  for (const k of ["kprobe-multi", "fentry", "fexit", "tp_btf", "raw_tracepoint"]) {
+  for (
+    const k of ["tracepoint", "raw_tracepoint", "tp_btf", "kprobe", "kretprobe", "kprobe-multi", "fentry", "fexit"]
+  ) {
     const c = row(report, k);
-    if (!c.available) assertMatch(c.detail, /\((E[A-Z]+|errno \d+)\)|BTF/, `${k} says no without a reason`);
+    if (!c.available) {
+      assertMatch(c.detail, /\((E[A-Z]+|errno \d+)\)|BTF|did not see|never fired/, `${k} says no without a reason`);
+    } else if (k === "kretprobe" || !exists("/sys/kernel/btf/vmlinux")) {
+      // a return probe has no skb to match, nor has any probe without BTF
+      assertMatch(c.detail, /fired \d+x around a loopback datagram/);
+    } else {
+      assertMatch(c.detail, /saw a loopback datagram/, `${k} is "yes" without having seen its datagram`);
+    }
+    if (expectedAttach.has(k)) assert(c.available, `${k} is expected on this kernel: ${c.detail}`);
   }
   const reasons = row(report, "drop reasons");
   if (exists("/sys/kernel/btf/vmlinux")) {
@@ -53,6 +65,5 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
     const m = btf.match(/ENUM 'skb_drop_reason' encoding=\w+ size=\d+ vlen=(\d+)/);
     if (m) assertMatch(reasons.detail, new RegExp(`^${Number(m[1]) - 1} reasons`)); // less SKB_DROP_REASON_MAX
   }
-  const progs = JSON.parse(await must(["bpftool", "-j", "prog", "show"])) as Array<{ name?: string }>;
-  assertEquals(progs.filter((p) => (p.name ?? "").startsWith("nt_probe")).length, 0, "probe programs left loaded");
+  await assertNothingLeft("after --check");
 });

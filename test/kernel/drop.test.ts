@@ -4,34 +4,10 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { must, removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
-import { LAUNCHER, NettraceRun } from "../helpers/nettrace_process.ts";
+import { must, removeStaleNamespaces, VethPair, withNet } from "../helpers/netns.ts";
+import { LAUNCHER, NettraceRun, traceUntil } from "../helpers/nettrace_process.ts";
 
 await removeStaleNamespaces();
-
-/** Creates a veth pair, runs body, always removes the namespaces. */
-async function withNet(tag: string, body: (net: VethPair) => Promise<void>): Promise<void> {
-  const net = await VethPair.create(tag);
-  try {
-    await body(net);
-  } finally {
-    await net.destroy();
-  }
-}
-
-/** Starts nettrace, runs traffic, waits for a line matching re, stops it. */
-async function traceUntil(args: string[], traffic: () => Promise<void>, re: RegExp) {
-  const run = await NettraceRun.start(args);
-  try {
-    await traffic();
-    const seen = await run.waitForLine(re, 5000);
-    const result = await run.stop();
-    assert(seen, `no line matching ${re} in:\n${result.stdout}\nstderr:\n${result.stderr}`);
-    return result;
-  } finally {
-    await run.stop();
-  }
-}
 
 kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async () => {
   await withNet("tcp4", async (net) => {

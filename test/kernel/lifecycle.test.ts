@@ -4,39 +4,14 @@
  * (SIGINT, -c, SIGKILL, an error) nothing of ours stays in the kernel.
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { commandExists, kernelTest } from "../helpers/kernel_env.ts";
-import { must, removeStaleNamespaces, sh, VethPair } from "../helpers/netns.ts";
-import { DENO, nettraceCommand, NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
+import { assertNothingLeft, ourLinks, ourPrograms } from "../helpers/bpf_state.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
+import { DENO, NettraceRun, runNettrace, runNettraceUnprivileged } from "../helpers/nettrace_process.ts";
 
 await removeStaleNamespaces();
 
 const FLOOD = new URL("../helpers/udp_flood.ts", import.meta.url).pathname;
-
-/** Names of loaded BPF programs that are nettrace's (all are named nt_*). */
-async function ourPrograms(): Promise<string[]> {
-  const out = await must(["bpftool", "-j", "prog", "show"]);
-  return (JSON.parse(out) as Array<{ name?: string }>).map((p) => p.name ?? "").filter((n) => n.startsWith("nt_"));
-}
-
-/** Ids of BPF links whose program is nettrace's. */
-async function ourLinks(): Promise<number[]> {
-  const progs = JSON.parse(await must(["bpftool", "-j", "prog", "show"])) as Array<{ id: number; name?: string }>;
-  const ids = new Set(progs.filter((p) => (p.name ?? "").startsWith("nt_")).map((p) => p.id));
-  const links = JSON.parse(await must(["bpftool", "-j", "link", "show"])) as Array<{ id: number; prog_id: number }>;
-  return links.filter((l) => ids.has(l.prog_id)).map((l) => l.id);
-}
-
-/** Waits until no program of ours is loaded (the kernel frees them right after the fds close). */
-async function assertNothingLeft(): Promise<void> {
-  let progs: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    progs = await ourPrograms();
-    if (progs.length === 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assertEquals(progs, [], "BPF programs of nettrace still loaded");
-  assertEquals(await ourLinks(), [], "BPF links of nettrace still attached");
-}
 
 kernelTest(
   "lifecycle: while running, our program and link are in the kernel; after SIGKILL they are gone",
@@ -103,7 +78,7 @@ const BAD_INPUTS: Array<[string[], RegExp]> = [
   [["--drop", "--ring-size", "12"], /--ring-size: 12 KiB is not a power of two/],
   [["--drop", "--btf", "/nonexistent/vmlinux"], /--btf: no BTF file at '\/nonexistent\/vmlinux'/],
   [["--drop", "--netns", "1", "--netns-current"], /cannot be combined/],
-  [[], /no mode given/],
+  [[], /no filter given: .* or --force/],
 ];
 
 for (const [args, re] of BAD_INPUTS) {
@@ -121,32 +96,14 @@ for (const [args, re] of BAD_INPUTS) {
 }
 
 kernelTest("lifecycle: an unprivileged user gets one line and exit 1", async () => {
-  if (!commandExists("setpriv")) {
+  const r = await runNettraceUnprivileged(["--drop"]);
+  if (!r) {
     console.log("skipped: setpriv (util-linux) is not installed");
     return;
   }
-  const home = await Deno.makeTempDir();
-  try {
-    await Deno.chmod(home, 0o777);
-    const [cmd, ...args] = nettraceCommand(["--drop"]);
-    const r = await sh([
-      "env",
-      `DENO_DIR=${home}/deno`,
-      `HOME=${home}`,
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "--inh-caps=-all",
-      cmd,
-      ...args,
-    ]);
-    assertEquals(r.code, 1, r.stderr);
-    assertEquals(r.stderr.trim(), "nettrace: nettrace needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs");
-    assertEquals(await ourLinks(), []);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(r.stderr.trim(), "nettrace: nettrace needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs");
+  assertEquals(await ourLinks(), []);
 });
 
 kernelTest("lifecycle: -h lists every option with a meaning; -V prints the version", async () => {
@@ -180,4 +137,33 @@ kernelTest("lifecycle: -h lists every option with a meaning; -V prints the versi
   const v = await runNettrace(["-V"]);
   assertEquals(v.code, 0);
   assertMatch(v.stdout, /^nettrace \d+\.\d+\.\d+\n$/);
+});
+
+kernelTest("lifecycle: --rate-limit holds events back in the kernel, counted live and at the end", async () => {
+  const net = await VethPair.create("rate");
+  try {
+    const run = await NettraceRun.start(["--drop", "--rate-limit", "20/s", "-d", net.v4.b, "-p", "udp"]);
+    try {
+      const started = Date.now();
+      const sent = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", "3000"]);
+      assertEquals(sent.code, 0, sent.stderr);
+      await run.waitFor(() => /events not sent: over --rate-limit/.test(run.stderr), 3000);
+      const r = await run.stop();
+      const seconds = (Date.now() - started) / 1000;
+      assertMatch(r.stderr, /nettrace: \d+ events not sent: over --rate-limit \(\d+ in all\)/);
+      const end = r.stderr.match(/end trace: (\d+) events shown, (\d+) events lost, (\d+) held back by --rate-limit/);
+      assert(end, r.stderr);
+      const [shown, lost, limited] = end.slice(1).map(Number);
+      const cpus = navigator.hardwareConcurrency;
+      // at most 20 per second and CPU, in as many one-second windows as the run touched
+      assert(shown <= 20 * cpus * (Math.ceil(seconds) + 1), `${shown} shown in ${seconds}s on ${cpus} CPUs`);
+      assert(limited > 0);
+      const noPorts = await net.snmpCounter(net.b, "Udp", "NoPorts");
+      assertEquals(shown + lost + limited, noPorts, "every drop shown, lost or held back");
+    } finally {
+      await run.stop();
+    }
+  } finally {
+    await net.destroy();
+  }
 });

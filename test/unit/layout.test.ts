@@ -4,8 +4,8 @@
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { DROP_OBJECT } from "../../src/bpf/objects.ts";
-import { ADDR_FILTER, EVENT, FILTER, PACKET } from "../../src/event/layout.ts";
+import { DROP_OBJECT, LIFE_OBJECT } from "../../src/bpf/objects.ts";
+import { ADDR_FILTER, EVENT, FILTER, PACKET, POINT } from "../../src/event/layout.ts";
 
 function check(obj: BpfObject, struct: string, layout: Record<string, number>): void {
   const btf = obj.btf();
@@ -24,6 +24,16 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter match t
     check(obj, "nt_packet", PACKET);
     check(obj, "nt_filter", FILTER);
     check(obj, "nt_addr_filter", ADDR_FILTER);
+  } finally {
+    obj.close();
+  }
+});
+
+Deno.test("layout: the lifecycle object has the same nt_event, and nt_point matches", () => {
+  const obj = BpfObject.open(LIFE_OBJECT, { name: "layout_check" });
+  try {
+    check(obj, "nt_event", EVENT);
+    check(obj, "nt_point", POINT);
   } finally {
     obj.close();
   }

@@ -1,0 +1,107 @@
+/**
+ * deno task bench, part 2: the cost of lifecycle tracing on a flow.
+ *
+ * A UDP flow between two test namespaces (bench/udp_flood.c, sendmmsg, to a
+ * closed port: each packet lives from transmit to its drop). Packets/s the
+ * sender achieves with no tracing, with lifecycle tracing on that flow, and
+ * with --rate-limit; the blocks printed and events lost or held back; time
+ * from start to "begin trace..." with the whole default tree.
+ *
+ *   deno run -A bench/life_flow.ts [--packets N]
+ */
+import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
+import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+
+const argIdx = Deno.args.indexOf("--packets");
+const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 100_000;
+const WORK = new URL("../.bench/", import.meta.url).pathname;
+const FLOOD = `${WORK}udp_flood`;
+
+async function buildFlood(): Promise<void> {
+  await Deno.mkdir(WORK, { recursive: true });
+  const src = new URL("./udp_flood.c", import.meta.url).pathname;
+  const r = await new Deno.Command("clang", { args: ["-O2", "-o", FLOOD, src] }).output();
+  if (!r.success) throw new Error(`clang udp_flood.c failed: ${new TextDecoder().decode(r.stderr)}`);
+}
+
+interface Row {
+  what: string;
+  pps: number;
+  startMs: number | "-";
+  blocks: number | "-";
+  lost: number | "-";
+  limited: number | "-";
+}
+
+async function flood(net: VethPair): Promise<number> {
+  const t0 = performance.now();
+  const r = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
+  if (r.code !== 0) throw new Error(`udp_flood failed: ${r.stderr}`);
+  return Math.round(Number(r.stdout.trim()) / ((performance.now() - t0) / 1000));
+}
+
+async function traced(net: VethPair, what: string, extra: string[]): Promise<Row> {
+  const outFile = `${WORK}life-${what.replace(/\W+/g, "_")}.out`;
+  const nt = nettraceCommand(["-d", net.v4.b, "-p", "udp", ...extra]);
+  const t0 = performance.now();
+  const child = new Deno.Command("bash", {
+    args: ["-c", 'exec "$@" > "$0"', outFile, ...nt],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "", began = 0;
+  const pump = (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += c;
+      if (!began && stderr.includes("begin trace...")) began = performance.now();
+    }
+  })();
+  while (!began) {
+    if (stderr.includes("nettrace:") && !stderr.includes("begin")) throw new Error(stderr);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const pps = await flood(net);
+  await new Promise((r) => setTimeout(r, 3000)); // contexts whose end came last, and the timeout
+  child.kill("SIGINT");
+  await child.status;
+  await pump;
+  const m = stderr.match(/end trace: (\d+) packets shown, (\d+) events lost(?:, (\d+) held back)?/);
+  if (!m) throw new Error(`no summary: ${stderr}`);
+  return {
+    what,
+    pps,
+    startMs: Math.round(began - t0),
+    blocks: Number(m[1]),
+    lost: Number(m[2]),
+    limited: Number(m[3] ?? 0),
+  };
+}
+
+if (import.meta.main) {
+  await buildFlood();
+  await removeStaleNamespaces();
+  const net = await VethPair.create("lifebench");
+  const rows: Row[] = [];
+  try {
+    await flood(net); // warm up (ARP, caches)
+    rows.push({ what: "no tracing", pps: await flood(net), startMs: "-", blocks: "-", lost: "-", limited: "-" });
+    rows.push(await traced(net, "lifecycle tracing", []));
+    rows.push(await traced(net, "lifecycle, --rate-limit 1000/s", ["--rate-limit", "1000/s"]));
+  } finally {
+    await net.destroy();
+  }
+  console.log(
+    `\nnettrace lifecycle on a UDP flow (${PACKETS} packets, ${navigator.hardwareConcurrency} CPUs, ${Deno.osRelease()})\n`,
+  );
+  const head = ["", "packets/s", "begin trace ms", "blocks", "lost", "rate-limited"];
+  const table = [head, ...rows.map((r) => [r.what, r.pps, r.startMs, r.blocks, r.lost, r.limited].map(String))];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) {
+    console.log("  " + row.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  "));
+  }
+  console.log("\n  packets/s: what the sender achieved; begin trace: start to 'begin trace...' with the default tree");
+  console.log(
+    "  blocks: packets printed whole; lost: events the ring had no room for; rate-limited: held back in the kernel\n",
+  );
+}

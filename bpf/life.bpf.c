@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nettrace's default mode: the life of each matching skb. One program per
+ * attach method, attached to many points; the link's cookie says which point
+ * (struct nt_point in the points map). The first point that sees an skb
+ * passing the filter opens a context for it (contexts map, keyed by the skb
+ * address); later points follow the skb without filtering again, so a packet
+ * stays followed after NAT rewrote its addresses; the point that ends the
+ * skb's life closes it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "nettrace.h"
+#include "skb_packet.h"
+#include "func_args.h"
+
+const volatile struct nt_filter filter = {};
+const volatile struct nt_event nt_event_layout = {};
+const volatile struct nt_point nt_point_layout = {};
+/* fentry/fexit: one copy of the object per function (its target is fixed at
+ * load); the copy's point index is here instead of in a link cookie. */
+const volatile __u32 fentry_point = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NT_POINTS_MAX);
+	__type(key, __u32);
+	__type(value, struct nt_point);
+} points SEC(".maps");
+
+/* skb address -> context id */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} contexts SEC(".maps");
+
+/* task (pid_tgid) -> the skb it is cloning, from entry to return of the clone function */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} clone_parents SEC(".maps");
+
+/* (task, point) -> the skb and context a --ret function was entered with */
+struct nt_entry_key {
+	__u64 task;
+	__u32 point;
+	__u32 _pad;
+};
+
+struct nt_entry {
+	__u64 skb;
+	__u64 ctx_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct nt_entry_key);
+	__type(value, struct nt_entry);
+} entries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__uint(value_size, 127 * sizeof(__u64));
+} stacks SEC(".maps");
+
+static __always_inline void nt_count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+const volatile __u32 rate_limit = 0;   /* events per second per CPU, 0 = off */
+#include "rate_limit.h"
+
+static __always_inline const struct nt_point *nt_point_of(void *ctx, __u32 *id)
+{
+	*id = (__u32)bpf_get_attach_cookie(ctx);
+	return bpf_map_lookup_elem(&points, id);
+}
+
+static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *pt, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+	__u64 *known, ctx_id;
+	struct nt_packet pkt;
+	struct nt_event *e;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 netns;
+
+	if (!skb)
+		return 0;
+	netns = nt_skb_netns(skb);
+	nt_read_packet(skb, &pkt);
+	known = bpf_map_lookup_elem(&contexts, &key);
+	if (known) {
+		ctx_id = *known;
+	} else {
+		if (pt->flags & NT_POINT_END)
+			return 0;   /* a life we did not see: nothing to close */
+		if (filter.pid && pid != filter.pid)
+			return 0;
+		if (filter.netns && netns != filter.netns)
+			return 0;
+		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
+			return 0;
+		ctx_id = key;
+		if (bpf_map_update_elem(&contexts, &key, &ctx_id, BPF_ANY))
+			nt_count(NT_STAT_CTX_FULL);
+	}
+
+	nt_count(NT_STAT_SEEN);
+	e = NULL;
+	if (!nt_rate_allows(rate_limit))
+		nt_count(NT_STAT_LIMITED);
+	else if (!(e = bpf_ringbuf_reserve(&events, sizeof(*e), 0)))
+		nt_count(NT_STAT_LOST);
+	if (e) {
+		e->ts = bpf_ktime_get_ns();
+		e->skb = key;
+		e->location = 0;
+		e->reason = 0;
+		e->pid = pid;
+		e->netns = netns;
+		e->cpu = bpf_get_smp_processor_id();
+		e->kind = NT_KIND_LIFE;
+		e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		{
+			struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+			e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+			if (dev)
+				BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+			else
+				e->ifname[0] = 0;
+		}
+		__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
+		e->ctx_id = ctx_id;
+		e->point = id;
+		e->_pad2 = 0;
+		bpf_ringbuf_submit(e, 0);
+	}
+	if (pt->flags & NT_POINT_END)
+		bpf_map_delete_elem(&contexts, &key);
+	if (pt->flags & NT_POINT_CLONE) {
+		__u64 task = bpf_get_current_pid_tgid();
+
+		bpf_map_update_elem(&clone_parents, &task, &key, BPF_ANY);
+	} else if (pt->flags & NT_POINT_RET) {
+		struct nt_entry_key ek = { .task = bpf_get_current_pid_tgid(), .point = id };
+		struct nt_entry ent = { .skb = key, .ctx_id = ctx_id };
+
+		bpf_map_update_elem(&entries, &ek, &ent, BPF_ANY);
+	}
+	return 0;
+}
+
+/* Return of a --ret function entered with a followed skb: one small event. */
+static __always_inline int nt_life_ret(__u32 id, __u64 retval)
+{
+	struct nt_entry_key ek = { .task = bpf_get_current_pid_tgid(), .point = id };
+	struct nt_entry *ent = bpf_map_lookup_elem(&entries, &ek);
+	struct nt_event *e;
+
+	if (!ent)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		nt_count(NT_STAT_LOST);
+	} else {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts = bpf_ktime_get_ns();
+		e->skb = ent->skb;
+		e->ctx_id = ent->ctx_id;
+		e->location = retval;
+		e->point = id;
+		e->kind = NT_KIND_RET;
+		e->stack_id = -1;
+		e->cpu = bpf_get_smp_processor_id();
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&entries, &ek);
+	return 0;
+}
+
+/* Return of a clone function: the new skb joins the parent's context. Return
+ * of a --ret function: its value. */
+static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_point *pt, __u64 rc)
+{
+	__u64 task = bpf_get_current_pid_tgid();
+	__u64 *parent, *ctx_id;
+	__u64 new_skb = rc;
+
+	if (!(pt->flags & NT_POINT_CLONE))
+		return (pt->flags & NT_POINT_RET) ? nt_life_ret(id, rc) : 0;
+	parent = bpf_map_lookup_elem(&clone_parents, &task);
+	if (!parent)
+		return 0;
+	ctx_id = bpf_map_lookup_elem(&contexts, parent);
+	bpf_map_delete_elem(&clone_parents, &task);
+	if (!ctx_id || !new_skb)
+		return 0;
+	bpf_map_update_elem(&contexts, &new_skb, ctx_id, BPF_ANY);
+	return nt_life(ctx, id, pt, (struct sk_buff *)new_skb);
+}
+
+/* Tracepoints: the skb address is a field of the record. */
+SEC("tracepoint")
+int nt_life_tp(void *ctx)
+{
+	const struct nt_point *pt;
+	__u64 skb = 0;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	if (!pt)
+		return 0;
+	bpf_probe_read_kernel(&skb, sizeof(skb), (char *)ctx + (pt->skb_offset & 0xff8));
+	return nt_life(ctx, id, pt, (struct sk_buff *)skb);
+}
+
+/* Kernel functions through kprobes: the skb is an argument. */
+SEC("kprobe")
+int nt_life_kp(struct pt_regs *ctx)
+{
+	const struct nt_point *pt;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	if (!pt)
+		return 0;
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg));
+}
+
+/* The same through one kprobe-multi link for all functions. */
+SEC("kprobe.multi")
+int nt_life_kpm(struct pt_regs *ctx)
+{
+	const struct nt_point *pt;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	if (!pt)
+		return 0;
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg));
+}
+
+/* Returns of clone and --ret functions through kretprobes... */
+SEC("kretprobe")
+int nt_life_krp(struct pt_regs *ctx)
+{
+	const struct nt_point *pt;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	return pt ? nt_life_return(ctx, id, pt, PT_REGS_RC(ctx)) : 0;
+}
+
+/* ...or through one kretprobe-multi link... */
+SEC("kretprobe.multi")
+int nt_life_krpm(struct pt_regs *ctx)
+{
+	const struct nt_point *pt;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	return pt ? nt_life_return(ctx, id, pt, PT_REGS_RC(ctx)) : 0;
+}
+
+/* Kernel functions through BPF trampolines: fentry at entry... */
+SEC("fentry")
+int nt_life_fentry(void *ctx)
+{
+	__u32 id = fentry_point;
+	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
+
+	if (!pt)
+		return 0;
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg));
+}
+
+/* ...and fexit for clone and --ret functions. */
+SEC("fexit")
+int nt_life_fexit(void *ctx)
+{
+	__u32 id = fentry_point;
+	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
+	__u64 rc = 0;
+
+	if (!pt)
+		return 0;
+	bpf_get_func_ret(ctx, &rc);
+	return nt_life_return(ctx, id, pt, rc);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,130 @@
+/**
+ * Loading and attaching bpf/drop.bpf.c with one of its programs, one per
+ * attach method: the kfree_skb tracepoint (classic, raw or BTF-typed) or the
+ * kernel's drop function (kprobe, kprobe-multi, fentry).
+ * @module
+ */
+import { BpfObject } from "../../lib/ffi/bpf_object.ts";
+import type { Btf } from "../../lib/ffi/btf.ts";
+import { LibbpfError } from "../../lib/ffi/libbpf.ts";
+import { HostError } from "../errors.ts";
+import { type DropFunction, findDropFunction } from "../kernel/drop_function.ts";
+import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
+import type { AttachMethod } from "./attach_method.ts";
+import { encodeFilter, type PacketFilter } from "./filter.ts";
+import { DROP_OBJECT } from "./objects.ts";
+
+/** What the drop object needs to know before load. */
+export interface DropProgramConfig {
+  method: Exclude<AttachMethod, "auto">;
+  filter: PacketFilter;
+  wantStack: boolean;
+  ringSize: number;
+  /** events per second per CPU, 0 = off */
+  rateLimit: number;
+  /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
+  consumedReason?: number;
+  /** whether the kfree_skb tracepoint carries a reason */
+  tpHasReason: boolean;
+  btfCustomPath?: string;
+}
+
+const PROGRAM: Record<DropProgramConfig["method"], string> = {
+  tracepoint: "nt_drop_tp",
+  raw_tracepoint: "nt_drop_raw",
+  tp_btf: "nt_drop_tpbtf",
+  kprobe: "nt_drop_kp",
+  "kprobe-multi": "nt_drop_kpm",
+  fentry: "nt_drop_fentry",
+};
+
+const NO_ARG = 0xff;
+
+function u32(n: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
+}
+
+function u64(n: bigint): Uint8Array {
+  return new Uint8Array(new BigUint64Array([n]).buffer);
+}
+
+/** A loaded and attached drop object; the caller closes it. */
+export interface DropProgram {
+  object: BpfObject;
+  /** the point hooked, for messages: "tracepoint skb:kfree_skb", "kprobe kfree_skb_reason" */
+  point: string;
+}
+
+/** The drop function for function-hooking methods, or a clear error. */
+function dropFunctionFor(method: string, btf: Btf | undefined): DropFunction {
+  if (!btf) throw new HostError(`--attach-method ${method} needs the kernel's BTF to find the drop function`);
+  const f = findDropFunction(btf);
+  if (!f) throw new HostError(`--attach-method ${method}: no drop function with an skb argument in this kernel's BTF`);
+  return f;
+}
+
+/** Opens, configures, loads and attaches the drop object. btf: the kernel's, when it has one. */
+export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): DropProgram {
+  const fn = cfg.method === "kprobe" || cfg.method === "kprobe-multi" || cfg.method === "fentry"
+    ? dropFunctionFor(cfg.method, btf)
+    : undefined;
+  // fentry finds the caller on the stack by the drop function's address range
+  const range = cfg.method === "fentry" ? kernelSymbols().range(fn!.name) : undefined;
+  const obj = BpfObject.open(DROP_OBJECT, { name: "nettrace_drop", btfCustomPath: cfg.btfCustomPath });
+  try {
+    for (const name of Object.values(PROGRAM)) obj.program(name).setAutoload(name === PROGRAM[cfg.method]);
+    const prog = obj.program(PROGRAM[cfg.method]);
+    obj.setReadOnly({
+      filter: encodeFilter(cfg.filter),
+      want_stack: new Uint8Array([cfg.wantStack ? 1 : 0]),
+      rate_limit: u32(cfg.rateLimit),
+      skip_reason: u32(cfg.consumedReason ?? 0xffffffff),
+      tp_has_reason: new Uint8Array([cfg.tpHasReason ? 1 : 0]),
+      skb_arg: u32(fn?.skbArg ?? 0),
+      reason_arg: u32(fn?.reasonArg ?? NO_ARG),
+      drop_func_lo: u64(range?.start ?? 0n),
+      drop_func_hi: u64(range?.end ?? 0n),
+    });
+    obj.map("events").setMaxEntries(cfg.ringSize);
+    if (!cfg.wantStack) obj.map("stacks").setMaxEntries(1);
+    if (cfg.method === "fentry") prog.setAttachTarget(fn!.name);
+    obj.load();
+    let point: string;
+    switch (cfg.method) {
+      case "tracepoint":
+        prog.attachTracepoint("skb", "kfree_skb");
+        point = "tracepoint skb:kfree_skb";
+        break;
+      case "raw_tracepoint":
+        prog.attachRawTracepoint("kfree_skb");
+        point = "raw_tracepoint kfree_skb";
+        break;
+      case "tp_btf":
+        prog.attachTrace();
+        point = "tp_btf kfree_skb";
+        break;
+      case "kprobe":
+        prog.attachKprobe(fn!.name, false);
+        point = `kprobe ${fn!.name}`;
+        break;
+      case "kprobe-multi":
+        prog.attachKprobeMulti([fn!.name], false);
+        point = `kprobe-multi ${fn!.name}`;
+        break;
+      case "fentry":
+        prog.attachTrace();
+        point = `fentry ${fn!.name}`;
+        break;
+    }
+    if (range) forgetKernelSymbols(); // read before load: without this program's own symbols
+    return { object: obj, point };
+  } catch (e) {
+    obj.close();
+    if (e instanceof LibbpfError) {
+      throw new HostError(
+        `cannot start the drop monitor with --attach-method ${cfg.method} (nettrace --check tells what this kernel has): ${e.message}`,
+      );
+    }
+    throw e;
+  }
+}

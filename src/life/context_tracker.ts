@@ -1,0 +1,111 @@
+/**
+ * Groups lifecycle events into packets: the kernel tags each event with its
+ * context (the first skb address of the packet; clones share it). A context
+ * is complete when every skb in it has reached an end of life; one whose end
+ * is never seen is let go after a timeout. Pure: tests feed recorded events.
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+
+/** One packet's life, ready to print. */
+export interface LifeBlock {
+  /** skb addresses in the order they appeared */
+  skbs: bigint[];
+  /** events in time order */
+  events: KernelEvent[];
+  /** false: printed after the timeout, some skb's end was not seen */
+  complete: boolean;
+}
+
+interface Context {
+  skbs: bigint[];
+  live: Set<bigint>;
+  events: KernelEvent[];
+  lastNs: number;
+}
+
+function block(c: Context, complete: boolean): LifeBlock {
+  const events = c.events.slice().sort((a, b) => a.tsNs - b.tsNs);
+  return { skbs: c.skbs, events, complete };
+}
+
+/** Open contexts by id. */
+export class ContextTracker {
+  readonly #open = new Map<bigint, Context>();
+  /** complete, waiting graceNs for return values that come after the end of life */
+  readonly #closing: Array<{ id: bigint; c: Context; endNs: number }> = [];
+
+  /**
+   * timeoutNs: how long a context may stay without events before it is printed as it is.
+   * graceNs: with --ret, how long a complete context waits for late return values (0: none).
+   */
+  constructor(readonly timeoutNs: number, readonly graceNs = 0) {}
+
+  /**
+   * A function's return value (--ret): set on the latest entry of the same point
+   * and skb that has none yet. False when its context is gone.
+   */
+  addReturn(point: number, skb: bigint, ctxId: bigint, value: bigint): boolean {
+    const c = this.#open.get(ctxId) ?? this.#closing.find((x) => x.id === ctxId)?.c;
+    if (!c) return false;
+    for (let i = c.events.length - 1; i >= 0; i--) {
+      const e = c.events[i];
+      if (e.point === point && e.skb === skb && e.ret === undefined) {
+        e.ret = value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Number of open contexts. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Adds an event; returns the context's block when this event completed it. */
+  add(ev: KernelEvent, endsLife: boolean): LifeBlock | undefined {
+    let c = this.#open.get(ev.ctxId);
+    if (!c) {
+      c = { skbs: [], live: new Set(), events: [], lastNs: ev.tsNs };
+      this.#open.set(ev.ctxId, c);
+    }
+    c.events.push(ev);
+    c.lastNs = Math.max(c.lastNs, ev.tsNs);
+    if (!c.skbs.includes(ev.skb)) c.skbs.push(ev.skb);
+    if (endsLife) c.live.delete(ev.skb);
+    else c.live.add(ev.skb);
+    if (endsLife && c.live.size === 0) {
+      this.#open.delete(ev.ctxId);
+      if (this.graceNs === 0) return block(c, true);
+      this.#closing.push({ id: ev.ctxId, c, endNs: ev.tsNs });
+    }
+    return undefined;
+  }
+
+  /** Contexts with no event since nowNs - timeout, and complete ones past their grace, oldest first. */
+  expire(nowNs: number): LifeBlock[] {
+    const out: Array<[number, LifeBlock]> = [];
+    while (this.#closing.length && nowNs - this.#closing[0].endNs >= this.graceNs) {
+      const { c } = this.#closing.shift()!;
+      out.push([c.events[0].tsNs, block(c, true)]);
+    }
+    for (const [id, c] of this.#open) {
+      if (nowNs - c.lastNs >= this.timeoutNs) {
+        this.#open.delete(id);
+        out.push([c.events[0].tsNs, block(c, false)]);
+      }
+    }
+    return out.sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+  }
+
+  /** Every open context (at exit), oldest first. */
+  flush(): LifeBlock[] {
+    return this.expire(Number.POSITIVE_INFINITY);
+  }
+}
+
+/** How long the packet lived in the kernel: from its first to its last event. */
+export function lifetimeNs(b: LifeBlock): number {
+  return b.events.length ? b.events[b.events.length - 1].tsNs - b.events[0].tsNs : 0;
+}

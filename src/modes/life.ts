@@ -1,0 +1,267 @@
+/**
+ * The default mode: the life of each matching packet through the kernel.
+ * Plans every selected point of the tracer tree against what this kernel
+ * offers, attaches what it can (saying in one line what it skipped and why),
+ * then prints one block per packet when its life ends (or each event at once
+ * with --basic).
+ * @module
+ */
+import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
+import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
+import type { Options } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import { decodeEvent } from "../event/decode.ts";
+import { KIND } from "../event/layout.ts";
+import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
+import { PerCpuCounters } from "../bpf/stats.ts";
+import { locateBtf } from "../kernel/btf_source.ts";
+import { currentNetnsInode } from "../kernel/netns.ts";
+import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
+import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
+import { LineWriter } from "../output/line_writer.ts";
+import { LossReport } from "../output/loss_report.ts";
+import { TimestampFormatter } from "../output/timestamp.ts";
+import { log, writeErr } from "../runtime/log.ts";
+import { StopSignal } from "../runtime/stop.ts";
+import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
+import { selectLeaves } from "../tracer/selection.ts";
+import { loadTree } from "../tracer/tree_source.ts";
+import type { AttachKind } from "../kernel/capabilities.ts";
+import { kernelView } from "./trace_list.ts";
+import type { KernelView } from "../tracer/availability.ts";
+import type { TraceLeaf } from "../tracer/tree.ts";
+import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
+import { monotonicNs } from "../../lib/ffi/libc.ts";
+
+const POLL_MS = 200;
+const STACK_DEPTH = 127;
+const CONTEXT_TIMEOUT_NS = 2_000_000_000;
+/** --ret: a function can return after its skb's life ended (ip_rcv after consume_skb): wait for it */
+const RET_GRACE_NS = 100_000_000;
+
+/** Whether any packet filter is set. */
+function hasFilter(opts: Options): boolean {
+  return opts.netnsCurrent || Object.values(opts.filter).some((v) => v !== undefined);
+}
+
+/** Function methods allowed by --attach-method. */
+function functionMethods(opts: Options): AttachKind[] {
+  switch (opts.attachMethod) {
+    case "auto":
+      return LIFE_FUNCTION_METHODS;
+    case "kprobe":
+    case "kprobe-multi":
+    case "fentry":
+      return [opts.attachMethod];
+    case "tracepoint":
+      return [];
+    default:
+      throw new UsageError(
+        `--attach-method ${opts.attachMethod}: lifecycle tracing attaches with tracepoint, fentry, kprobe-multi or kprobe`,
+      );
+  }
+}
+
+/** Leaves for every BTF function taking an skb that the tree does not have (--all-skb-functions). */
+function btfSkbLeaves(view: KernelView, tree: TraceLeaf[]): TraceLeaf[] {
+  const known = new Set(tree.flatMap((l) => [l.func ?? l.name, ...l.aliases]));
+  return view.skbFunctions()
+    .filter((f) => !known.has(f.name) && f.position <= 4)
+    .map((f) => ({
+      name: f.name,
+      kind: "func" as const,
+      func: f.name,
+      skbArg: f.position,
+      end: false,
+      clone: false,
+      ret: false,
+      defaultOn: true,
+      aliases: [],
+      group: "btf",
+      line: 0,
+    }));
+}
+
+function traceableFunctions(): Set<string> | undefined {
+  const tf = ensureTracefs();
+  return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
+}
+
+/** Runs lifecycle tracing until a signal, -c, or a closed stdout. */
+export async function runLife(opts: Options): Promise<number> {
+  if (opts.basic && opts.minLatencyMs) {
+    throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
+  }
+  if (!hasFilter(opts) && !opts.force) {
+    throw new UsageError(
+      "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
+    );
+  }
+  const tree = loadTree();
+  const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
+  const btfSource = locateBtf(opts.btf);
+  const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
+  const { view, close } = await kernelView(btfCustomPath);
+  const methods = functionMethods(opts);
+  const planned: PlannedPoint[] = [];
+  const skipped = new Map<string, number>();
+  try {
+    const leaves = opts.allSkbFunctions ? [...selected, ...btfSkbLeaves(view, selected)] : selected;
+    for (const leaf of leaves) {
+      if (leaf.kind === "tp" && opts.attachMethod !== "auto" && opts.attachMethod !== "tracepoint") {
+        skipped.set(
+          `--attach-method ${opts.attachMethod}`,
+          (skipped.get(`--attach-method ${opts.attachMethod}`) ?? 0) + 1,
+        );
+        continue;
+      }
+      const plan = planLeaf(leaf, view, methods);
+      if (plan.usable) {
+        planned.push({
+          leaf,
+          ret: opts.ret && leaf.ret,
+          method: plan.method as PlannedPoint["method"],
+          symbol: plan.symbol,
+          skbArg: plan.skbArg,
+          skbOffset: plan.skbOffset,
+        });
+      } else {
+        const why = leaf.kind === "func" && !methods.some((m) => view.capabilities.attach[m].available)
+          ? methods.length ? "no function probes on this kernel" : "--attach-method tracepoint"
+          : plan.why.startsWith("not in the running kernel")
+          ? "function not in the running kernel"
+          : plan.why;
+        skipped.set(why, (skipped.get(why) ?? 0) + 1);
+      }
+    }
+  } finally {
+    close();
+  }
+  for (const name of opts.traceStack) {
+    const p = planned.find((x) => x.leaf.name === name);
+    if (!p) throw new UsageError(`--trace-stack: '${name}' is not a trace point attached in this run`);
+    p.stack = true;
+  }
+  if (!planned.length) {
+    throw new UsageError(
+      `none of the ${selected.length} chosen trace points can be attached here (nettrace -t ? says why)`,
+    );
+  }
+
+  const filter = { ...opts.filter };
+  if (opts.netnsCurrent) filter.netns = currentNetnsInode();
+  const stop = new StopSignal();
+  const out = new LineWriter();
+  let life: LifeProgram | undefined;
+  let obj: BpfObject | undefined;
+  let reader: RingReader | undefined;
+  let packets = 0;
+  let losses: LossReport | undefined;
+  try {
+    const prog = loadLifeProgram({
+      points: planned,
+      filter,
+      ringSize: opts.ringSize,
+      rateLimit: opts.rateLimit,
+      btfCustomPath,
+      traceable: planned.some((p) => p.method === "kprobe-multi" || p.method === "fentry")
+        ? traceableFunctions()
+        : undefined,
+    });
+    life = prog;
+    obj = prog.object;
+    for (const f of prog.failed) {
+      const why = f.why.startsWith("not in available_filter_functions") ? "not hookable by ftrace" : "attach failed";
+      skipped.set(why, (skipped.get(why) ?? 0) + 1);
+    }
+    const attached = planned.length - prog.failed.length;
+    const byMethod = new Map<string, number>();
+    const failedPoints = new Set(prog.failed.map((f) => f.point));
+    for (const p of planned) if (!failedPoints.has(p)) byMethod.set(p.method, (byMethod.get(p.method) ?? 0) + 1);
+    const how = [...byMethod].map(([m, n]) => `${n} by ${m}`).join(", ");
+    const skippedText = [...skipped].map(([why, n]) => `${n} ${why}`).join("; ");
+    writeErr(`tracing ${attached} points (${how})${skippedText ? `; skipped: ${skippedText}` : ""}`);
+    if (opts.ret && !planned.some((p) => p.ret && p.method !== "tracepoint")) {
+      writeErr(
+        "nettrace: --ret shows nothing here: return values need function probes (kretprobes), which this kernel lacks",
+      );
+    }
+    for (const f of prog.failed) log("info", `${f.point.leaf.name}: ${f.why}`);
+
+    losses = new LossReport(new PerCpuCounters(obj.map("stats")));
+    const stacks = obj.map("stacks");
+    const stackKey = new Int32Array(1);
+    const stackValue = new BigUint64Array(STACK_DEPTH);
+    const lineCtx: LifeLineContext = {
+      time: new TimestampFormatter(opts.date),
+      pointName: (i) => planned[i]?.leaf.name ?? `point#${i}`,
+      detail: opts.detail,
+      stack: (id) => {
+        stackKey[0] = id;
+        if (!stacks.lookup(new Uint8Array(stackKey.buffer), new Uint8Array(stackValue.buffer))) return ["(stack lost)"];
+        const frames: string[] = [];
+        for (const a of stackValue) {
+          if (a === 0n) break;
+          const f = kernelSymbols().resolve(a);
+          if (frames.length === 0 && /^(bpf_prog_|bpf_trampoline_|bpf_trace_run|kprobe_)/.test(f)) continue;
+          frames.push(f);
+        }
+        return frames;
+      },
+    };
+    const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, opts.ret ? RET_GRACE_NS : 0);
+    const minLatencyNs = (opts.minLatencyMs ?? 0) * 1_000_000;
+    const emitBlock = (b: LifeBlock) => {
+      if (stop.stopped) return;
+      if (minLatencyNs && lifetimeNs(b) < minLatencyNs) return;
+      out.push(formatBlock(b, lineCtx));
+      packets++;
+      if (opts.count && packets >= opts.count) stop.request("count");
+    };
+    reader = openRingReader(opts.ringReader, obj.map("events"), (v, off, size) => {
+      if (stop.stopped) return;
+      const ev = decodeEvent(v, off, size);
+      if (ev.kind === KIND.ret) {
+        if (opts.basic) {
+          out.push(
+            `[${lineCtx.time.format(ev.tsNs)}] [${lineCtx.pointName(ev.point).padEnd(20)}] ret: ${
+              BigInt.asIntN(64, ev.location)
+            }`,
+          );
+        } else tracker.addReturn(ev.point, ev.skb, ev.ctxId, ev.location);
+        return;
+      }
+      if (opts.basic) {
+        out.push(formatLifeLine(ev, lineCtx));
+        packets++;
+        if (opts.count && packets >= opts.count) stop.request("count");
+        return;
+      }
+      const done = tracker.add(ev, planned[ev.point]?.leaf.end ?? false);
+      if (done) emitBlock(done);
+    });
+
+    writeErr("begin trace...");
+    while (!stop.stopped) {
+      await reader.wait(POLL_MS);
+      reader.drain();
+      if (!opts.basic) { for (const b of tracker.expire(Number(monotonicNs()))) emitBlock(b); }
+      if (!out.flush()) stop.request("stdout closed");
+      losses.check();
+    }
+    if (stop.reason === "signal") {
+      reader.drain();
+      if (!opts.basic) { for (const b of tracker.flush()) emitBlock(b); }
+      out.flush();
+    }
+  } finally {
+    reader?.close();
+    life?.close();
+    stop.dispose();
+  }
+  writeErr(
+    `end trace: ${packets} ${opts.basic ? "events" : "packets"} shown, ${losses?.summary() ?? "0 events lost"}`,
+  );
+  return 0;
+}

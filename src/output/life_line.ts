@@ -1,0 +1,52 @@
+/**
+ * Lines of the lifecycle mode, shaped as the C nettrace prints them:
+ * `***************** ffff889be8fbd500,ffff889be8fbcd00 ***************`
+ * `[1272349.614564] [ip_rcv              ] ICMP: 169.254.128.15 -> 172.27.0.6 ping request, seq: 48220`
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+import { decodePacket } from "../packet/decode.ts";
+import { formatPacket } from "../packet/format.ts";
+import type { LifeBlock } from "../life/context_tracker.ts";
+import type { TimestampFormatter } from "./timestamp.ts";
+
+/** What a lifecycle line needs besides the event. */
+export interface LifeLineContext {
+  time: TimestampFormatter;
+  /** point index -> its name */
+  pointName: (point: number) => string;
+  detail: boolean;
+  /** frames of a recorded stack (--trace-stack), by stack id */
+  stack?: (id: number) => string[];
+}
+
+const POINT_WIDTH = 20;
+
+/** One line for one event. */
+export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext): string {
+  const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
+  let line = `[${ctx.time.format(ev.tsNs)}] `;
+  if (ctx.detail) {
+    line += `[${ev.skb.toString(16)}][${name}][cpu:${String(ev.cpu).padEnd(3)}][${ev.ifname || "-"}]` +
+      `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
+  } else {
+    line += `[${name}] `;
+  }
+  line += formatPacket(decodePacket(ev.packet));
+  if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
+  if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");
+  return line;
+}
+
+/** The header line of a packet's block. */
+export function formatBlockHeader(skbs: bigint[]): string {
+  return `***************** ${skbs.map((s) => s.toString(16)).join(",")} ***************`;
+}
+
+/** A whole block: header, one line per event, a note when its end was not seen, a blank line. */
+export function formatBlock(b: LifeBlock, ctx: LifeLineContext): string {
+  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e) => formatLifeLine(e, ctx))];
+  if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
+  lines.push("");
+  return lines.join("\n");
+}

@@ -1,0 +1,46 @@
+/**
+ * Events the kernel could not send are never silent: those lost to a full
+ * ring buffer and those held back by --rate-limit are read from the per-CPU
+ * counters and reported as they happen and in the closing summary.
+ * @module
+ */
+import type { PerCpuCounters } from "../bpf/stats.ts";
+import { STAT } from "../event/layout.ts";
+import { writeErr } from "../runtime/log.ts";
+
+/** Reports new losses since the last check. */
+export class LossReport {
+  #lost = 0;
+  #limited = 0;
+
+  constructor(readonly counters: PerCpuCounters) {}
+
+  /** Events lost to a full ring buffer so far. */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  /** Events held back by --rate-limit so far. */
+  get limited(): number {
+    return this.#limited;
+  }
+
+  /** Reads the counters and prints what is new. */
+  check(): void {
+    const lost = this.counters.read(STAT.lost);
+    if (lost > this.#lost) {
+      writeErr(`nettrace: ${lost - this.#lost} events lost: ring buffer full (${lost} lost in all)`);
+      this.#lost = lost;
+    }
+    const limited = this.counters.read(STAT.limited);
+    if (limited > this.#limited) {
+      writeErr(`nettrace: ${limited - this.#limited} events not sent: over --rate-limit (${limited} in all)`);
+      this.#limited = limited;
+    }
+  }
+
+  /** The summary's tail: "0 events lost" and, when any, the rate-limited count. */
+  summary(): string {
+    return `${this.#lost} events lost${this.#limited ? `, ${this.#limited} held back by --rate-limit` : ""}`;
+  }
+}

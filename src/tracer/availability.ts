@@ -1,0 +1,76 @@
+/**
+ * Whether each leaf of the tracer tree can be traced on the running kernel,
+ * how, and why not: a tracepoint needs its event with an skb field in
+ * tracefs; a function needs a function attach method (fentry, kprobe-multi,
+ * kprobe, in that order of preference), its symbol, and an skb argument in
+ * BTF.
+ * @module
+ */
+import type { AttachKind, CapabilityReport } from "../kernel/capabilities.ts";
+import type { TraceLeaf } from "./tree.ts";
+
+/** How a leaf is attached, or why it cannot be. */
+export type LeafPlan =
+  | { usable: true; method: AttachKind; symbol?: string; skbArg?: number; skbOffset?: number }
+  | { usable: false; why: string };
+
+/** What the kernel offers, as the pure planner needs it. */
+export interface KernelView {
+  capabilities: CapabilityReport;
+  /** offset of the skbaddr field in a tracepoint's record, undefined when there is no such event or field */
+  tracepointSkbOffset(category: string, event: string): number | "no-event" | "no-field";
+  /** the kallsyms name of a function: itself, or with a compiler suffix (.isra.0 ...) */
+  symbol(name: string): string | undefined;
+  /** position of the struct sk_buff * parameter in BTF; "no-btf" when BTF does not
+   * describe the function (module functions), "no-skb" when it has no such parameter */
+  skbParam(name: string): number | "no-btf" | "no-skb";
+  /** every function of the kernel's BTF that takes a struct sk_buff *, with its position */
+  skbFunctions(): Array<{ name: string; position: number }>;
+}
+
+/** Ways to attach kernel functions, best first. */
+export const FUNCTION_METHODS: AttachKind[] = ["fentry", "kprobe-multi", "kprobe"];
+
+/**
+ * The ways the lifecycle mode attaches functions, best first: fentry costs
+ * least per event (one program load per function at start), kprobe-multi
+ * attaches all functions with one link, kprobes one by one.
+ */
+export const LIFE_FUNCTION_METHODS: AttachKind[] = FUNCTION_METHODS;
+
+/** The best way to attach functions on this kernel among methods, or why there is none. */
+export function functionMethod(
+  caps: CapabilityReport,
+  methods: AttachKind[] = FUNCTION_METHODS,
+): { method?: AttachKind; why: string } {
+  for (const m of methods) if (caps.attach[m].available) return { method: m, why: "" };
+  return {
+    why: `no function probes on this kernel (kprobe: ${caps.attach.kprobe.detail.split(" (")[0]}; fentry: ${
+      caps.attach.fentry.detail.split(" (")[0]
+    })`,
+  };
+}
+
+/** Plans one leaf. */
+export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] = FUNCTION_METHODS): LeafPlan {
+  if (leaf.kind === "tp") {
+    if (!k.capabilities.attach.tracepoint.available) return { usable: false, why: "tracepoints cannot be attached" };
+    const off = k.tracepointSkbOffset(leaf.category!, leaf.event!);
+    if (off === "no-event") {
+      return { usable: false, why: `no tracepoint ${leaf.category}:${leaf.event} in this kernel` };
+    }
+    if (off === "no-field") return { usable: false, why: `${leaf.category}:${leaf.event} has no skbaddr field here` };
+    return { usable: true, method: "tracepoint", skbOffset: off };
+  }
+  const fm = functionMethod(k.capabilities, methods);
+  if (!fm.method) return { usable: false, why: fm.why };
+  for (const name of [leaf.func!, ...leaf.aliases]) {
+    const symbol = k.symbol(name);
+    if (!symbol) continue;
+    const skbArg = k.skbParam(name);
+    if (skbArg === "no-skb") return { usable: false, why: `${name} takes no struct sk_buff * here (BTF)` };
+    // not in the kernel's own BTF (a module's function): the tree's position
+    return { usable: true, method: fm.method, symbol, skbArg: skbArg === "no-btf" ? leaf.skbArg ?? 0 : skbArg };
+  }
+  return { usable: false, why: `not in the running kernel (inlined, renamed, or its module is not loaded)` };
+}

@@ -1,0 +1,47 @@
+/**
+ * Which leaves of the tracer tree a run traces: -t/--trace names groups or
+ * leaves, --trace-matcher keeps names matching a regular expression,
+ * --trace-exclude removes groups or leaves. Pure.
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { allLeaves, type TraceGroup, type TraceLeaf } from "./tree.ts";
+
+/** What the user asked for. */
+export interface TraceSelection {
+  /** -t names; empty: every leaf that is on by default */
+  trace: string[];
+  matcher?: RegExp;
+  exclude: string[];
+}
+
+function findGroup(groups: TraceGroup[], name: string): TraceGroup | undefined {
+  for (const g of groups) {
+    if (g.name === name) return g;
+    const sub = findGroup(g.groups, name);
+    if (sub) return sub;
+  }
+  return undefined;
+}
+
+/** Leaves named by one -t/--trace-exclude item: a group (its default-on leaves) or a leaf. */
+function resolveName(groups: TraceGroup[], byName: Map<string, TraceLeaf>, name: string, option: string): TraceLeaf[] {
+  const g = findGroup(groups, name);
+  if (g) return allLeaves([g]).filter((l) => l.defaultOn);
+  const leaf = byName.get(name);
+  if (leaf) return [leaf];
+  throw new UsageError(`${option}: no group or trace point '${name}' (nettrace -t ? lists them)`);
+}
+
+/** The leaves to trace, in tree order. */
+export function selectLeaves(groups: TraceGroup[], sel: TraceSelection): TraceLeaf[] {
+  const leaves = allLeaves(groups);
+  const byName = new Map(leaves.map((l) => [l.name, l]));
+  const chosen = new Set<TraceLeaf>(
+    sel.trace.length
+      ? sel.trace.flatMap((n) => resolveName(groups, byName, n, "-t"))
+      : leaves.filter((l) => l.defaultOn),
+  );
+  for (const n of sel.exclude) for (const l of resolveName(groups, byName, n, "--trace-exclude")) chosen.delete(l);
+  return leaves.filter((l) => chosen.has(l) && (!sel.matcher || sel.matcher.test(l.name)));
+}

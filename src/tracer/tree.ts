@@ -1,0 +1,169 @@
+/**
+ * The tracer tree (src/tracer/tree.yaml): groups of trace points by layer,
+ * each leaf a kernel function or a tracepoint. Parsing and validation are
+ * pure: a malformed file gives one TreeError naming its line.
+ * @module
+ */
+import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from "yaml";
+
+/** One point of the tree. */
+export interface TraceLeaf {
+  /** the name -t takes: the function, or the tracepoint's event */
+  name: string;
+  kind: "func" | "tp";
+  /** kernel function (kind func) */
+  func?: string;
+  /** tracepoint category and event (kind tp) */
+  category?: string;
+  event?: string;
+  /** usual position of the skb argument (kind func), checked against BTF */
+  skbArg?: number;
+  /** the skb's life ends here */
+  end: boolean;
+  /** returns a new skb that joins the context */
+  clone: boolean;
+  /** the return value is worth showing */
+  ret: boolean;
+  /** on unless off by default */
+  defaultOn: boolean;
+  /** other names of the function on some kernels */
+  aliases: string[];
+  desc?: string;
+  /** the group it belongs to (innermost) */
+  group: string;
+  /** line in the tree file */
+  line: number;
+}
+
+/** A group of leaves and subgroups. */
+export interface TraceGroup {
+  name: string;
+  desc: string;
+  leaves: TraceLeaf[];
+  groups: TraceGroup[];
+  line: number;
+}
+
+/** A malformed tree file. */
+export class TreeError extends Error {
+  constructor(readonly file: string, readonly line: number, detail: string) {
+    super(`${file}:${line}: ${detail}`);
+  }
+}
+
+const LEAF_KEYS = new Set(["name", "func", "tp", "skb", "end", "clone", "ret", "default", "alias", "desc"]);
+const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups"]);
+const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+/** Parses and validates the text of a tree file. */
+export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new TreeError(file, lc.linePos(e.pos[0]).line, e.message.split("\n")[0]);
+  }
+  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined): number =>
+    node?.range ? lc.linePos(node.range[0]).line : 1;
+  const seen = new Map<string, number>();
+
+  const readLeaf = (node: unknown, group: string): TraceLeaf => {
+    if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a leaf must be a mapping ({ func: ... })");
+    const line = lineOf(node);
+    const v = node.toJSON() as Record<string, unknown>;
+    for (const k of Object.keys(v)) {
+      if (!LEAF_KEYS.has(k)) throw new TreeError(file, line, `unknown leaf field '${k}'`);
+    }
+    const flag = (k: string, dflt: boolean): boolean => {
+      if (v[k] === undefined) return dflt;
+      if (typeof v[k] !== "boolean") throw new TreeError(file, line, `'${k}' must be true or false`);
+      return v[k] as boolean;
+    };
+    let leaf: TraceLeaf;
+    const common = {
+      end: flag("end", false),
+      clone: flag("clone", false),
+      ret: flag("ret", false),
+      defaultOn: flag("default", true),
+      desc: typeof v.desc === "string" ? v.desc : undefined,
+      group,
+      line,
+    };
+    if (v.func !== undefined && v.tp !== undefined) {
+      throw new TreeError(file, line, "a leaf has 'func' or 'tp', not both");
+    }
+    if (typeof v.func === "string") {
+      if (!NAME.test(v.func)) throw new TreeError(file, line, `'${v.func}' is not a function name`);
+      const skb = v.skb ?? 0;
+      if (typeof skb !== "number" || !Number.isInteger(skb) || skb < 0 || skb > 4) {
+        throw new TreeError(file, line, "'skb' must be an argument position from 0 to 4");
+      }
+      const alias = v.alias ?? [];
+      if (!Array.isArray(alias) || alias.some((a) => typeof a !== "string" || !NAME.test(a))) {
+        throw new TreeError(file, line, "'alias' must be a list of function names");
+      }
+      leaf = { name: v.func, kind: "func", func: v.func, skbArg: skb, aliases: alias as string[], ...common };
+    } else if (typeof v.tp === "string") {
+      const m = v.tp.match(/^([a-z0-9_]+):([a-z0-9_]+)$/);
+      if (!m) throw new TreeError(file, line, `'${v.tp}' is not CATEGORY:EVENT`);
+      if (v.skb !== undefined || v.alias !== undefined) {
+        throw new TreeError(file, line, "'skb' and 'alias' apply to functions, not tracepoints");
+      }
+      leaf = { name: m[2], kind: "tp", category: m[1], event: m[2], aliases: [], ...common };
+    } else {
+      throw new TreeError(file, line, "a leaf needs 'func: NAME' or 'tp: CATEGORY:EVENT'");
+    }
+    if (v.name !== undefined) {
+      if (typeof v.name !== "string" || !NAME.test(v.name)) throw new TreeError(file, line, "'name' must be a name");
+      leaf.name = v.name;
+    }
+    if (leaf.end && leaf.clone) throw new TreeError(file, line, "a leaf cannot both end and clone an skb");
+    const prev = seen.get(leaf.name);
+    if (prev !== undefined) throw new TreeError(file, line, `'${leaf.name}' is already a leaf (line ${prev})`);
+    seen.set(leaf.name, line);
+    return leaf;
+  };
+
+  const readGroup = (node: unknown): TraceGroup => {
+    if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a group must be a mapping (group: NAME)");
+    const line = lineOf(node);
+    for (const pair of node.items) {
+      const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
+      if (!GROUP_KEYS.has(key)) throw new TreeError(file, lineOf(pair.key as YAMLMap), `unknown group field '${key}'`);
+    }
+    const name = node.get("group");
+    if (typeof name !== "string" || !/^[a-z][a-z0-9-]*$/.test(name)) {
+      throw new TreeError(file, line, "a group needs 'group: NAME' (lowercase letters, digits, '-')");
+    }
+    if (seen.has(name)) throw new TreeError(file, line, `'${name}' is already used (line ${seen.get(name)})`);
+    seen.set(name, line);
+    const desc = node.get("desc");
+    const leavesNode = node.get("leaves", true);
+    const groupsNode = node.get("groups", true);
+    if (leavesNode !== undefined && !isSeq(leavesNode)) throw new TreeError(file, line, "'leaves' must be a list");
+    if (groupsNode !== undefined && !isSeq(groupsNode)) throw new TreeError(file, line, "'groups' must be a list");
+    const group: TraceGroup = {
+      name,
+      desc: typeof desc === "string" ? desc : "",
+      leaves: leavesNode ? leavesNode.items.map((l) => readLeaf(l, name)) : [],
+      groups: groupsNode ? groupsNode.items.map(readGroup) : [],
+      line,
+    };
+    if (!group.leaves.length && !group.groups.length) throw new TreeError(file, line, `group '${name}' is empty`);
+    return group;
+  };
+
+  if (!isSeq(doc.contents)) throw new TreeError(file, 1, "the tree must be a list of groups");
+  return doc.contents.items.map(readGroup);
+}
+
+/** Every leaf of groups, depth first, in file order. */
+export function allLeaves(groups: TraceGroup[]): TraceLeaf[] {
+  const out: TraceLeaf[] = [];
+  const walk = (g: TraceGroup) => {
+    out.push(...g.leaves);
+    g.groups.forEach(walk);
+  };
+  groups.forEach(walk);
+  return out;
+}

@@ -1,0 +1,36 @@
+/**
+ * What of nettrace is in the kernel right now, read with bpftool: its
+ * programs (all named nt_*) and the links that attach them.
+ */
+import { assertEquals } from "./assert.ts";
+import { must } from "./netns.ts";
+
+/** Names of loaded BPF programs that are nettrace's. */
+export async function ourPrograms(): Promise<string[]> {
+  const out = await must(["bpftool", "-j", "prog", "show"]);
+  return (JSON.parse(out) as Array<{ name?: string }>).map((p) => p.name ?? "").filter((n) => n.startsWith("nt_"));
+}
+
+/** Ids of BPF links whose program is nettrace's. */
+export async function ourLinks(): Promise<number[]> {
+  const progs = JSON.parse(await must(["bpftool", "-j", "prog", "show"])) as Array<{ id: number; name?: string }>;
+  const ids = new Set(progs.filter((p) => (p.name ?? "").startsWith("nt_")).map((p) => p.id));
+  const links = JSON.parse(await must(["bpftool", "-j", "link", "show"])) as Array<{ id: number; prog_id: number }>;
+  return links.filter((l) => ids.has(l.prog_id)).map((l) => l.id);
+}
+
+/**
+ * Asserts that no program or link of ours is left. The kernel frees a
+ * program after its last fd closes, some (raw tracepoints) only after an RCU
+ * grace period: so this waits up to 3 s for them to go.
+ */
+export async function assertNothingLeft(what = ""): Promise<void> {
+  let progs: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    progs = await ourPrograms();
+    if (progs.length === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assertEquals(progs, [], `BPF programs of nettrace still loaded${what ? ` (${what})` : ""}`);
+  assertEquals(await ourLinks(), [], `BPF links of nettrace still attached${what ? ` (${what})` : ""}`);
+}

@@ -1,0 +1,55 @@
+/**
+ * What `nettrace --check` says this kernel can do, read once per test file,
+ * and tests that need one attach kind: they run where it is available, are
+ * skipped with the reason where it is not, and fail where the environment
+ * says it must be there (NETTRACE_EXPECT_ATTACH, set by the guest suite for
+ * the kernels it boots), so a broken probe cannot pass as "not available".
+ */
+import { kernelTestSkipReason } from "./kernel_env.ts";
+import { nettraceCommand } from "./nettrace_process.ts";
+import { type CapabilityRow, parseCheckReport } from "./check_report.ts";
+
+async function runCheck(): Promise<Map<string, CapabilityRow>> {
+  if (kernelTestSkipReason()) return new Map();
+  const [cmd, ...args] = nettraceCommand(["--check"]);
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (out.code !== 0) throw new Error(`nettrace --check failed: ${new TextDecoder().decode(out.stderr)}`);
+  return parseCheckReport(new TextDecoder().decode(out.stdout));
+}
+
+/** The running kernel's report (empty where real-kernel tests cannot run). */
+export const capabilities: Map<string, CapabilityRow> = await runCheck();
+
+/** Attach kinds this environment promises (NETTRACE_EXPECT_ATTACH, comma or space separated). */
+export const expectedAttach: Set<string> = new Set(
+  (Deno.env.get("NETTRACE_EXPECT_ATTACH") ?? "").split(/[\s,]+/).filter((s) => s),
+);
+
+/**
+ * A real-kernel test that needs the attach kinds in `needs`. Skipped (reason
+ * printed) when one is unavailable, unless this environment expects it.
+ */
+export function attachTest(needs: string[], name: string, fn: () => Promise<void>): void {
+  const base = kernelTestSkipReason();
+  let skip = base;
+  if (!skip) {
+    const missing = needs.filter((k) => !capabilities.get(k)?.available && !expectedAttach.has(k));
+    if (missing.length) {
+      skip = missing.map((k) => `${k}: ${capabilities.get(k)?.detail ?? "not in the report"}`).join("; ");
+    }
+  }
+  if (skip && !base) console.log(`skipped "${name}": this kernel lacks ${skip}`);
+  Deno.test({
+    name,
+    ignore: skip !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      for (const k of needs) {
+        const c = capabilities.get(k);
+        if (!c?.available) throw new Error(`${k} is expected here but nettrace --check says: ${c?.detail}`);
+      }
+      await fn();
+    },
+  });
+}

@@ -1,0 +1,348 @@
+/**
+ * Lifecycle tracing (the default mode) on the real kernel: packets between
+ * two test namespaces are printed as one block per packet, from transmit to
+ * the end of their life, followed after NAT rewrote them; --basic, --detail
+ * and -c change the output as documented; no filter is refused.
+ *
+ * On a tracepoint-only kernel the path is made of tracepoints; where kprobes
+ * work (the guest suite) the function points of the tree show too.
+ */
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { capabilities } from "../helpers/capabilities.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
+import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
+
+await removeStaleNamespaces();
+
+const HEADER = /^\*{17} ([0-9a-f]+(?:,[0-9a-f]+)*) \*{15}$/;
+const LINE = /^\[(\d+\.\d{6})\] \[([A-Za-z0-9_.]+)\s*\] (.*)$/;
+const functionsHere = ["kprobe", "kprobe-multi"].some((k) => capabilities.get(k)?.available);
+/**
+ * Points for the tests that look at the output's shape rather than the whole
+ * path: with kprobes each attached function costs time to attach and detach
+ * (a lot of it under emulation), so those tests trace a few groups only.
+ */
+const FEW = ["-t", "link-in,link-out,life"];
+
+interface Block {
+  skbs: string[];
+  points: string[];
+  texts: string[];
+  /** seconds */
+  times: number[];
+}
+
+/** Splits the output into packet blocks. */
+function blocks(stdout: string): Block[] {
+  const out: Block[] = [];
+  for (const line of stdout.split("\n")) {
+    const h = line.match(HEADER);
+    if (h) {
+      out.push({ skbs: h[1].split(","), points: [], texts: [], times: [] });
+      continue;
+    }
+    const m = line.match(LINE);
+    if (m && out.length) {
+      out[out.length - 1].times.push(Number(m[1]));
+      out[out.length - 1].points.push(m[2]);
+      out[out.length - 1].texts.push(m[3]);
+    }
+  }
+  return out;
+}
+
+/** Asserts that names appear in this order among the block's points. */
+function assertInOrder(points: string[], names: string[], what: string): void {
+  let at = -1;
+  for (const n of names) {
+    const i = points.indexOf(n, at + 1);
+    assert(i > at, `${what}: '${n}' missing or out of order in: ${points.join(" ")}`);
+    at = i;
+  }
+}
+
+kernelTest("life: a ping between namespaces is one block per echo request and reply, transmit to free", async () => {
+  await withNet("life", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "--addr", net.v4.b], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      const seen = await run.waitFor(() => blocks(run.stdout).length >= 2, 10000);
+      const r = await run.stop();
+      assert(seen, `fewer than 2 blocks:\n${r.stdout}\n${r.stderr}`);
+      assertMatch(r.stderr, /^tracing \d+ points \(/m);
+      const bs = blocks(r.stdout);
+      const request = bs.find((b) => b.texts[0]?.includes("ping request"));
+      const reply = bs.find((b) => b.texts[0]?.includes("ping reply"));
+      assert(request && reply, r.stdout);
+      // ping's raw socket gets a clone of the reply: where return values can be seen
+      // (kretprobes) the clone joins the reply's block, on tracepoints alone it cannot
+      assertEquals(reply.skbs.length, functionsHere ? 2 : 1, `reply skbs: ${reply.skbs}\n${r.stdout}`);
+      for (const [b, what] of [[request, "request"], [reply, "reply"]] as const) {
+        assert(b.texts.every((t) => t === b.texts[0]), `${what}: the packet text changed:\n${b.texts.join("\n")}`);
+        // transmit (link-out), receive (link-in), end of life, in this order
+        assertInOrder(b.points, ["net_dev_queue", "net_dev_xmit", "netif_receive_skb_tp"], what);
+        assert(["consume_skb", "kfree_skb"].includes(b.points[b.points.length - 1]), `${what}: ends with a free`);
+        if (functionsHere) assertInOrder(b.points, ["ip_rcv", "icmp_rcv"], what);
+      }
+      assertMatch(request.texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1$/);
+      assertMatch(reply.texts[0], /^ICMP: 10\.231\.0\.2 -> 10\.231\.0\.1 ping reply, id:\d+, seq:1$/);
+      if (functionsHere) assertInOrder(request.points, ["icmp_rcv", "icmp_echo"], "request");
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("life: --detail shows on every line an skb address of the block (the packet or its clones)", async () => {
+  await withNet("lifed", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--detail", ...FEW], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      await run.waitFor(() => /consume_skb|kfree_skb/.test(run.stdout), 10000);
+      const r = await run.stop();
+      const lines = r.stdout.split("\n");
+      const h = lines.findIndex((l) => HEADER.test(l));
+      assert(h >= 0, r.stdout);
+      const skbs = lines[h].match(HEADER)![1].split(",");
+      const body = lines.slice(h + 1, lines.indexOf("", h));
+      assert(body.length >= 3, r.stdout);
+      for (const l of body) {
+        const m = l.match(/^\[\d+\.\d{6}\] \[([0-9a-f]+)\]\[[a-z_0-9.]+\s*\]\[cpu:\d+\s*\]\[[^\]]+\]\[ns:\d+\]/);
+        assert(m, l);
+        assert(skbs.includes(m[1]), `${m[1]} is not in the block's header ${skbs}`);
+      }
+      // the first skb of the block is the packet itself, from its first line on
+      assertEquals(body[0].match(/^\[[^\]]+\] \[([0-9a-f]+)\]/)![1], skbs[0]);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("life: --basic prints each event at once without blocks; -c counts events then", async () => {
+  await withNet("lifeb", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-d", net.v4.b, "--basic", "-c", "3", ...FEW], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      const r = await run.exited(functionsHere ? 90000 : 15000);
+      assert(r, `did not exit after 3 events:\n${run.stdout}\n${run.stderr}`);
+      assertEquals(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n").filter((l) => l);
+      assertEquals(lines.length, 3, r.stdout);
+      for (const l of lines) assertMatch(l, LINE);
+      assert(!r.stdout.includes("*****"), "a block header in --basic output");
+      assertMatch(r.stderr, /end trace: 3 events shown/);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("life: -c 1 exits after one packet", async () => {
+  await withNet("lifec", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-d", net.v4.b, "-c", "1", ...FEW], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.3", "-W", "2", net.v4.b]);
+      // detaching many kprobes takes a while under emulation (the guest suite)
+      const r = await run.exited(functionsHere ? 90000 : 15000);
+      assert(r, `did not exit after one packet:\n${run.stdout}\n${run.stderr}`);
+      assertEquals(blocks(r.stdout).length, 1, r.stdout);
+      assertMatch(r.stderr, /end trace: 1 packets shown/);
+      await assertNothingLeft("after -c 1");
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("life: a packet stays followed after DNAT changed its destination", async () => {
+  await withNet("lifenat", async (net) => {
+    await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
+      input: "table ip nettrace_nat {\n chain pre {\n  type nat hook prerouting priority -100;\n" +
+        "  tcp dport 7001 dnat to 10.231.0.2:7002\n }\n}\n",
+    });
+    const run = await NettraceRun.start(["-p", "tcp", "-D", "7001", ...FEW], 60000);
+    try {
+      await net.tcpConnect(net.a, net.v4.b, 7001);
+      await run.waitFor(() => run.stdout.includes(":7002"), 10000);
+      const r = await run.stop();
+      const b = blocks(r.stdout).find((x) => x.texts.some((t) => t.includes(":7002")));
+      assert(b, `no block shows the rewritten port 7002:\n${r.stdout}`);
+      assertMatch(b.texts[0], /^TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:7001 seq:\d+, ack:0, flags:S$/);
+      const last = b.texts[b.texts.length - 1];
+      assertMatch(last, /-> 10\.231\.0\.2:7002 seq:\d+, ack:0, flags:S$/);
+      assertEquals(b.points[b.points.length - 1], "kfree_skb"); // no listener on 7002: NO_SOCKET
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest("life: no filter at all is refused (exit 2) unless --force", async () => {
+  const r = await runNettrace([]);
+  assertEquals(r.code, 2);
+  assertEquals(
+    r.stderr,
+    "nettrace: no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force\n",
+  );
+  const t = await runNettrace(["-t", "nosuchpoint", "-p", "icmp"]);
+  assertEquals(t.code, 2);
+  assertEquals(t.stderr, "nettrace: -t: no group or trace point 'nosuchpoint' (nettrace -t ? lists them)\n");
+});
+
+kernelTest("life: -t ? lists the tree, each point usable or not here, and why", async () => {
+  const r = await runNettrace(["-t", "?"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /^link-in: /m);
+  assertMatch(r.stdout, /^ {4}\+ kfree_skb\s+tracepoint skb:kfree_skb \[ends life\]: tracepoint$/m);
+  const ipRcv = r.stdout.match(/^ {4}([+-]) ip_rcv\s+function ip_rcv: (.*)$/m);
+  assert(ipRcv, r.stdout);
+  if (functionsHere) assertEquals(ipRcv[1], "+", ipRcv[0]);
+  else {
+    assertEquals(ipRcv[1], "-");
+    assertEquals(ipRcv[2], "no function probes here");
+    assertMatch(r.stdout, /^\d+ function points skipped: no function probes on this kernel \(kprobe: /m);
+  }
+  assertMatch(r.stdout, /^\d+ of \d+ trace points usable on this kernel/m);
+});
+
+kernelTest(
+  "life: --tcp-flags keeps the packets with those flags: the SYN or the RST of a refused connection",
+  async () => {
+    await withNet("lifetf", async (net) => {
+      for (const [flags, want, not] of [["S", "flags:S", "flags:AR"], ["R", "flags:AR", "flags:S"]]) {
+        const run = await NettraceRun.start(["-p", "tcp", "-P", "7010", "--tcp-flags", flags, ...FEW], 60000);
+        try {
+          await net.tcpConnect(net.a, net.v4.b, 7010);
+          await run.waitFor(() => blocks(run.stdout).length >= 1, 10000);
+          await new Promise((r) => setTimeout(r, 500));
+          const r = await run.stop();
+          const bs = blocks(r.stdout);
+          assert(bs.length >= 1, `--tcp-flags ${flags}: nothing:\n${r.stdout}\n${r.stderr}`);
+          for (const b of bs) {
+            assert(b.texts[0].endsWith(want), `--tcp-flags ${flags}: ${b.texts[0]}`);
+            assert(!b.texts.some((t) => t.endsWith(not)), `--tcp-flags ${flags} let ${not} through`);
+          }
+        } finally {
+          await run.stop();
+        }
+      }
+    });
+  },
+);
+
+kernelTest("life: --pkt-len keeps packets of that length only", async () => {
+  await withNet("lifepl", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--pkt-len", "500-2000", ...FEW], 60000);
+    try {
+      // 142 bytes at the link: left out; 1042 bytes: shown, both of its requests
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-s", "100", "-W", "2", net.v4.b]);
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.2", "-s", "1000", "-W", "2", net.v4.b]);
+      await run.waitFor(() => blocks(run.stdout).length >= 2, 10000);
+      await new Promise((r) => setTimeout(r, 500));
+      const r = await run.stop();
+      const bs = blocks(r.stdout);
+      assertEquals(bs.length, 2, r.stdout);
+      assertMatch(bs[0].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1$/);
+      assertMatch(bs[1].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:2$/);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+kernelTest(
+  "life: --min-latency shows only packets that lived that long (a datagram left unread for 600 ms)",
+  async () => {
+    await withNet("lifelat", async (net) => {
+      const args = ["-p", "udp", "-d", net.v4.b, "--min-latency", "300", "-t", "link-in,link-out,life,socket"];
+      const run = await NettraceRun.start(args, 60000);
+      try {
+        const receiver = new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            net.b,
+            Deno.execPath(),
+            "eval",
+            "--unstable-net",
+            `
+          const s = Deno.listenDatagram({ transport: "udp", hostname: "${net.v4.b}", port: 7100 });
+          console.log("ready");
+          await new Promise((r) => setTimeout(r, 600));
+          s.close();`,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const reader = receiver.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        assertEquals((await reader.read()).value?.trim(), "ready");
+        reader.releaseLock();
+        await net.udpSend(net.a, net.v4.b, 7100); // queued, freed 600 ms later
+        await net.udpSend(net.a, net.v4.b, 7101); // dropped at once: no socket
+        const status = await receiver.status;
+        assertEquals(status.code, 0);
+        await run.waitFor(() => blocks(run.stdout).length >= 1, 8000);
+        await new Promise((r) => setTimeout(r, 500));
+        const r = await run.stop();
+        const bs = blocks(r.stdout);
+        assertEquals(bs.length, 1, `one packet lived 300 ms or more:\n${r.stdout}\n${r.stderr}`);
+        assertMatch(bs[0].texts[0], /-> 10\.231\.0\.2:7100 len:\d+$/);
+        const lived = bs[0].times[bs[0].times.length - 1] - bs[0].times[0];
+        assert(lived >= 0.3, `lived ${lived}s: ${bs[0].points.join(" ")}`);
+        assertEquals(bs[0].points[bs[0].points.length - 1], "kfree_skb");
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+);
+
+kernelTest("life: --trace-stack prints the kernel stack under the chosen points only", async () => {
+  await withNet("lifest", async (net) => {
+    const args = ["-p", "icmp", "-s", net.v4.a, "--trace-stack", "net_dev_queue", ...FEW];
+    const run = await NettraceRun.start(args, 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      await run.waitFor(() => blocks(run.stdout).length >= 1, 10000);
+      const r = await run.stop();
+      const lines = r.stdout.split("\n");
+      const at = lines.findIndex((l) => /\[net_dev_queue\s*\]/.test(l));
+      assert(at >= 0, r.stdout);
+      assertMatch(lines[at + 1], /^ {4}-> __dev_queue_xmit\+0x[0-9a-f]+$/);
+      const frames = lines.filter((l) => l.startsWith("    -> "));
+      assert(frames.length >= 3 && frames.length <= 127, r.stdout);
+      const other = lines.findIndex((l) => /\[net_dev_xmit\s*\]/.test(l));
+      assert(other > at && !lines[other + 1].startsWith("    -> "), "a stack under a point not chosen");
+    } finally {
+      await run.stop();
+    }
+  });
+  const bad = await runNettrace(["-p", "icmp", "--trace-stack", "nosuch"]);
+  assertEquals(bad.code, 2);
+});
+
+kernelTest("life: --ret shows return values where kretprobes work, and says why not elsewhere", async () => {
+  await withNet("liferet", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--ret", "-t", "icmp,life"], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      await run.waitFor(() => blocks(run.stdout).length >= 1, 10000);
+      await new Promise((r) => setTimeout(r, 500));
+      const r = await run.stop();
+      if (functionsHere) {
+        assertMatch(
+          r.stdout,
+          /\[icmp_rcv\s*\] ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1, ret: 0$/m,
+        );
+      } else {
+        assertMatch(r.stderr, /--ret shows nothing here: return values need function probes \(kretprobes\)/);
+        assert(!r.stdout.includes("ret:"), r.stdout);
+      }
+    } finally {
+      await run.stop();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * A kernel without BTF, made by hiding it: an empty tmpfs over
+ * /sys/kernel/btf in a private mount namespace (or, in the guest suite, for
+ * the whole guest). The capability probe says "no BTF" and what that costs,
+ * the drop monitor refuses with one line and exit 1 and leaves nothing in the
+ * kernel, and with --btf FILE it works again.
+ */
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { HIDE_BTF, nettraceCommand, runNettrace, traceUntil } from "../helpers/nettrace_process.ts";
+
+await removeStaleNamespaces();
+
+const hidden = (args: string[]) => [...HIDE_BTF, ...nettraceCommand(args)];
+
+kernelTest("no BTF: --check reports it, and what needs it, in plain words", async () => {
+  const r = await runNettrace(["--check"], undefined, hidden(["--check"]));
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /^ {2}BTF\s+no\s+\/sys\/kernel\/btf\/vmlinux is missing .*give a BTF file with --btf$/m);
+  for (const k of ["tp_btf", "fentry", "fexit"]) {
+    assertMatch(r.stdout, new RegExp(`^  ${k}\\s+no\\s+needs BTF, which this kernel does not have$`, "m"));
+  }
+  // without BTF the probe cannot read the packet: it counts calls while its datagram goes by
+  assertMatch(r.stdout, /^ {2}tracepoint\s+yes\s+attached to skb:kfree_skb, fired \d+x around a loopback datagram$/m);
+  // drop reason names still come from the tracepoint's format file
+  assertMatch(r.stdout, /^ {2}drop reasons\s+yes\s+\d+ reasons \(kfree_skb tracepoint format\)$/m);
+  await assertNothingLeft();
+});
+
+kernelTest("no BTF: --drop refuses with one line and exit 1, nothing attached", async () => {
+  const r = await runNettrace(["--drop"], undefined, hidden(["--drop"]));
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(r.stdout, "");
+  assertEquals(
+    r.stderr,
+    "nettrace: this kernel has no BTF (/sys/kernel/btf/vmlinux is missing: CONFIG_DEBUG_INFO_BTF is off); give one with --btf FILE\n",
+  );
+  await assertNothingLeft();
+});
+
+/** A BTF file for this kernel: a copy of its own, or the one the guest suite names (the kernel image). */
+async function btfFile(): Promise<{ path: string; temporary: boolean } | undefined> {
+  const given = Deno.env.get("NETTRACE_TEST_BTF_FILE");
+  if (given) return { path: given, temporary: false };
+  try {
+    const path = await Deno.makeTempFile({ suffix: ".btf" });
+    await Deno.copyFile("/sys/kernel/btf/vmlinux", path);
+    return { path, temporary: true };
+  } catch {
+    return undefined;
+  }
+}
+
+kernelTest("no BTF: --drop --btf FILE traces drops again", async () => {
+  const btf = await btfFile();
+  assert(btf, "no BTF file: neither /sys/kernel/btf/vmlinux nor NETTRACE_TEST_BTF_FILE");
+  try {
+    await withNet("nobtf", async (net) => {
+      const args = ["--drop", "--btf", btf.path, "-d", net.v4.b, "-p", "udp"];
+      const r = await traceUntil(
+        args,
+        () => net.udpSend(net.a, net.v4.b, 9),
+        /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 len:\d+, reason: NO_SOCKET, __udp4_lib_rcv\+0x/,
+        hidden(args),
+      );
+      assertEquals(r.code, 0, r.stderr);
+    });
+  } finally {
+    if (btf.temporary) await Deno.remove(btf.path);
+  }
+});

@@ -1,0 +1,71 @@
+/** Planning each tracer-tree leaf against what a kernel offers (pure). */
+import { assertEquals } from "../helpers/assert.ts";
+import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
+import { fieldOffset } from "../../src/kernel/tracepoint_format.ts";
+import type { CapabilityReport } from "../../src/kernel/capabilities.ts";
+import { allLeaves, parseTree } from "../../src/tracer/tree.ts";
+
+function caps(available: string[]): CapabilityReport {
+  const kinds = ["tracepoint", "raw_tracepoint", "tp_btf", "kprobe", "kretprobe", "kprobe-multi", "fentry", "fexit"];
+  const attach = Object.fromEntries(
+    kinds.map((
+      k,
+    ) => [k, { name: k, available: available.includes(k), detail: available.includes(k) ? "ok" : `no ${k} (EPERM)` }]),
+  );
+  const c = { name: "x", available: true, detail: "" };
+  return { kernelRelease: "t", btf: c, tracefs: c, dropReasons: c, attach } as unknown as CapabilityReport;
+}
+
+const [ipRcv, finish, missing, tp, gone] = allLeaves(parseTree(`
+- group: g
+  leaves:
+    - { func: ip_rcv_finish_core, alias: [ip_rcv_core] }
+    - { func: ip_rcv_finish, skb: 2 }
+    - { func: not_here }
+    - { tp: "net:netif_rx" }
+    - { tp: "net:no_such_event" }
+`));
+
+function view(available: string[]): KernelView {
+  return {
+    capabilities: caps(available),
+    tracepointSkbOffset: (_c, e) => (e === "netif_rx" ? 8 : "no-event"),
+    symbol: (n) => ({ ip_rcv_core: "ip_rcv_core.isra.0", ip_rcv_finish: "ip_rcv_finish" } as Record<string, string>)[n],
+    skbFunctions: () => [],
+    skbParam: (n) => ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf",
+  };
+}
+
+Deno.test("plan: tracepoints attach as tracepoints with the skbaddr offset; a missing event says so", () => {
+  const v = view(["tracepoint"]);
+  assertEquals(planLeaf(tp, v), { usable: true, method: "tracepoint", skbOffset: 8 });
+  assertEquals(planLeaf(gone, v), { usable: false, why: "no tracepoint net:no_such_event in this kernel" });
+});
+
+Deno.test("plan: functions take fentry, then kprobe-multi, then kprobe; aliases and compiled names resolve", () => {
+  assertEquals(functionMethod(caps(["kprobe", "kprobe-multi", "fentry"])).method, "fentry");
+  assertEquals(functionMethod(caps(["kprobe", "kprobe-multi"])).method, "kprobe-multi");
+  assertEquals(functionMethod(caps(["kprobe"])).method, "kprobe");
+  const v = view(["tracepoint", "kprobe"]);
+  assertEquals(planLeaf(ipRcv, v), { usable: true, method: "kprobe", symbol: "ip_rcv_core.isra.0", skbArg: 0 });
+  assertEquals(planLeaf(finish, v), { usable: true, method: "kprobe", symbol: "ip_rcv_finish", skbArg: 2 });
+  assertEquals(planLeaf(missing, v).usable, false);
+});
+
+Deno.test("plan: a tracepoint-only kernel skips every function with the reason", () => {
+  const p = planLeaf(finish, view(["tracepoint"]));
+  assertEquals(p.usable, false);
+  if (!p.usable) assertEquals(p.why, "no function probes on this kernel (kprobe: no kprobe; fentry: no fentry)");
+});
+
+Deno.test("tracepoint format: skbaddr offset from a format file", () => {
+  const fmt = `name: consume_skb
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:void * location;\toffset:16;\tsize:8;\tsigned:0;
+`;
+  assertEquals(fieldOffset(fmt, "skbaddr"), 8);
+  assertEquals(fieldOffset(fmt, "location"), 16);
+  assertEquals(fieldOffset(fmt, "reason"), undefined);
+});

@@ -1,0 +1,82 @@
+/** The tracer tree file: loading, validation errors with their line, and -t selection. */
+import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
+import { allLeaves, parseTree, TreeError } from "../../src/tracer/tree.ts";
+import { selectLeaves } from "../../src/tracer/selection.ts";
+import { UsageError } from "../../src/errors.ts";
+
+const TREE_TEXT = Deno.readTextFileSync(new URL("../../src/tracer/tree.yaml", import.meta.url));
+
+Deno.test("tree: the shipped tree loads, has 150+ leaves and every required tracepoint category", () => {
+  const groups = parseTree(TREE_TEXT);
+  const leaves = allLeaves(groups);
+  assert(leaves.length >= 150, `${leaves.length} leaves`);
+  for (
+    const g of ["link-in", "link-out", "tc", "xdp", "bridge", "vlan", "packet", "netfilter", "conntrack", "ip-in"]
+  ) assert(groups.some((x) => x.name === g), `no group ${g}`);
+  const tps = new Set(leaves.filter((l) => l.kind === "tp").map((l) => l.category));
+  for (const c of ["net", "skb", "qdisc", "tcp", "icmp"]) assert(tps.has(c), `no ${c} tracepoint`);
+  const ends = leaves.filter((l) => l.end).map((l) => l.name);
+  assert(ends.includes("kfree_skb") && ends.includes("consume_skb"), ends.join(","));
+  assert(leaves.find((l) => l.name === "skb_clone")?.clone);
+});
+
+const SMALL = `
+- group: ip
+  desc: ip
+  leaves:
+    - { func: ip_rcv }
+    - { func: ip_rcv_finish, skb: 2, ret: true }
+    - { func: ip_defrag, skb: 1, default: false }
+  groups:
+    - group: ip-out
+      leaves:
+        - { func: ip_output, skb: 2 }
+- group: life
+  leaves:
+    - { tp: "skb:kfree_skb", end: true }
+`;
+
+Deno.test("tree: leaves carry their fields, group and line", () => {
+  const leaves = allLeaves(parseTree(SMALL));
+  assertEquals(leaves.map((l) => l.name), ["ip_rcv", "ip_rcv_finish", "ip_defrag", "ip_output", "kfree_skb"]);
+  const f = leaves[1];
+  assertEquals([f.kind, f.skbArg, f.ret, f.defaultOn, f.group, f.line], ["func", 2, true, true, "ip", 6]);
+  const t = leaves[4];
+  assertEquals([t.kind, t.category, t.event, t.end, t.group], ["tp", "skb", "kfree_skb", true, "life"]);
+  assertEquals(leaves[3].group, "ip-out");
+});
+
+Deno.test("tree: a malformed file gives one error naming the line", () => {
+  const cases: Array<[string, number, RegExp]> = [
+    ["- group: a\n  leaves:\n    - { func: x, skb: 9 }\n", 3, /'skb' must be an argument position/],
+    ["- group: a\n  leaves:\n    - { fun: x }\n", 3, /unknown leaf field 'fun'/],
+    ["- group: a\n  leaves:\n    - { tp: kfree_skb }\n", 3, /not CATEGORY:EVENT/],
+    ["- group: a\n  leaves:\n    - { func: x }\n    - { func: x }\n", 4, /'x' is already a leaf \(line 3\)/],
+    ["- group: a\n  leaves:\n    - { func: x, end: yes please }\n", 3, /'end' must be true or false/],
+    ["- group: a\n  leaves:\n    - { func: 'x }\n", 4, /Missing closing 'quote/], // found at the end of the file
+    ["- group: a\n  leaves:\n    - { func: x }\n   bad: 1\n", 4, /./],
+    ["- group: A\n  leaves:\n    - { func: x }\n", 1, /a group needs 'group: NAME'/],
+    ["- group: a\n  leafs:\n    - { func: x }\n", 2, /unknown group field 'leafs'/],
+    ["- group: a\n", 1, /group 'a' is empty/],
+    ["group: a\n", 1, /must be a list of groups/],
+    ["- group: a\n  leaves:\n    - { func: x, tp: 'a:b' }\n", 3, /'func' or 'tp', not both/],
+  ];
+  for (const [text, line, re] of cases) {
+    const e = assertThrows(() => parseTree(text, "t.yaml"), TreeError);
+    assertEquals(e.line, line, `${JSON.stringify(text)}: ${e.message}`);
+    assert(re.test(e.message), e.message);
+    assert(e.message.startsWith(`t.yaml:${line}: `), e.message);
+  }
+});
+
+Deno.test("selection: default, groups, leaves, matcher, exclude", () => {
+  const g = parseTree(SMALL);
+  const names = (sel: Parameters<typeof selectLeaves>[1]) => selectLeaves(g, sel).map((l) => l.name);
+  assertEquals(names({ trace: [], exclude: [] }), ["ip_rcv", "ip_rcv_finish", "ip_output", "kfree_skb"]);
+  assertEquals(names({ trace: ["ip"], exclude: [] }), ["ip_rcv", "ip_rcv_finish", "ip_output"]);
+  assertEquals(names({ trace: ["ip-out", "ip_defrag"], exclude: [] }), ["ip_defrag", "ip_output"]);
+  assertEquals(names({ trace: [], matcher: /^ip_rcv/, exclude: [] }), ["ip_rcv", "ip_rcv_finish"]);
+  assertEquals(names({ trace: ["ip"], exclude: ["ip-out", "ip_rcv"] }), ["ip_rcv_finish"]);
+  assertThrows(() => names({ trace: ["nope"], exclude: [] }), UsageError);
+  assertThrows(() => names({ trace: [], exclude: ["nope"] }), UsageError);
+});

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The guest suite: nettrace's real-kernel tests inside qemu guests running
+# Debian's own kernels, where the attach methods this machine lacks exist.
+#
+#   test/vm/suite.sh [--only harness|stock|nobtf|backports|backports-life]
+#
+#   stock      Debian 12's kernel (6.1): every test of test/kernel/, with
+#              kprobe, kretprobe, fentry, fexit, tp_btf and tracepoints
+#              required (NETTRACE_EXPECT_ATTACH: missing = failed, not skipped)
+#   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
+#              the no-BTF tests, --btf given the kernel image's own .BTF
+#   backports  bookworm-backports' kernel (6.12): kprobe-multi (CONFIG_FPROBE,
+#              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests
+#   backports-life  the same kernel: lifecycle tests through kprobe-multi
+#
+# The harness's own tests (test/vm/harness.test.ts) run first, on the host.
+# Prints one summary line per configuration and a closing "guest: ..." line.
+# When no guest can run here (no qemu, ...) it says why and exits 0, unless
+# NETTRACE_REQUIRE_GUEST=1 (CI), where that is a failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+cd "$ROOT"
+GUEST=test/vm/guest.sh
+ONLY=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "suite.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+
+DENO=$(scripts/setup.sh --test --guest --quiet) || exit 1
+scripts/build-bpf.sh --if-stale --quiet || exit 1
+
+if ! why=$($GUEST check); then
+  echo "guest: skipped: no guest can run here: $why"
+  [ "${NETTRACE_REQUIRE_GUEST:-0}" = 1 ] && { echo "guest: NETTRACE_REQUIRE_GUEST=1, so this is a failure" >&2; exit 1; }
+  exit 0
+fi
+
+# The host suite has type-checked this code already; under TCG checking again costs minutes.
+DENO_TEST=("$DENO" test --allow-all --no-check --config deno.json)
+COMMON_ATTACH=tracepoint,raw_tracepoint,kprobe,kretprobe
+SUMMARIES=() TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0 RC=0
+
+# the harness itself, on the host: output, exit status, timeout and Ctrl-C leave nothing
+if [ -z "$ONLY" ] || [ "$ONLY" = harness ]; then
+  echo "=== guest harness (on the host): test/vm/harness.test.ts"
+  hlog=$(mktemp)
+  NO_COLOR=1 "$DENO" test --allow-all --config deno.json test/vm/harness.test.ts 2>&1 | tee "$hlog"
+  [ "${PIPESTATUS[0]}" = 0 ] || RC=1
+  hsummary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$hlog" | tail -n 1)
+  rm -f "$hlog"
+  h_passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$hsummary")
+  h_failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$hsummary")
+  [ -n "$hsummary" ] || h_failed=1
+  SUMMARIES+=("guest harness: ${h_passed:-0} passed, ${h_failed:-0} failed")
+  TOTAL_PASSED=${h_passed:-0} TOTAL_FAILED=${h_failed:-0}
+fi
+
+# run_config NAME GUEST-OPTIONS... -- TEST-FILES...
+run_config() {
+  local name=$1; shift
+  local opts=() files=()
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift; files=("$@")
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
+  echo "=== guest $name: ${files[*]}"
+  local log rc summary passed failed ignored
+  log=$(mktemp)
+  $GUEST run -t 1200 -e NO_COLOR=1 -e DENO_NO_UPDATE_CHECK=1 "${opts[@]}" -- "${DENO_TEST[@]}" "${files[@]}" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
+  rm -f "$log"
+  passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+  failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+  ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
+  if [ -z "$summary" ]; then
+    failed=1
+    SUMMARIES+=("guest $name: no test result (guest exit $rc)")
+  else
+    SUMMARIES+=("guest $name: ${passed:-0} passed, ${failed:-0} failed${ignored:+, $ignored skipped}")
+  fi
+  TOTAL_PASSED=$((TOTAL_PASSED + ${passed:-0})) TOTAL_FAILED=$((TOTAL_FAILED + ${failed:-0}))
+  TOTAL_SKIPPED=$((TOTAL_SKIPPED + ${ignored:-0}))
+  [ "$rc" = 0 ] || RC=1
+}
+
+run_config stock \
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit -- \
+  test/kernel/
+
+# the kernel image (an ELF with a .BTF section) is the BTF file the user would give
+image=$($GUEST prepare --kernel stock | sed -n 's/^kernel [^:]*: //p')
+run_config nobtf \
+  --hide-btf -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -e NETTRACE_TEST_BTF_FILE="$image" -- \
+  test/kernel/no_btf.test.ts test/kernel/check.test.ts
+
+run_config backports --kernel backports \
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
+  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts
+
+# lifecycle through kprobe-multi (the stock guest takes fentry): the path, clones, --ret
+run_config backports-life --kernel backports \
+  -e NETTRACE_EXPECT_ATTACH=kprobe-multi -- \
+  --filter "/ping between|--ret|--detail/" test/kernel/life.test.ts
+
+echo
+printf '%s\n' "${SUMMARIES[@]}"
+skipped=; [ "$TOTAL_SKIPPED" -gt 0 ] && skipped=", $TOTAL_SKIPPED skipped"
+echo "guest: $TOTAL_PASSED passed, $TOTAL_FAILED failed$skipped"
+[ "$TOTAL_FAILED" = 0 ] || RC=1
+exit $RC

@@ -45,8 +45,12 @@ if [ "$GUEST" = 1 ]; then
   need_cmd xz xz-utils
   need_cmd depmod kmod
 fi
+# The npm package's node_modules/.bin/deno is a Node.js script that starts the
+# binary beside it and does not pass signals on (kill -INT would stop Node and
+# leave Deno running, with its BPF programs attached): use the binary itself.
 deno_bin() {
   if command -v deno >/dev/null 2>&1; then command -v deno
+  elif [ -x "$ROOT/node_modules/deno/deno" ]; then echo "$ROOT/node_modules/deno/deno"
   elif [ -x "$ROOT/node_modules/.bin/deno" ]; then echo "$ROOT/node_modules/.bin/deno"
   fi
 }

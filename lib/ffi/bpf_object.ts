@@ -48,6 +48,18 @@ export class BpfLink {
     this.#ptr = null;
     this.owner.forgetLink(this);
   }
+
+  /** Detaches on a worker thread, so that many links can detach at once. Idempotent. */
+  async destroyInBackground(): Promise<void> {
+    const p = this.#ptr;
+    if (!p) return;
+    this.#ptr = null;
+    try {
+      await libbpf().bpf_link__destroy_nonblocking(p);
+    } finally {
+      this.owner.forgetLink(this);
+    }
+  }
 }
 
 /** A program of an object. */
@@ -293,6 +305,15 @@ export class BpfObject {
   /** Number of links alive. */
   get linkCount(): number {
     return this.#links.size;
+  }
+
+  /**
+   * Destroys every link at once, each on its own worker thread. A detach
+   * waits for an RCU grace period (tracepoints, kprobes): one after the other,
+   * 20 links take most of a second; at once they share the grace periods.
+   */
+  async detachAll(): Promise<void> {
+    await Promise.all([...this.#links].map((l) => l.destroyInBackground()));
   }
 
   /** Destroys every link, then closes the object. Idempotent. */

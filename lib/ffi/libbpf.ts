@@ -31,6 +31,14 @@ const SYMBOLS = {
   bpf_program__attach_tracepoint_opts: { parameters: ["pointer", "buffer", "buffer", "buffer"], result: "pointer" },
   bpf_program__attach_kprobe_opts: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  // the same call on a worker thread: detaches wait for RCU grace periods, and
+  // many detaching at once share them (see BpfObject.detachAll)
+  bpf_link__destroy_nonblocking: {
+    name: "bpf_link__destroy",
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
 
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map__reuse_fd: { parameters: ["pointer", "i32"], result: "i32" },

@@ -48,6 +48,8 @@ export interface LifeProgram {
   /** the object that owns the maps */
   object: BpfObject;
   failed: Array<{ point: PlannedPoint; why: string }>;
+  /** detaches every point at once (faster than close() alone with many points) */
+  detach(): Promise<void>;
   /** detaches and frees everything (the fentry copies too) */
   close(): void;
 }
@@ -181,6 +183,9 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
     return {
       object: obj,
       failed,
+      detach: async () => {
+        await Promise.all([obj, ...copies].map((o) => o.detachAll()));
+      },
       close: () => {
         for (const c of copies) c.close();
         obj.close();

@@ -257,6 +257,7 @@ export async function runLife(opts: Options): Promise<number> {
     }
   } finally {
     reader?.close();
+    await life?.detach();
     life?.close();
     stop.dispose();
   }

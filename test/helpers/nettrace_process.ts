@@ -3,6 +3,8 @@
  * its output: waits for "begin trace...", for lines, for its exit.
  */
 
+import { scaled } from "./time_scale.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** The Deno running the tests runs nettrace too. */
 export const DENO = Deno.execPath();
@@ -104,9 +106,9 @@ export class NettraceRun {
     return this.stdout.split("\n").filter((l) => l.length > 0);
   }
 
-  /** Polls cond until it holds or timeoutMs passes. */
+  /** Polls cond until it holds or timeoutMs (stretched for this machine, see time_scale.ts) passes. */
   async waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
+    const end = Date.now() + scaled(timeoutMs);
     while (Date.now() < end) {
       if (cond()) return true;
       await new Promise((r) => setTimeout(r, 25));
@@ -119,10 +121,12 @@ export class NettraceRun {
     return this.waitFor(() => this.lines.some((l) => re.test(l)), timeoutMs);
   }
 
-  /** Waits for the process to exit on its own (e.g. -c). */
+  /** Waits for the process to exit on its own (e.g. -c); timeoutMs is stretched for this machine. */
   async exited(timeoutMs = 10000): Promise<RunResult | undefined> {
-    const timer = new Promise<undefined>((r) => setTimeout(r, timeoutMs, undefined));
+    let timerId = 0;
+    const timer = new Promise<undefined>((r) => timerId = setTimeout(r, scaled(timeoutMs), undefined));
     const s = await Promise.race([this.#status, timer]);
+    clearTimeout(timerId);
     if (!s) return undefined;
     await Promise.all(this.#pumps);
     return { code: s.code, signal: s.signal, stdout: this.stdout, stderr: this.stderr };

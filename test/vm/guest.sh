@@ -30,7 +30,8 @@ PROG=guest.sh
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 CACHE=${NETTRACE_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nettrace-vm}
 BUSYBOX=${NETTRACE_VM_BUSYBOX:-/bin/busybox}
-BOOT_TIMEOUT=${NETTRACE_VM_BOOT_TIMEOUT:-40}
+# a boot takes about 2 s here; on a machine NETTRACE_TEST_TIME_SCALE times slower, longer
+BOOT_TIMEOUT=${NETTRACE_VM_BOOT_TIMEOUT:-$((40 * ${NETTRACE_TEST_TIME_SCALE:-1}))}
 BOOT_RETRIES=2
 
 die() { echo "$PROG: $*" >&2; exit 125; }

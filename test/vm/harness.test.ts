@@ -5,6 +5,7 @@
  * directory is left. Skipped, with the reason, where no guest can run.
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { TIME_SCALE } from "../helpers/time_scale.ts";
 
 const GUEST = new URL("./guest.sh", import.meta.url).pathname;
 const CACHE = Deno.env.get("NETTRACE_VM_CACHE") ?? `${Deno.env.get("HOME")}/.cache/nettrace-vm`;
@@ -47,7 +48,17 @@ async function assertNoLeftovers(before: string[]): Promise<void> {
 guestTest("guest: runs the command on the Debian kernel; stdout, stderr and exit status come back", async () => {
   const before = await runDirs();
   const out = await new Deno.Command(GUEST, {
-    args: ["run", "-t", "120", "-e", "NT_X=a b'c", "--", "bash", "-c", 'uname -r; echo "$NT_X"; echo oops >&2; exit 7'],
+    args: [
+      "run",
+      "-t",
+      String(120 * TIME_SCALE),
+      "-e",
+      "NT_X=a b'c",
+      "--",
+      "bash",
+      "-c",
+      'uname -r; echo "$NT_X"; echo oops >&2; exit 7',
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -64,21 +75,23 @@ guestTest("guest: runs the command on the Debian kernel; stdout, stderr and exit
 
 guestTest("guest: a run over its time limit exits 124 and leaves nothing", async () => {
   const before = await runDirs();
+  // long enough for the guest to boot and start the command, on this machine
+  const limit = 25 * TIME_SCALE;
   const out = await new Deno.Command(GUEST, {
-    args: ["run", "-t", "25", "--", "bash", "-c", "echo begun; sleep 600"],
+    args: ["run", "-t", String(limit), "--", "bash", "-c", "echo begun; sleep 600"],
     stdout: "piped",
     stderr: "piped",
   }).output();
   assertEquals(out.code, 124, dec.decode(out.stderr));
   assertMatch(dec.decode(out.stdout), /^begun$/m);
-  assertMatch(dec.decode(out.stderr), /time limit of 25s reached/);
+  assertMatch(dec.decode(out.stderr), new RegExp(`time limit of ${limit}s reached`));
   await assertNoLeftovers(before);
 });
 
 guestTest("guest: Ctrl-C (SIGINT) while the command runs exits 130 and leaves nothing", async () => {
   const before = await runDirs();
   const child = new Deno.Command(GUEST, {
-    args: ["run", "-t", "300", "--", "bash", "-c", "echo begun; sleep 600"],
+    args: ["run", "-t", String(300 * TIME_SCALE), "--", "bash", "-c", "echo begun; sleep 600"],
     stdout: "piped",
     stderr: "null",
   }).spawn();

@@ -101,7 +101,9 @@ static __always_inline const struct nt_point *nt_point_of(void *ctx, __u32 *id)
 	return bpf_map_lookup_elem(&points, id);
 }
 
-static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *pt, struct sk_buff *skb)
+/* location, reason: where and why the skb was freed (the kfree_skb tracepoint), else 0 */
+static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *pt, struct sk_buff *skb,
+				   __u64 location, __u32 reason)
 {
 	__u64 key = (__u64)skb;
 	__u64 *known, ctx_id;
@@ -140,8 +142,8 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	if (e) {
 		e->ts = bpf_ktime_get_ns();
 		e->skb = key;
-		e->location = 0;
-		e->reason = 0;
+		e->location = location;
+		e->reason = reason;
 		e->pid = pid;
 		e->netns = netns;
 		e->cpu = bpf_get_smp_processor_id();
@@ -224,7 +226,7 @@ static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_p
 	if (!ctx_id || !new_skb)
 		return 0;
 	bpf_map_update_elem(&contexts, &new_skb, ctx_id, BPF_ANY);
-	return nt_life(ctx, id, pt, (struct sk_buff *)new_skb);
+	return nt_life(ctx, id, pt, (struct sk_buff *)new_skb, 0, 0);
 }
 
 /* Tracepoints: the skb address is a field of the record. */
@@ -232,14 +234,18 @@ SEC("tracepoint")
 int nt_life_tp(void *ctx)
 {
 	const struct nt_point *pt;
-	__u64 skb = 0;
-	__u32 id;
+	__u64 skb = 0, location = 0;
+	__u32 id, reason = 0;
 
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
 	bpf_probe_read_kernel(&skb, sizeof(skb), (char *)ctx + (pt->skb_offset & 0xff8));
-	return nt_life(ctx, id, pt, (struct sk_buff *)skb);
+	if (pt->reason_offset)
+		bpf_probe_read_kernel(&reason, sizeof(reason), (char *)ctx + (pt->reason_offset & 0xffc));
+	if (pt->location_offset)
+		bpf_probe_read_kernel(&location, sizeof(location), (char *)ctx + (pt->location_offset & 0xff8));
+	return nt_life(ctx, id, pt, (struct sk_buff *)skb, location, reason);
 }
 
 /* Kernel functions through kprobes: the skb is an argument. */
@@ -252,7 +258,7 @@ int nt_life_kp(struct pt_regs *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg));
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg), 0, 0);
 }
 
 /* The same through one kprobe-multi link for all functions. */
@@ -265,7 +271,7 @@ int nt_life_kpm(struct pt_regs *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg));
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg), 0, 0);
 }
 
 /* Returns of clone and --ret functions through kretprobes... */
@@ -299,7 +305,7 @@ int nt_life_fentry(void *ctx)
 
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg));
+	return nt_life(ctx, id, pt, (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg), 0, 0);
 }
 
 /* ...and fexit for clone and --ret functions. */

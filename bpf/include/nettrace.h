@@ -58,6 +58,8 @@ struct nt_point {
 	__u16 skb_offset;  /* tracepoint: offset of skbaddr in the record */
 	__u8 skb_arg;      /* function: position of the skb argument */
 	__u8 flags;        /* NT_POINT_* */
+	__u16 reason_offset;    /* tracepoint: offset of the drop reason, 0 = none */
+	__u16 location_offset;  /* tracepoint: offset of the free location, 0 = none */
 };
 
 #define NT_POINT_END 1     /* the skb's life ends here */

@@ -8,6 +8,7 @@ import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
 import { POINT, POINT_FLAG } from "../event/layout.ts";
+import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
 import { LIFE_OBJECT } from "./objects.ts";
@@ -19,7 +20,8 @@ export interface PlannedPoint {
   /** kallsyms name (functions) */
   symbol?: string;
   skbArg?: number;
-  skbOffset?: number;
+  /** tracepoints: where the record holds the skb (and a free's reason and location) */
+  offsets?: TracepointOffsets;
   /** --trace-stack: record the kernel stack here */
   stack?: boolean;
   /** --ret: send the function's return value */
@@ -59,7 +61,10 @@ const SHARED_MAPS = ["points", "contexts", "clone_parents", "entries", "events",
 
 function pointBytes(p: PlannedPoint): Uint8Array {
   const b = new Uint8Array(POINT.size);
-  new DataView(b.buffer).setUint16(POINT.skb_offset, p.skbOffset ?? 0, true);
+  const v = new DataView(b.buffer);
+  v.setUint16(POINT.skb_offset, p.offsets?.skb ?? 0, true);
+  v.setUint16(POINT.reason_offset, p.offsets?.reason ?? 0, true);
+  v.setUint16(POINT.location_offset, p.offsets?.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
   const fn = p.method !== "tracepoint";
   b[POINT.flags] = (p.leaf.end ? POINT_FLAG.end : 0) | (fn && p.leaf.clone ? POINT_FLAG.clone : 0) |

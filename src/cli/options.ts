@@ -59,6 +59,10 @@ export interface Options {
   allSkbFunctions: boolean;
   /** lifecycle: show return values of functions marked ret in the tree */
   ret: boolean;
+  /** lifecycle: diagnose each packet with the rules (--diag, --diag-keep, --diag-quiet) */
+  diag?: { keep: boolean; quiet: boolean };
+  /** a rule file of the user's, tried before the shipped rules */
+  rulesFile?: string;
   /** nettrace explain NAME | --list */
   explain?: { name?: string; list: boolean };
 }
@@ -162,6 +166,27 @@ export const OPTION_TABLE: OptionSpec[] = [
     long: "ret",
     help: "show the return value of traced functions (those marked ret in -t ?; needs kretprobes)",
     apply: (o) => (o.ret = true),
+  },
+  {
+    long: "diag",
+    help: "diagnose: findings (INFO/WARN/ERROR) with advice per packet; stops after the first packet with an ERROR",
+    apply: (o) => (o.diag = { keep: o.diag?.keep ?? false, quiet: o.diag?.quiet ?? false }),
+  },
+  {
+    long: "diag-keep",
+    help: "with --diag: go on after a packet with an ERROR",
+    apply: (o) => (o.diag = { keep: true, quiet: o.diag?.quiet ?? false }),
+  },
+  {
+    long: "diag-quiet",
+    help: "with --diag: print only packets that have a finding",
+    apply: (o) => (o.diag = { keep: o.diag?.keep ?? false, quiet: true }),
+  },
+  {
+    long: "rules",
+    value: "FILE",
+    help: "with --diag: also the diagnosis rules in FILE (tried before the shipped ones; see rules/README.md)",
+    apply: (o, v) => (o.rulesFile = v),
   },
   {
     long: "all-skb-functions",

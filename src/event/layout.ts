@@ -40,7 +40,7 @@ export const EVENT = {
 } as const;
 
 /** struct nt_point: a lifecycle trace point in the points map. */
-export const POINT = { skb_offset: 0, skb_arg: 2, flags: 3, size: 4 } as const;
+export const POINT = { skb_offset: 0, skb_arg: 2, flags: 3, reason_offset: 4, location_offset: 6, size: 8 } as const;
 
 /** NT_POINT_* flags. */
 export const POINT_FLAG = { end: 1, stack: 2, clone: 4, ret: 8 } as const;

@@ -33,6 +33,14 @@ import type { TraceLeaf } from "../tracer/tree.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import { monotonicNs } from "../../lib/ffi/libc.ts";
+import { RuleFileError } from "../diag/drop_reason_text.ts";
+import { PacketDiagnosis } from "../diag/packet_report.ts";
+import { reasonName } from "../kernel/drop_reasons.ts";
+import type { DropReasons } from "../kernel/drop_reasons.ts";
+import { loadReasonTexts } from "../diag/reason_texts_source.ts";
+import { loadRules } from "../diag/rules_source.ts";
+import type { Rule } from "../diag/rules.ts";
+import type { TraceGroup } from "../tracer/tree.ts";
 
 const POLL_MS = 200;
 const STACK_DEPTH = 127;
@@ -88,21 +96,63 @@ function traceableFunctions(): Set<string> | undefined {
   return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
 }
 
+/** Whether a diagnosis rule at this leaf (or its group) tests its return value. */
+function rulesWantReturn(rules: Rule[], leaf: TraceLeaf): boolean {
+  return rules.some((r) =>
+    (r.ret !== undefined || r.verdict !== undefined) &&
+    (r.points.includes(leaf.name) || r.groups.includes(leaf.group) || r.groups.includes("*"))
+  );
+}
+
+/** Names of every point and group of the tree. */
+function treeNames(groups: TraceGroup[]): { points: Set<string>; groups: Set<string> } {
+  const points = new Set<string>(), names = new Set<string>();
+  const walk = (g: TraceGroup) => {
+    names.add(g.name);
+    for (const l of g.leaves) points.add(l.name);
+    g.groups.forEach(walk);
+  };
+  groups.forEach(walk);
+  return { points, groups: names };
+}
+
+/** The rules of --diag (--rules FILE first); a malformed or unreadable file is bad input. */
+function diagnosisRules(opts: Options, tree: TraceGroup[]): Rule[] {
+  if (opts.rulesFile) {
+    try {
+      Deno.statSync(opts.rulesFile);
+    } catch (e) {
+      throw new UsageError(`--rules ${opts.rulesFile}: cannot be read: ${(e as Error).message}`);
+    }
+  }
+  const { points, groups } = treeNames(tree);
+  try {
+    return loadRules(opts.rulesFile, points, groups);
+  } catch (e) {
+    if (e instanceof RuleFileError) throw new UsageError(`bad rule file: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Runs lifecycle tracing until a signal, -c, or a closed stdout. */
 export async function runLife(opts: Options): Promise<number> {
   if (opts.basic && opts.minLatencyMs) {
     throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
   }
+  if (opts.basic && opts.diag) throw new UsageError("--diag needs whole packets: it cannot be combined with --basic");
+  if (opts.rulesFile && !opts.diag) throw new UsageError("--rules FILE is for --diag");
   if (!hasFilter(opts) && !opts.force) {
     throw new UsageError(
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
   }
   const tree = loadTree();
+  const rules = opts.diag ? diagnosisRules(opts, tree) : [];
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
   const btfSource = locateBtf(opts.btf);
   const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
-  const { view, close } = await kernelView(btfCustomPath);
+  const { view, dropReasons, close } = await kernelView(btfCustomPath);
+  let reasons: DropReasons | undefined;
   const methods = functionMethods(opts);
   const planned: PlannedPoint[] = [];
   const skipped = new Map<string, number>();
@@ -120,11 +170,11 @@ export async function runLife(opts: Options): Promise<number> {
       if (plan.usable) {
         planned.push({
           leaf,
-          ret: opts.ret && leaf.ret,
+          ret: (opts.ret && leaf.ret) || rulesWantReturn(rules, leaf),
           method: plan.method as PlannedPoint["method"],
           symbol: plan.symbol,
           skbArg: plan.skbArg,
-          skbOffset: plan.skbOffset,
+          offsets: plan.offsets,
         });
       } else {
         const why = leaf.kind === "func" && !methods.some((m) => view.capabilities.attach[m].available)
@@ -135,6 +185,7 @@ export async function runLife(opts: Options): Promise<number> {
         skipped.set(why, (skipped.get(why) ?? 0) + 1);
       }
     }
+    reasons = dropReasons();
   } finally {
     close();
   }
@@ -210,14 +261,42 @@ export async function runLife(opts: Options): Promise<number> {
         return frames;
       },
     };
-    const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, opts.ret ? RET_GRACE_NS : 0);
+    const kernelReasons = reasons ?? { source: "none" as const, names: new Map(), subsystems: new Map() };
+    const attachedPoints = planned.filter((p) => !failedPoints.has(p));
+    const diagnosis = opts.diag
+      ? new PacketDiagnosis({
+        rules,
+        pointName: lineCtx.pointName,
+        pointGroup: (i) => planned[i]?.leaf.group ?? "",
+        reasons: kernelReasons,
+        reasonTexts: loadReasonTexts(),
+        symbolize: (a) => kernelSymbols().resolve(a),
+        attached: new Set(attachedPoints.map((p) => p.leaf.name)),
+        functionsMissing: methods.some((m) => view.capabilities.attach[m].available)
+          ? undefined
+          : "this kernel has no function probes: no kprobe, no fentry",
+      })
+      : undefined;
+    if (diagnosis) { for (const n of diagnosis.notes) writeErr(`nettrace: --diag: ${n}`); }
+    lineCtx.dropNote = (ev) => {
+      if (!ev.reason || !planned[ev.point]?.leaf.end) return undefined;
+      const name = reasonName(kernelReasons, ev.reason);
+      if (name === "NOT_DROPPED_YET" || name === "CONSUMED") return undefined;
+      return `reason: ${name}${ev.location ? `, ${kernelSymbols().resolve(ev.location)}` : ""}`;
+    };
+    const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
+    const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);
     const minLatencyNs = (opts.minLatencyMs ?? 0) * 1_000_000;
     const emitBlock = (b: LifeBlock) => {
       if (stop.stopped) return;
       if (minLatencyNs && lifetimeNs(b) < minLatencyNs) return;
-      out.push(formatBlock(b, lineCtx));
+      const report = diagnosis?.report(b.events);
+      if (report && opts.diag?.quiet && !report.abnormal) return;
+      out.push(formatBlock(b, lineCtx, report?.marks));
+      if (report?.analysis) out.push(report.analysis);
       packets++;
       if (opts.count && packets >= opts.count) stop.request("count");
+      if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
     reader = openRingReader(opts.ringReader, obj.map("events"), (v, off, size) => {
       if (stop.stopped) return;

@@ -9,7 +9,9 @@ import { HostError } from "../errors.ts";
 import { probeCapabilities } from "../kernel/capabilities.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
-import { tracepointSkbOffset } from "../kernel/tracepoint_format.ts";
+import { readTracepointOffsets } from "../kernel/tracepoint_format.ts";
+import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
+import type { DropReasons } from "../kernel/drop_reasons.ts";
 import {
   functionMethod,
   type KernelView,
@@ -21,7 +23,9 @@ import { loadTree } from "../tracer/tree_source.ts";
 import type { TraceGroup, TraceLeaf } from "../tracer/tree.ts";
 
 /** The view of the running kernel the planner needs. */
-export async function kernelView(btfPath: string | undefined): Promise<{ view: KernelView; close: () => void }> {
+export async function kernelView(
+  btfPath: string | undefined,
+): Promise<{ view: KernelView; dropReasons: () => DropReasons; close: () => void }> {
   const capabilities = await probeCapabilities(btfPath);
   const tf = ensureTracefs();
   if ("error" in tf) throw new HostError(`tracefs is not available: ${tf.error}`);
@@ -31,7 +35,7 @@ export async function kernelView(btfPath: string | undefined): Promise<{ view: K
   } catch { /* no BTF: functions cannot be planned */ }
   const view: KernelView = {
     capabilities,
-    tracepointSkbOffset: (c, e) => tracepointSkbOffset(tf.path, c, e),
+    tracepointOffsets: (c, e) => readTracepointOffsets(tf.path, c, e),
     symbol: (n) => kernelSymbols().functionSymbol(n),
     skbParam: (n) => {
       const p = btf?.funcParams(n);
@@ -41,7 +45,7 @@ export async function kernelView(btfPath: string | undefined): Promise<{ view: K
     },
     skbFunctions: () => btf?.functionsTaking("struct sk_buff *") ?? [],
   };
-  return { view, close: () => btf?.close() };
+  return { view, dropReasons: () => loadDropReasons(btf, tf.path), close: () => btf?.close() };
 }
 
 function describe(leaf: TraceLeaf, plan: LeafPlan, noFunctions: boolean): string {

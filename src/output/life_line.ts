@@ -18,12 +18,14 @@ export interface LifeLineContext {
   detail: boolean;
   /** frames of a recorded stack (--trace-stack), by stack id */
   stack?: (id: number) => string[];
+  /** for a free that carries a drop reason: "reason: NO_SOCKET, tcp_v4_rcv+0x1f2" */
+  dropNote?: (ev: KernelEvent) => string | undefined;
 }
 
 const POINT_WIDTH = 20;
 
-/** One line for one event. */
-export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext): string {
+/** One line for one event; marks: what --diag says of it (` *message*`). */
+export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext, marks = ""): string {
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
   if (ctx.detail) {
@@ -34,6 +36,9 @@ export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext): string {
   }
   line += formatPacket(decodePacket(ev.packet));
   if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
+  const drop = ctx.dropNote?.(ev);
+  if (drop) line += ` *${drop}*`;
+  line += marks;
   if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");
   return line;
 }
@@ -43,9 +48,12 @@ export function formatBlockHeader(skbs: bigint[]): string {
   return `***************** ${skbs.map((s) => s.toString(16)).join(",")} ***************`;
 }
 
-/** A whole block: header, one line per event, a note when its end was not seen, a blank line. */
-export function formatBlock(b: LifeBlock, ctx: LifeLineContext): string {
-  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e) => formatLifeLine(e, ctx))];
+/**
+ * A whole block: header, one line per event, a note when its end was not
+ * seen, a blank line. marks: per event, what --diag says of it.
+ */
+export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: string[]): string {
+  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e, i) => formatLifeLine(e, ctx, marks?.[i]))];
   if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
   lines.push("");
   return lines.join("\n");

@@ -7,18 +7,19 @@
  * @module
  */
 import type { AttachKind, CapabilityReport } from "../kernel/capabilities.ts";
+import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "./tree.ts";
 
 /** How a leaf is attached, or why it cannot be. */
 export type LeafPlan =
-  | { usable: true; method: AttachKind; symbol?: string; skbArg?: number; skbOffset?: number }
+  | { usable: true; method: AttachKind; symbol?: string; skbArg?: number; offsets?: TracepointOffsets }
   | { usable: false; why: string };
 
 /** What the kernel offers, as the pure planner needs it. */
 export interface KernelView {
   capabilities: CapabilityReport;
   /** offset of the skbaddr field in a tracepoint's record, undefined when there is no such event or field */
-  tracepointSkbOffset(category: string, event: string): number | "no-event" | "no-field";
+  tracepointOffsets(category: string, event: string): TracepointOffsets | "no-event" | "no-field";
   /** the kallsyms name of a function: itself, or with a compiler suffix (.isra.0 ...) */
   symbol(name: string): string | undefined;
   /** position of the struct sk_buff * parameter in BTF; "no-btf" when BTF does not
@@ -55,12 +56,12 @@ export function functionMethod(
 export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] = FUNCTION_METHODS): LeafPlan {
   if (leaf.kind === "tp") {
     if (!k.capabilities.attach.tracepoint.available) return { usable: false, why: "tracepoints cannot be attached" };
-    const off = k.tracepointSkbOffset(leaf.category!, leaf.event!);
+    const off = k.tracepointOffsets(leaf.category!, leaf.event!);
     if (off === "no-event") {
       return { usable: false, why: `no tracepoint ${leaf.category}:${leaf.event} in this kernel` };
     }
     if (off === "no-field") return { usable: false, why: `${leaf.category}:${leaf.event} has no skbaddr field here` };
-    return { usable: true, method: "tracepoint", skbOffset: off };
+    return { usable: true, method: "tracepoint", offsets: off };
   }
   const fm = functionMethod(k.capabilities, methods);
   if (!fm.method) return { usable: false, why: fm.why };

@@ -1,7 +1,7 @@
 /** Planning each tracer-tree leaf against what a kernel offers (pure). */
 import { assertEquals } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
-import { fieldOffset } from "../../src/kernel/tracepoint_format.ts";
+import { fieldOffset, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
 import type { CapabilityReport } from "../../src/kernel/capabilities.ts";
 import { allLeaves, parseTree } from "../../src/tracer/tree.ts";
 
@@ -29,7 +29,7 @@ const [ipRcv, finish, missing, tp, gone] = allLeaves(parseTree(`
 function view(available: string[]): KernelView {
   return {
     capabilities: caps(available),
-    tracepointSkbOffset: (_c, e) => (e === "netif_rx" ? 8 : "no-event"),
+    tracepointOffsets: (_c, e) => (e === "netif_rx" ? { skb: 8 } : "no-event"),
     symbol: (n) => ({ ip_rcv_core: "ip_rcv_core.isra.0", ip_rcv_finish: "ip_rcv_finish" } as Record<string, string>)[n],
     skbFunctions: () => [],
     skbParam: (n) => ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf",
@@ -38,7 +38,7 @@ function view(available: string[]): KernelView {
 
 Deno.test("plan: tracepoints attach as tracepoints with the skbaddr offset; a missing event says so", () => {
   const v = view(["tracepoint"]);
-  assertEquals(planLeaf(tp, v), { usable: true, method: "tracepoint", skbOffset: 8 });
+  assertEquals(planLeaf(tp, v), { usable: true, method: "tracepoint", offsets: { skb: 8 } });
   assertEquals(planLeaf(gone, v), { usable: false, why: "no tracepoint net:no_such_event in this kernel" });
 });
 
@@ -68,4 +68,19 @@ format:
   assertEquals(fieldOffset(fmt, "skbaddr"), 8);
   assertEquals(fieldOffset(fmt, "location"), 16);
   assertEquals(fieldOffset(fmt, "reason"), undefined);
+  assertEquals(tracepointOffsets(fmt), { skb: 8, reason: undefined, location: 16 });
+});
+
+Deno.test("tracepoint format: kfree_skb's reason (4 bytes) and location", () => {
+  const fmt = `name: kfree_skb
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:void * location;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:void * rx_sk;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:unsigned short protocol;\toffset:32;\tsize:2;\tsigned:0;
+\tfield:enum skb_drop_reason reason;\toffset:36;\tsize:4;\tsigned:0;
+`;
+  assertEquals(tracepointOffsets(fmt), { skb: 8, reason: 36, location: 16 });
+  assertEquals(tracepointOffsets("name: x\n"), "no-field");
 });

@@ -1,0 +1,133 @@
+/**
+ * Matching diagnosis rules against a packet's events. For each event the
+ * rules about its point or its group are tried in file order (user rules
+ * first); the first whose conditions all hold gives the event's finding.
+ * Rules on a change of addresses (addr_changed) are about the packet, not
+ * the point: they are tried apart, so an event can also carry one such
+ * finding. Pure: tests feed recorded events.
+ * @module
+ */
+import type { Level, NumberTest, Rule, Verdict } from "./rules.ts";
+
+/** What a rule can test of one event. */
+export interface DiagEvent {
+  point: string;
+  group: string;
+  /** the function's return value, when its return was seen */
+  ret?: bigint;
+  /** drop reason name, for a free that carries one */
+  reason?: string;
+  /** transport protocol: tcp, udp, icmp, icmpv6 */
+  proto?: string;
+  /** TCP flag bits (FIN 0x01 ... CWR 0x80) */
+  tcpFlags?: number;
+  /** the packet's addresses or ports differ from the previous point that showed them */
+  addrChanged: boolean;
+}
+
+/** A rule that matched an event. */
+export interface Finding {
+  level: Level;
+  point: string;
+  group: string;
+  message: string;
+  advice?: string;
+  rule: Rule;
+}
+
+/** Letters of TCP flags as rules write them, to bits. */
+const FLAG_BITS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80 };
+
+/** Bits of a rule's tcp_flags letters. */
+export function tcpFlagBits(letters: string): number {
+  let bits = 0;
+  for (const c of letters) bits |= FLAG_BITS[c] ?? 0;
+  return bits;
+}
+
+/** Whether value passes a number test. */
+export function numberPasses(t: NumberTest, value: bigint): boolean {
+  switch (t.op) {
+    case "eq":
+      return value === t.value;
+    case "ne":
+      return value !== t.value;
+    case "lt":
+      return value < t.value;
+    case "gt":
+      return value > t.value;
+    case "range":
+      return value >= t.min && value <= t.max;
+  }
+}
+
+/**
+ * Points whose return value is a netfilter verdict, and how to read it:
+ * nf_hook_slow returns 1 (accepted), 0 (stolen or queued) or a negative
+ * errno (dropped); the table walkers return NF_DROP 0, NF_ACCEPT 1, NF_STOLEN 2,
+ * NF_QUEUE 3.
+ */
+const HOOK_STYLE = new Set(["nf_hook_slow"]);
+const TABLE_STYLE = /^(ipt_do_table|ip6t_do_table|arpt_do_table|ebt_do_table|nft_do_chain.*)$/;
+
+/** The netfilter verdict an event's return value means, if its point returns one. */
+export function verdictOf(point: string, ret: bigint | undefined): Verdict | undefined {
+  if (ret === undefined) return undefined;
+  const v = BigInt.asIntN(32, ret);
+  if (HOOK_STYLE.has(point)) return v === 1n ? "accept" : v < 0n ? "drop" : "stolen";
+  if (TABLE_STYLE.test(point)) return v === 0n ? "drop" : v === 1n ? "accept" : "stolen";
+  return undefined;
+}
+
+/** Whether every condition of the rule holds for the event. */
+export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
+  if (r.ret && (ev.ret === undefined || !numberPasses(r.ret, BigInt.asIntN(64, ev.ret)))) return false;
+  if (r.reasons && (ev.reason === undefined || !r.reasons.includes(ev.reason))) return false;
+  if (r.verdict && verdictOf(ev.point, ev.ret) !== r.verdict) return false;
+  if (r.proto && ev.proto !== r.proto) return false;
+  if (r.tcpFlags && ((ev.tcpFlags ?? 0) & tcpFlagBits(r.tcpFlags)) === 0) return false;
+  if (r.addrChanged !== undefined && ev.addrChanged !== r.addrChanged) return false;
+  return true;
+}
+
+/** Rules indexed by point and group. */
+export class Diagnoser {
+  readonly #byPoint = new Map<string, Array<[number, Rule]>>();
+  readonly #byGroup = new Map<string, Array<[number, Rule]>>();
+
+  /** rules in priority order: the user's first, then the project's */
+  constructor(readonly rules: Rule[]) {
+    rules.forEach((r, i) => {
+      for (const p of r.points) this.#byPoint.set(p, [...(this.#byPoint.get(p) ?? []), [i, r]]);
+      for (const g of r.groups) this.#byGroup.set(g, [...(this.#byGroup.get(g) ?? []), [i, r]]);
+    });
+  }
+
+  /** Rules that can apply at a point (of its own, of its group, of every group "*"), in priority order. */
+  rulesFor(point: string, group: string): Rule[] {
+    const both = [
+      ...(this.#byPoint.get(point) ?? []),
+      ...(this.#byGroup.get(group) ?? []),
+      ...(group !== "*" ? this.#byGroup.get("*") ?? [] : []),
+    ];
+    return both.sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+  }
+
+  /** Whether some rule at this point looks at return values (the point then needs them). */
+  wantsReturn(point: string, group: string): boolean {
+    return this.rulesFor(point, group).some((r) => r.ret !== undefined || r.verdict !== undefined);
+  }
+
+  /** The event's findings: the first point rule that matches, then the first change rule that matches. */
+  diagnose(ev: DiagEvent): Finding[] {
+    const out: Finding[] = [];
+    const rules = this.rulesFor(ev.point, ev.group);
+    for (const changeRules of [false, true]) {
+      const r = rules.find((r) => (r.addrChanged !== undefined) === changeRules && ruleMatches(r, ev));
+      if (r) {
+        out.push({ level: r.level, point: ev.point, group: ev.group, message: r.message, advice: r.advice, rule: r });
+      }
+    }
+    return out;
+  }
+}

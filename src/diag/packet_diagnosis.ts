@@ -1,0 +1,55 @@
+/**
+ * Diagnosis of one packet (a lifecycle block): each event becomes a
+ * DiagEvent (its point and group, return value, drop reason, protocol, TCP
+ * flags, and whether NAT changed the addresses since the packet was first
+ * seen), and gets the finding of the first rule that matches. Pure.
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+import { decodePacket, type Packet } from "../packet/decode.ts";
+import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
+
+/** What diagnosis needs to know about the points and reasons of this run. */
+export interface DiagnosisContext {
+  pointName(point: number): string;
+  pointGroup(point: number): string;
+  /** the name of a drop reason value (without prefix), undefined for 0 or unknown */
+  reasonName(value: number): string | undefined;
+}
+
+const PROTO_NAMES: Record<number, string> = { 6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6" };
+
+/** The addresses and ports of an IP packet, as one comparable string. */
+function flowKey(p: Packet): string | undefined {
+  if (p.kind !== "ip") return undefined;
+  const t = p.transport;
+  const ports = t && (t.type === "tcp" || t.type === "udp") ? `${t.sport}>${t.dport}` : "";
+  return `${p.saddr}>${p.daddr}/${ports}`;
+}
+
+/** The DiagEvents of a packet's events, in order. */
+export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEvent[] {
+  let last: string | undefined;
+  return events.map((ev) => {
+    const p = decodePacket(ev.packet);
+    const key = flowKey(p);
+    const d: DiagEvent = {
+      point: ctx.pointName(ev.point),
+      group: ctx.pointGroup(ev.point),
+      ret: ev.ret,
+      reason: ev.reason ? ctx.reasonName(ev.reason) : undefined,
+      addrChanged: key !== undefined && last !== undefined && key !== last,
+    };
+    if (key !== undefined) last = key;
+    if (p.kind === "ip") {
+      d.proto = PROTO_NAMES[p.protocol];
+      if (p.transport?.type === "tcp") d.tcpFlags = p.transport.flags;
+    }
+    return d;
+  });
+}
+
+/** Each event's findings (often none), in order. */
+export function diagnosePacket(events: KernelEvent[], d: Diagnoser, ctx: DiagnosisContext): Finding[][] {
+  return diagEvents(events, ctx).map((e) => d.diagnose(e));
+}

@@ -1,0 +1,111 @@
+/**
+ * --diag for one run: the rules in force, what this kernel lets them see,
+ * and per packet the marks on its lines and its ANALYSIS RESULT.
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+import type { DropReasons } from "../kernel/drop_reasons.ts";
+import { reasonName } from "../kernel/drop_reasons.ts";
+import { type FindingReport, formatAnalysis } from "../output/analysis_result.ts";
+import type { ReasonText } from "./drop_reason_text.ts";
+import { Diagnoser, type Finding } from "./diagnoser.ts";
+import { diagnosePacket } from "./packet_diagnosis.ts";
+import type { Rule } from "./rules.ts";
+
+/** One packet, diagnosed. */
+export interface PacketReport {
+  /** per event, the marks its line gets (` *message*`) */
+  marks: string[];
+  /** some finding is WARN or ERROR */
+  abnormal: boolean;
+  /** some finding is ERROR */
+  error: boolean;
+  /** the ANALYSIS RESULT block, when abnormal */
+  analysis?: string;
+}
+
+/** What a diagnosis run needs of the kernel and the trace points. */
+export interface DiagnosisSetup {
+  rules: Rule[];
+  pointName(point: number): string;
+  pointGroup(point: number): string;
+  reasons: DropReasons;
+  reasonTexts: Map<string, ReasonText>;
+  /** func+0xoff of a kernel address */
+  symbolize(addr: bigint): string;
+  /** names of the points attached in this run */
+  attached: Set<string>;
+  /** why function points are missing here, when they are */
+  functionsMissing?: string;
+}
+
+const SKIP_REASONS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
+const MAX_NAMED = 8;
+
+/** Diagnoses packets of one run. */
+export class PacketDiagnosis {
+  readonly #d: Diagnoser;
+  /** said in every ANALYSIS RESULT: the checks this kernel does not allow */
+  readonly notes: string[] = [];
+
+  constructor(readonly setup: DiagnosisSetup) {
+    this.#d = new Diagnoser(setup.rules);
+    const unseen = new Set<string>();
+    let rules = 0;
+    for (const r of setup.rules) {
+      if (r.points.length && !r.points.some((p) => setup.attached.has(p))) {
+        rules++;
+        for (const p of r.points) unseen.add(p);
+      }
+    }
+    if (rules) {
+      const names = [...unseen];
+      const listed = names.slice(0, MAX_NAMED).join(", ") + (names.length > MAX_NAMED ? ", ..." : "");
+      this.notes.push(
+        `not checked here: ${rules} rules at ${names.length} points that are not traced in this run` +
+          `${setup.functionsMissing ? ` (${setup.functionsMissing})` : ""}: ${listed}`,
+      );
+    }
+  }
+
+  /** Whether rules at this point look at return values (the point should send them). */
+  wantsReturn(point: string, group: string): boolean {
+    return this.#d.wantsReturn(point, group);
+  }
+
+  /** The drop reason name of an event, if it carries a reason worth showing. */
+  reasonOf(ev: KernelEvent): string | undefined {
+    if (!ev.reason) return undefined;
+    const name = reasonName(this.setup.reasons, ev.reason);
+    return SKIP_REASONS.has(name) ? undefined : name;
+  }
+
+  /** Diagnoses one packet's events (in time order). */
+  report(events: KernelEvent[]): PacketReport {
+    const s = this.setup;
+    const findings = diagnosePacket(events, this.#d, {
+      pointName: s.pointName,
+      pointGroup: s.pointGroup,
+      reasonName: (v) => (v ? reasonName(s.reasons, v) : undefined),
+    });
+    const marks = findings.map((fs) => fs.map((f) => ` *${f.message}*`).join(""));
+    const reports: FindingReport[] = [];
+    findings.forEach((fs, i) => {
+      for (const f of fs) if (f.level !== "INFO") reports.push(this.#detail(f, events[i]));
+    });
+    const error = reports.some((r) => r.finding.level === "ERROR");
+    const abnormal = reports.length > 0;
+    return { marks, abnormal, error, analysis: abnormal ? formatAnalysis(reports, this.notes) : undefined };
+  }
+
+  #detail(f: Finding, ev: KernelEvent): FindingReport {
+    const reason = f.rule.addrChanged === undefined ? this.reasonOf(ev) : undefined;
+    const text = reason ? this.setup.reasonTexts.get(reason) : undefined;
+    return {
+      finding: f,
+      location: reason && ev.location ? this.setup.symbolize(ev.location) : undefined,
+      reason: reason ? { name: reason, meaning: text?.meaning } : undefined,
+      advice: f.advice ?? text?.advice,
+    };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Diagnosis rules (rules/diagnosis.yaml and --rules FILE; the schema is in
+ * rules/README.md): each rule names the trace points it is about and the
+ * conditions an event must meet there, and yields a level, a message and an
+ * advice. Parsing is pure; a malformed file gives one RuleFileError naming
+ * the file, the line and the field.
+ * @module
+ */
+import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
+import { RuleFileError } from "./drop_reason_text.ts";
+
+/** How bad a finding is. */
+export type Level = "INFO" | "WARN" | "ERROR";
+
+/** A condition on a number (a return value). */
+export type NumberTest =
+  | { op: "eq" | "ne" | "lt" | "gt"; value: bigint }
+  | { op: "range"; min: bigint; max: bigint };
+
+/** Netfilter verdicts, as nf_hook_slow returns them. */
+export type Verdict = "accept" | "drop" | "stolen";
+
+/** One rule. */
+export interface Rule {
+  /** tracer tree leaves it is about (empty: any point of `groups`) */
+  points: string[];
+  /** tracer tree groups it is about, "*" for all (empty: only `points`) */
+  groups: string[];
+  ret?: NumberTest;
+  /** drop reason names (without the SKB_DROP_REASON_ prefix) */
+  reasons?: string[];
+  verdict?: Verdict;
+  /** transport protocol: tcp, udp, icmp, icmpv6 */
+  proto?: string;
+  /** TCP flags, any of them (letters as printed: S A P R F U E C) */
+  tcpFlags?: string;
+  /** whether the packet's addresses or ports differ from the previous point that showed them */
+  addrChanged?: boolean;
+  level: Level;
+  message: string;
+  advice?: string;
+  /** where it was written */
+  file: string;
+  line: number;
+}
+
+const FIELDS = new Set([
+  "point",
+  "group",
+  "ret",
+  "reason",
+  "verdict",
+  "proto",
+  "tcp_flags",
+  "addr_changed",
+  "level",
+  "message",
+  "advice",
+]);
+const LEVELS: Record<string, Level> = { INFO: "INFO", WARN: "WARN", WARNING: "WARN", ERROR: "ERROR" };
+const VERDICTS = new Set(["accept", "drop", "stolen"]);
+const PROTOS = new Set(["tcp", "udp", "icmp", "icmpv6"]);
+const NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\*)$/;
+
+function names(v: unknown, fail: (why: string) => never, re: RegExp, what: string): string[] {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0) fail(`needs at least one ${what}`);
+  for (const n of list) if (typeof n !== "string" || !re.test(n)) fail(`${JSON.stringify(n)} is not a ${what}`);
+  return list as string[];
+}
+
+function integer(v: unknown, fail: (why: string) => never): bigint {
+  if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === "string" && /^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
+    return v.startsWith("-") ? -BigInt(v.slice(1)) : BigInt(v);
+  }
+  fail(`${JSON.stringify(v)} is not an integer`);
+}
+
+function numberTest(v: unknown, fail: (why: string) => never): NumberTest {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail("needs one of eq, ne, lt, gt, range");
+  const keys = Object.keys(v);
+  if (keys.length !== 1) fail("needs exactly one of eq, ne, lt, gt, range");
+  const [op] = keys;
+  const arg = (v as Record<string, unknown>)[op];
+  if (op === "range") {
+    if (!Array.isArray(arg) || arg.length !== 2) fail("range needs [min, max]");
+    const [min, max] = [integer(arg[0], fail), integer(arg[1], fail)];
+    if (min > max) fail("range needs min <= max");
+    return { op, min, max };
+  }
+  if (op === "eq" || op === "ne" || op === "lt" || op === "gt") return { op, value: integer(arg, fail) };
+  fail(`unknown test '${op}' (eq, ne, lt, gt, range)`);
+}
+
+/** Parses a rule file's text. */
+export function parseRules(text: string, file: string): Rule[] {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new RuleFileError(file, lc.linePos(e.pos[0]).line, "syntax", e.message.split("\n")[0]);
+  }
+  if (doc.contents === null) return [];
+  if (!isSeq(doc.contents)) throw new RuleFileError(file, 1, "top", "must be a list of rules (- point: ...)");
+  const rules: Rule[] = [];
+  for (const item of doc.contents.items) {
+    const range = (item as { range?: [number, number, number] }).range;
+    const line = range ? lc.linePos(range[0]).line : 1;
+    if (!isMap(item)) throw new RuleFileError(file, line, "rule", "must be a map (point:, level:, message:, ...)");
+    const lineOf = (key: string): number => {
+      const pair = item.items.find((p) => (p.key as { value?: unknown })?.value === key);
+      const r = (pair?.key as { range?: [number, number, number] })?.range;
+      return r ? lc.linePos(r[0]).line : line;
+    };
+    const v = item.toJSON() as Record<string, unknown>;
+    const failAt = (field: string) => (why: string): never => {
+      throw new RuleFileError(file, lineOf(field), field, why);
+    };
+    for (const k of Object.keys(v)) {
+      if (!FIELDS.has(k)) failAt(k)(`unknown field (${[...FIELDS].join(", ")})`);
+    }
+    if (v.point === undefined && v.group === undefined) failAt("point")("a rule needs point or group");
+    const rule: Rule = {
+      points: v.point === undefined ? [] : names(v.point, failAt("point"), NAME, "point name"),
+      groups: v.group === undefined ? [] : names(v.group, failAt("group"), NAME, "group name"),
+      level: "INFO",
+      message: "",
+      file,
+      line,
+    };
+    if (v.ret !== undefined) rule.ret = numberTest(v.ret, failAt("ret"));
+    if (v.reason !== undefined) {
+      rule.reasons = names(v.reason, failAt("reason"), /^[A-Z][A-Z0-9_]*$/, "drop reason name (NO_SOCKET)")
+        .map((r) => r.replace(/^SKB_DROP_REASON_/, ""));
+    }
+    if (v.verdict !== undefined) {
+      if (typeof v.verdict !== "string" || !VERDICTS.has(v.verdict)) failAt("verdict")("is accept, drop or stolen");
+      rule.verdict = v.verdict as Verdict;
+    }
+    if (v.proto !== undefined) {
+      if (typeof v.proto !== "string" || !PROTOS.has(v.proto)) failAt("proto")("is tcp, udp, icmp or icmpv6");
+      rule.proto = v.proto as string;
+    }
+    if (v.tcp_flags !== undefined) {
+      if (typeof v.tcp_flags !== "string" || !/^[SAPRFUEC]+$/.test(v.tcp_flags)) {
+        failAt("tcp_flags")("is letters of S A P R F U E C");
+      }
+      rule.tcpFlags = v.tcp_flags as string;
+    }
+    if (v.addr_changed !== undefined) {
+      if (typeof v.addr_changed !== "boolean") failAt("addr_changed")("is true or false");
+      rule.addrChanged = v.addr_changed as boolean;
+    }
+    const level = typeof v.level === "string" ? LEVELS[v.level.toUpperCase()] : undefined;
+    if (!level) failAt("level")("is required: INFO, WARN or ERROR");
+    rule.level = level as Level;
+    if (typeof v.message !== "string" || !v.message.trim()) failAt("message")("is required text");
+    rule.message = (v.message as string).trim();
+    if (v.advice !== undefined) {
+      if (typeof v.advice !== "string" || !v.advice.trim()) failAt("advice")("must be text");
+      rule.advice = (v.advice as string).trim();
+    }
+    rules.push(rule);
+  }
+  return rules;
+}
+
+/** Checks rules against the tracer tree: every point and group they name must exist in it. */
+export function checkRuleNames(rules: Rule[], points: Set<string>, groups: Set<string>): void {
+  for (const r of rules) {
+    for (const p of r.points) {
+      if (!points.has(p)) throw new RuleFileError(r.file, r.line, "point", `'${p}' is not a point of the tracer tree`);
+    }
+    for (const g of r.groups) {
+      if (g !== "*" && !groups.has(g)) {
+        throw new RuleFileError(r.file, r.line, "group", `'${g}' is not a group of the tracer tree`);
+      }
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Diagnosis rules: the schema (a malformed file names its line and field),
+ * each condition and operator, first match wins, change rules apart, and the
+ * ANALYSIS RESULT rendered from recorded events.
+ */
+import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
+import { checkRuleNames, parseRules } from "../../src/diag/rules.ts";
+import { RuleFileError } from "../../src/diag/drop_reason_text.ts";
+import { type DiagEvent, Diagnoser, numberPasses, verdictOf } from "../../src/diag/diagnoser.ts";
+import { PacketDiagnosis } from "../../src/diag/packet_report.ts";
+import type { KernelEvent } from "../../src/event/decode.ts";
+import { loadRules } from "../../src/diag/rules_source.ts";
+import { loadTree } from "../../src/tracer/tree_source.ts";
+import type { TraceGroup } from "../../src/tracer/tree.ts";
+
+function fileError(text: string): RuleFileError {
+  return assertThrows(() => parseRules(text, "my.yaml"), RuleFileError) as RuleFileError;
+}
+
+Deno.test("rules: a malformed rule names the file, the line and the field", () => {
+  const cases: Array<[string, number, string]> = [
+    ["- point: kfree_skb\n  level: ERROR\n  message: x\n  colour: red\n", 4, "colour"],
+    ["- point: kfree_skb\n  level: FATAL\n  message: x\n", 2, "level"],
+    ["- point: kfree_skb\n  level: ERROR\n", 1, "message"],
+    ["- level: ERROR\n  message: x\n", 1, "point"],
+    [
+      "- point: a\n  level: INFO\n  message: x\n- point: nf_hook_slow\n  ret: { between: 1 }\n  level: INFO\n  message: y\n",
+      5,
+      "ret",
+    ],
+    ["- point: x\n  ret: { range: [5, 1] }\n  level: INFO\n  message: y\n", 2, "ret"],
+    ["- point: x\n  verdict: maybe\n  level: INFO\n  message: y\n", 2, "verdict"],
+    ["- point: x\n  tcp_flags: SZ\n  level: INFO\n  message: y\n", 2, "tcp_flags"],
+    ["- point: x\n  reason: no_socket\n  level: INFO\n  message: y\n", 2, "reason"],
+    ["- point: x\n  level: INFO\n  message: [unclosed\n", 4, "syntax"],
+    ["point: x\n", 1, "top"],
+  ];
+  for (const [text, line, field] of cases) {
+    const e = fileError(text);
+    assertEquals([e.file, e.line, e.field], ["my.yaml", line, field], `${text}\n-> ${e.message}`);
+    assertMatch(e.message, new RegExp(`^my\\.yaml:${line}: ${field}: `));
+  }
+});
+
+Deno.test("rules: names must be points and groups of the tracer tree", () => {
+  const rules = parseRules("- point: kfree_skbb\n  level: INFO\n  message: x\n", "my.yaml");
+  const e = assertThrows(() => checkRuleNames(rules, new Set(["kfree_skb"]), new Set(["life"])), RuleFileError);
+  assertMatch((e as Error).message, /^my\.yaml:1: point: 'kfree_skbb' is not a point of the tracer tree$/);
+  checkRuleNames(parseRules("- group: '*'\n  level: INFO\n  message: x\n", "f"), new Set(), new Set());
+});
+
+Deno.test("rules: the shipped rules load and name only points of the shipped tree", () => {
+  const names = (gs: TraceGroup[], out = { points: new Set<string>(), groups: new Set<string>() }) => {
+    for (const g of gs) {
+      out.groups.add(g.name);
+      for (const l of g.leaves) out.points.add(l.name);
+      names(g.groups, out);
+    }
+    return out;
+  };
+  const { points, groups } = names(loadTree());
+  const rules = loadRules(undefined, points, groups);
+  assert(rules.length >= 30, `${rules.length} rules`);
+  for (const level of ["INFO", "WARN", "ERROR"]) assert(rules.some((r) => r.level === level), level);
+});
+
+Deno.test("rules: eq, ne, lt, gt and range on return values", () => {
+  const t = (text: string) => parseRules(`- point: p\n  ret: ${text}\n  level: INFO\n  message: m\n`, "f")[0].ret!;
+  assert(numberPasses(t("{ eq: -1 }"), -1n) && !numberPasses(t("{ eq: -1 }"), 1n));
+  assert(numberPasses(t("{ ne: 0 }"), 3n) && !numberPasses(t("{ ne: 0 }"), 0n));
+  assert(numberPasses(t("{ lt: 0 }"), -22n) && !numberPasses(t("{ lt: 0 }"), 0n));
+  assert(numberPasses(t("{ gt: 0 }"), 1n) && !numberPasses(t("{ gt: 0 }"), 0n));
+  assert(numberPasses(t("{ range: [0, 1] }"), 0n) && numberPasses(t("{ range: [0, 1] }"), 1n));
+  assert(!numberPasses(t("{ range: [0, 1] }"), 2n));
+  assertEquals(t("{ eq: 0x10 }"), { op: "eq", value: 16n });
+});
+
+const RULES = parseRules(
+  `
+- point: kfree_skb
+  reason: NO_SOCKET
+  proto: tcp
+  level: ERROR
+  message: tcp port not listened
+  advice: start the service
+- point: kfree_skb
+  reason: [NO_SOCKET, NETFILTER_DROP]
+  level: ERROR
+  message: some socket or filter
+- point: nf_hook_slow
+  verdict: drop
+  level: ERROR
+  message: netfilter dropped it
+- point: tcp_v4_rcv
+  tcp_flags: R
+  level: WARN
+  message: a reset arrives
+- group: life
+  level: INFO
+  message: any life point
+- group: "*"
+  addr_changed: true
+  level: WARN
+  message: nat
+`,
+  "test.yaml",
+);
+
+function d(p: Partial<DiagEvent> & { point: string }): DiagEvent {
+  return { group: p.point === "kfree_skb" || p.point === "consume_skb" ? "life" : "other", addrChanged: false, ...p };
+}
+
+Deno.test("diagnoser: the first rule that matches at a point wins; group rules come in file order", () => {
+  const dg = new Diagnoser(RULES);
+  const msg = (e: DiagEvent) => dg.diagnose(e).map((f) => f.message);
+  assertEquals(msg(d({ point: "kfree_skb", reason: "NO_SOCKET", proto: "tcp" })), ["tcp port not listened"]);
+  assertEquals(msg(d({ point: "kfree_skb", reason: "NO_SOCKET", proto: "udp" })), ["some socket or filter"]);
+  assertEquals(msg(d({ point: "kfree_skb", reason: "NETFILTER_DROP" })), ["some socket or filter"]);
+  assertEquals(msg(d({ point: "kfree_skb", reason: "TCP_CSUM" })), ["any life point"]);
+  assertEquals(msg(d({ point: "kfree_skb" })), ["any life point"]);
+  assertEquals(msg(d({ point: "tcp_v4_rcv", tcpFlags: 0x14 })), ["a reset arrives"]);
+  assertEquals(msg(d({ point: "tcp_v4_rcv", tcpFlags: 0x02 })), []);
+  // a change rule is tried apart: an event can have its point's finding and a change finding
+  assertEquals(msg(d({ point: "consume_skb", addrChanged: true })), ["any life point", "nat"]);
+  assertEquals(msg(d({ point: "ip_rcv", addrChanged: true })), ["nat"]);
+  // user rules come first: a rule earlier in the list shadows a later one
+  const user = parseRules("- point: kfree_skb\n  level: WARN\n  message: mine\n", "user.yaml");
+  assertEquals(
+    new Diagnoser([...user, ...RULES]).diagnose(d({ point: "kfree_skb", reason: "NO_SOCKET" }))[0].message,
+    "mine",
+  );
+});
+
+Deno.test("diagnoser: netfilter verdicts from nf_hook_slow and the table walkers", () => {
+  assertEquals(verdictOf("nf_hook_slow", 1n), "accept");
+  assertEquals(verdictOf("nf_hook_slow", BigInt.asUintN(64, -1n)), "drop");
+  assertEquals(verdictOf("nf_hook_slow", 0n), "stolen");
+  assertEquals(verdictOf("ipt_do_table", 0n), "drop");
+  assertEquals(verdictOf("nft_do_chain_ipv4", 1n), "accept");
+  assertEquals(verdictOf("ip_rcv", 0n), undefined);
+  assertEquals(verdictOf("nf_hook_slow", undefined), undefined);
+  const dg = new Diagnoser(RULES);
+  assertEquals(
+    dg.diagnose(d({ point: "nf_hook_slow", ret: BigInt.asUintN(64, -1n) }))[0]?.message,
+    "netfilter dropped it",
+  );
+  assertEquals(dg.diagnose(d({ point: "nf_hook_slow", ret: 1n })), []);
+  assertEquals(dg.diagnose(d({ point: "nf_hook_slow" })), [], "no return seen: a verdict rule cannot match");
+  assert(dg.wantsReturn("nf_hook_slow", "netfilter") && !dg.wantsReturn("tcp_v4_rcv", "tcp-in"));
+});
+
+/** A recorded TCP SYN event 10.0.0.1:40000 -> 10.0.0.2:port. */
+function tcpEvent(point: number, tsUs: number, port: number, reason = 0): KernelEvent {
+  const l3 = new Uint8Array([0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+  const l4 = new Uint8Array(20);
+  const v = new DataView(l4.buffer);
+  v.setUint16(0, 40000);
+  v.setUint16(2, port);
+  v.setUint32(4, 1234);
+  l4[12] = 0x50;
+  l4[13] = 0x02;
+  return {
+    tsNs: tsUs * 1000,
+    skb: 0xff00n,
+    location: reason ? 0xffffffff81000010n : 0n,
+    reason,
+    pid: 0,
+    netns: 0,
+    ifindex: 0,
+    stackId: -1,
+    cpu: 0,
+    kind: 2,
+    comm: "",
+    ifname: "",
+    packet: { l3Proto: 0x0800, l4Proto: 6, l3, l4 },
+    ctxId: 0xff00n,
+    point,
+  };
+}
+
+Deno.test("analysis: a recorded DNAT to a closed port gives the NAT warning and the drop with location, reason and advice", () => {
+  const points = ["netif_receive_skb_tp", "ip_rcv", "kfree_skb"];
+  const groups = ["link-in", "ip-in", "life"];
+  const diag = new PacketDiagnosis({
+    rules: RULES,
+    pointName: (i) => points[i],
+    pointGroup: (i) => groups[i],
+    reasons: { source: "btf", names: new Map([[2, "NO_SOCKET"]]), subsystems: new Map() },
+    reasonTexts: new Map([["NO_SOCKET", { area: "socket", meaning: "no socket wants it", advice: "reason advice" }]]),
+    symbolize: () => "tcp_v4_rcv+0x91",
+    attached: new Set([...points, "nf_hook_slow", "tcp_v4_rcv"]),
+  });
+  const events = [tcpEvent(0, 1, 7001), tcpEvent(1, 2, 7002), tcpEvent(2, 3, 7002, 2)];
+  const r = diag.report(events);
+  assertEquals(r.marks, ["", " *nat*", " *tcp port not listened*"]);
+  assert(r.abnormal && r.error);
+  assertEquals(
+    r.analysis,
+    [
+      "---------------- ANALYSIS RESULT ---------------------",
+      "[1] WARNING happens in ip_rcv(ip-in):",
+      "\tnat",
+      "",
+      "[2] ERROR happens in kfree_skb(life):",
+      "\ttcp port not listened",
+      "    location:",
+      "\ttcp_v4_rcv+0x91",
+      "    drop reason:",
+      "\tNO_SOCKET: no socket wants it",
+      "    fix advice:",
+      "\tstart the service",
+      "",
+      "analysis finished!",
+      "",
+    ].join("\n"),
+  );
+  // INFO findings mark lines but make no ANALYSIS RESULT
+  const normal = diag.report([tcpEvent(0, 1, 7001), tcpEvent(2, 3, 7001)]);
+  assertEquals(normal.marks, ["", " *any life point*"]);
+  assertEquals([normal.abnormal, normal.analysis], [false, undefined]);
+});
+
+Deno.test("analysis: rules at points this run cannot trace are named in a note", () => {
+  const diag = new PacketDiagnosis({
+    rules: RULES,
+    pointName: () => "kfree_skb",
+    pointGroup: () => "life",
+    reasons: { source: "btf", names: new Map([[2, "NO_SOCKET"]]), subsystems: new Map() },
+    reasonTexts: new Map(),
+    symbolize: () => "tcp_v4_rcv+0x91",
+    attached: new Set(["kfree_skb"]),
+    functionsMissing: "no kprobe, no fentry",
+  });
+  assertEquals(diag.notes, [
+    "not checked here: 2 rules at 2 points that are not traced in this run (no kprobe, no fentry): nf_hook_slow, tcp_v4_rcv",
+  ]);
+  assertMatch(
+    diag.report([tcpEvent(0, 1, 1, 2)]).analysis ?? "",
+    /\n\nnot checked here: 2 rules .*\n\nanalysis finished!\n$/,
+  );
+});

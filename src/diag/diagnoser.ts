@@ -17,6 +17,8 @@ export interface DiagEvent {
   ret?: bigint;
   /** drop reason name, for a free that carries one */
   reason?: string;
+  /** the function that freed the skb, for a free */
+  location?: string;
   /** transport protocol: tcp, udp, icmp, icmpv6 */
   proto?: string;
   /** TCP flag bits (FIN 0x01 ... CWR 0x80) */
@@ -83,6 +85,7 @@ export function verdictOf(point: string, ret: bigint | undefined): Verdict | und
 export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
   if (r.ret && (ev.ret === undefined || !numberPasses(r.ret, BigInt.asIntN(64, ev.ret)))) return false;
   if (r.reasons && (ev.reason === undefined || !r.reasons.includes(ev.reason))) return false;
+  if (r.locations && (ev.location === undefined || !r.locations.includes(ev.location))) return false;
   if (r.verdict && verdictOf(ev.point, ev.ret) !== r.verdict) return false;
   if (r.proto && ev.proto !== r.proto) return false;
   if (r.tcpFlags && ((ev.tcpFlags ?? 0) & tcpFlagBits(r.tcpFlags)) === 0) return false;

@@ -15,6 +15,8 @@ export interface DiagnosisContext {
   pointGroup(point: number): string;
   /** the name of a drop reason value (without prefix), undefined for 0 or unknown */
   reasonName(value: number): string | undefined;
+  /** the function an address lies in (a free's location) */
+  functionAt?(addr: bigint): string | undefined;
 }
 
 const PROTO_NAMES: Record<number, string> = { 6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6" };
@@ -38,6 +40,7 @@ export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEv
       group: ctx.pointGroup(ev.point),
       ret: ev.ret,
       reason: ev.reason ? ctx.reasonName(ev.reason) : undefined,
+      location: ev.location && ev.kind !== 3 ? ctx.functionAt?.(ev.location) : undefined,
       addrChanged: key !== undefined && last !== undefined && key !== last,
     };
     if (key !== undefined) last = key;

@@ -87,6 +87,7 @@ export class PacketDiagnosis {
       pointName: s.pointName,
       pointGroup: s.pointGroup,
       reasonName: (v) => (v ? reasonName(s.reasons, v) : undefined),
+      functionAt: (a) => s.symbolize(a).split("+")[0],
     });
     const marks = findings.map((fs) => fs.map((f) => ` *${f.message}*`).join(""));
     const reports: FindingReport[] = [];

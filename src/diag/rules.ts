@@ -29,6 +29,8 @@ export interface Rule {
   ret?: NumberTest;
   /** drop reason names (without the SKB_DROP_REASON_ prefix) */
   reasons?: string[];
+  /** functions where the skb was freed (the free's location, without +0xoff) */
+  locations?: string[];
   verdict?: Verdict;
   /** transport protocol: tcp, udp, icmp, icmpv6 */
   proto?: string;
@@ -49,6 +51,7 @@ const FIELDS = new Set([
   "group",
   "ret",
   "reason",
+  "location",
   "verdict",
   "proto",
   "tcp_flags",
@@ -134,6 +137,7 @@ export function parseRules(text: string, file: string): Rule[] {
       rule.reasons = names(v.reason, failAt("reason"), /^[A-Z][A-Z0-9_]*$/, "drop reason name (NO_SOCKET)")
         .map((r) => r.replace(/^SKB_DROP_REASON_/, ""));
     }
+    if (v.location !== undefined) rule.locations = names(v.location, failAt("location"), NAME, "function name");
     if (v.verdict !== undefined) {
       if (typeof v.verdict !== "string" || !VERDICTS.has(v.verdict)) failAt("verdict")("is accept, drop or stolen");
       rule.verdict = v.verdict as Verdict;

@@ -24,7 +24,7 @@ const skip = kernelTestSkipReason();
 if (skip) console.log(`real-kernel tests skipped: ${skip}`);
 
 /** Deno.test for tests that need the real kernel; ignored (with the reason printed once) when it is not usable. */
-export function kernelTest(name: string, fn: () => Promise<void>): void {
+export function kernelTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
   Deno.test({ name, ignore: skip !== undefined, sanitizeResources: false, sanitizeOps: false, fn });
 }
 

@@ -123,7 +123,7 @@ export class NettraceRun {
 
   /** Waits for the process to exit on its own (e.g. -c); timeoutMs is stretched for this machine. */
   async exited(timeoutMs = 10000): Promise<RunResult | undefined> {
-    let timerId = 0;
+    let timerId: ReturnType<typeof setTimeout> | undefined;
     const timer = new Promise<undefined>((r) => timerId = setTimeout(r, scaled(timeoutMs), undefined));
     const s = await Promise.race([this.#status, timer]);
     clearTimeout(timerId);

@@ -30,6 +30,8 @@ interface Block {
   skbs: string[];
   points: string[];
   texts: string[];
+  /** what follows the packet text: ` *reason: NO_SOCKET, tcp_v4_rcv+0x91*` on a free with a reason */
+  notes: string[];
   /** seconds */
   times: number[];
 }
@@ -40,14 +42,16 @@ function blocks(stdout: string): Block[] {
   for (const line of stdout.split("\n")) {
     const h = line.match(HEADER);
     if (h) {
-      out.push({ skbs: h[1].split(","), points: [], texts: [], times: [] });
+      out.push({ skbs: h[1].split(","), points: [], texts: [], notes: [], times: [] });
       continue;
     }
     const m = line.match(LINE);
     if (m && out.length) {
       out[out.length - 1].times.push(Number(m[1]));
       out[out.length - 1].points.push(m[2]);
-      out[out.length - 1].texts.push(m[3]);
+      const note = m[3].match(/( \*[^*]+\*)+$/)?.[0] ?? "";
+      out[out.length - 1].texts.push(m[3].slice(0, m[3].length - note.length));
+      out[out.length - 1].notes.push(note);
     }
   }
   return out;
@@ -174,6 +178,7 @@ kernelTest("life: a packet stays followed after DNAT changed its destination", a
       const last = b.texts[b.texts.length - 1];
       assertMatch(last, /-> 10\.231\.0\.2:7002 seq:\d+, ack:0, flags:S$/);
       assertEquals(b.points[b.points.length - 1], "kfree_skb"); // no listener on 7002: NO_SOCKET
+      assertMatch(b.notes[b.notes.length - 1], /^ \*reason: NO_SOCKET, tcp_v4_rcv\+0x[0-9a-f]+\*$/);
     } finally {
       await run.stop();
     }

@@ -19,6 +19,7 @@
 const volatile struct nt_filter filter = {};
 const volatile struct nt_event nt_event_layout = {};
 const volatile struct nt_point nt_point_layout = {};
+const volatile struct nt_nf_event nt_nf_event_layout = {};
 /* fentry/fexit: one copy of the object per function (its target is fixed at
  * load); the copy's point index is here instead of in a link cookie. */
 const volatile __u32 fentry_point = 0;
@@ -180,6 +181,68 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	return 0;
 }
 
+/* Netfilter details at a netfilter function whose skb is followed: a second
+ * record after the event. arg0, arg1, arg2: the function's first arguments. */
+static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, struct sk_buff *skb,
+				       __u64 arg0, __u64 arg1, __u64 arg2)
+{
+	__u64 key = (__u64)skb, *ctx_id;
+	struct nt_nf_event *e;
+
+	if (!(pt->flags & (NT_POINT_NF_HOOK | NT_POINT_NF_CHAIN | NT_POINT_NF_TABLE)))
+		return;
+	ctx_id = bpf_map_lookup_elem(&contexts, &key);
+	if (!ctx_id)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		nt_count(NT_STAT_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts = bpf_ktime_get_ns();
+	e->skb = key;
+	e->ctx_id = *ctx_id;
+	e->point = id;
+	e->kind = NT_KIND_NF;
+	if (pt->flags & NT_POINT_NF_HOOK) {
+		struct nf_hook_state *state = (struct nf_hook_state *)arg1;
+		struct nf_hook_entries *entries = (struct nf_hook_entries *)arg2;
+		__u16 n = 0;
+
+		e->pf = BPF_CORE_READ(state, pf);
+		e->hook = BPF_CORE_READ(state, hook);
+		if (entries)
+			n = BPF_CORE_READ(entries, num_hook_entries);
+		if (n > NT_NF_HOOKS_MAX)
+			n = NT_NF_HOOKS_MAX;
+		e->n_hooks = n;
+		for (int i = 0; i < NT_NF_HOOKS_MAX; i++) {
+			if (i >= n)
+				break;
+			e->hooks[i] = (__u64)BPF_CORE_READ(entries, hooks[i].hook);
+		}
+	} else if ((pt->flags & NT_POINT_NF_CHAIN) && bpf_core_type_exists(struct nft_chain)) {
+		/* nf_tables may be a module: without its BTF at load, this is left out */
+		struct nft_chain *chain = (struct nft_chain *)arg0;
+		struct nf_hook_state *state = (struct nf_hook_state *)arg2;
+
+		e->pf = BPF_CORE_READ(state, pf);
+		e->hook = BPF_CORE_READ(state, hook);
+		bpf_probe_read_kernel_str(e->chain, sizeof(e->chain), BPF_CORE_READ(chain, name));
+		bpf_probe_read_kernel_str(e->table, sizeof(e->table), BPF_CORE_READ(chain, table, name));
+	} else if ((pt->flags & NT_POINT_NF_TABLE) && bpf_core_type_exists(struct xt_table)) {
+		/* (table, skb, state) since 5.16; (skb, state, table) before */
+		struct xt_table *table = (struct xt_table *)(pt->skb_arg ? arg0 : arg2);
+		struct nf_hook_state *state = (struct nf_hook_state *)(pt->skb_arg ? arg2 : arg1);
+
+		e->pf = BPF_CORE_READ(state, pf);
+		e->hook = BPF_CORE_READ(state, hook);
+		bpf_probe_read_kernel_str(e->table, sizeof(e->table), &table->name);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* Return of a --ret function entered with a followed skb: one small event. */
 static __always_inline int nt_life_ret(__u32 id, __u64 retval)
 {
@@ -248,6 +311,16 @@ int nt_life_tp(void *ctx)
 	return nt_life(ctx, id, pt, (struct sk_buff *)skb, location, reason);
 }
 
+/* A function entered, seen through a kprobe or kprobe-multi: the skb is an argument. */
+static __always_inline int nt_life_kprobe(struct pt_regs *ctx, __u32 id, const struct nt_point *pt)
+{
+	struct sk_buff *skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
+
+	nt_life(ctx, id, pt, skb, 0, 0);
+	nt_life_nf(id, pt, skb, nt_kprobe_arg(ctx, 0), nt_kprobe_arg(ctx, 1), nt_kprobe_arg(ctx, 2));
+	return 0;
+}
+
 /* Kernel functions through kprobes: the skb is an argument. */
 SEC("kprobe")
 int nt_life_kp(struct pt_regs *ctx)
@@ -258,7 +331,7 @@ int nt_life_kp(struct pt_regs *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg), 0, 0);
+	return nt_life_kprobe(ctx, id, pt);
 }
 
 /* The same through one kprobe-multi link for all functions. */
@@ -271,7 +344,7 @@ int nt_life_kpm(struct pt_regs *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg), 0, 0);
+	return nt_life_kprobe(ctx, id, pt);
 }
 
 /* Returns of clone and --ret functions through kretprobes... */
@@ -300,12 +373,16 @@ int nt_life_krpm(struct pt_regs *ctx)
 SEC("fentry")
 int nt_life_fentry(void *ctx)
 {
+	struct sk_buff *skb;
 	__u32 id = fentry_point;
 	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
 
 	if (!pt)
 		return 0;
-	return nt_life(ctx, id, pt, (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg), 0, 0);
+	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
+	nt_life(ctx, id, pt, skb, 0, 0);
+	nt_life_nf(id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));
+	return 0;
 }
 
 /* ...and fexit for clone and --ret functions. */

@@ -50,6 +50,30 @@ enum nt_kind {
 	NT_KIND_DROP = 1,
 	NT_KIND_LIFE = 2,
 	NT_KIND_RET = 3,   /* lifecycle: a function's return value, in location */
+	NT_KIND_NF = 4,    /* lifecycle: netfilter details of the event before it (struct nt_nf_event) */
+};
+
+#define NT_NF_HOOKS_MAX 8
+#define NT_NF_NAME_LEN 32
+
+/* Netfilter details of a lifecycle event at a netfilter function: the family
+ * and hook (nf_hook_slow) with the hook functions registered there, or the
+ * table and chain names (nft_do_chain_*, ipt_do_table). Its own record,
+ * sent right after the event; kind at the same offset as in nt_event. */
+struct nt_nf_event {
+	__u64 ts;
+	__u64 skb;
+	__u64 ctx_id;
+	__u32 point;
+	__u8 pf;           /* NFPROTO_* */
+	__u8 hook;         /* NF_INET_* */
+	__u8 n_hooks;      /* valid entries of hooks[] */
+	__u8 _pad;
+	__u8 _pad2[14];
+	__u16 kind;        /* NT_KIND_NF */
+	__u64 hooks[NT_NF_HOOKS_MAX];   /* hook functions on this hook, in order */
+	char table[NT_NF_NAME_LEN];
+	char chain[NT_NF_NAME_LEN];
 };
 
 /* A trace point of the lifecycle mode, in the points map, indexed by the
@@ -66,6 +90,9 @@ struct nt_point {
 #define NT_POINT_STACK 2   /* record a stack */
 #define NT_POINT_CLONE 4   /* returns a new skb that joins the context */
 #define NT_POINT_RET 8     /* its return value is sent (--ret) */
+#define NT_POINT_NF_HOOK 16   /* nf_hook_slow(skb, state, entries, s): family, hook, hook functions */
+#define NT_POINT_NF_CHAIN 32  /* nft_do_chain_*(chain, skb, state): table and chain names */
+#define NT_POINT_NF_TABLE 64  /* ipt_do_table(table, skb, state) and kin: the table name */
 #define NT_POINTS_MAX 1024   /* resized before load to the number of points */
 
 /* Address filter: family 0 = off, 4 or 6. */

@@ -67,8 +67,17 @@ function pointBytes(p: PlannedPoint): Uint8Array {
   v.setUint16(POINT.location_offset, p.offsets?.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
   const fn = p.method !== "tracepoint";
+  const nf = !fn
+    ? 0
+    : p.leaf.nf === "hook"
+    ? POINT_FLAG.nfHook
+    : p.leaf.nf === "chain"
+    ? POINT_FLAG.nfChain
+    : p.leaf.nf === "table"
+    ? POINT_FLAG.nfTable
+    : 0;
   b[POINT.flags] = (p.leaf.end ? POINT_FLAG.end : 0) | (fn && p.leaf.clone ? POINT_FLAG.clone : 0) |
-    (fn && p.ret && !p.leaf.clone ? POINT_FLAG.ret : 0) | (p.stack ? POINT_FLAG.stack : 0);
+    (fn && p.ret && !p.leaf.clone ? POINT_FLAG.ret : 0) | (p.stack ? POINT_FLAG.stack : 0) | nf;
   return b;
 }
 

@@ -63,6 +63,8 @@ export interface Options {
   diag?: { keep: boolean; quiet: boolean };
   /** a rule file of the user's, tried before the shipped rules */
   rulesFile?: string;
+  /** --diag: name the hook functions registered where netfilter dropped a packet */
+  hooks: boolean;
   /** nettrace explain NAME | --list */
   explain?: { name?: string; list: boolean };
 }
@@ -181,6 +183,11 @@ export const OPTION_TABLE: OptionSpec[] = [
     long: "diag-quiet",
     help: "with --diag: print only packets that have a finding",
     apply: (o) => (o.diag = { keep: o.diag?.keep ?? false, quiet: true }),
+  },
+  {
+    long: "hooks",
+    help: "with --diag: list the hook functions registered on the netfilter hook that dropped a packet",
+    apply: (o) => (o.hooks = true),
   },
   {
     long: "rules",
@@ -353,6 +360,7 @@ export function defaultOptions(): Options {
     traceStack: [],
     allSkbFunctions: false,
     ret: false,
+    hooks: false,
   };
 }
 

@@ -37,6 +37,8 @@ export interface DiagnosisSetup {
   attached: Set<string>;
   /** why function points are missing here, when they are */
   functionsMissing?: string;
+  /** --hooks: name the hook functions at a netfilter finding */
+  showHooks?: boolean;
 }
 
 const SKIP_REASONS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
@@ -107,6 +109,9 @@ export class PacketDiagnosis {
       location: reason && ev.location ? this.setup.symbolize(ev.location) : undefined,
       reason: reason ? { name: reason, meaning: text?.meaning } : undefined,
       advice: f.advice ?? text?.advice,
+      hooks: this.setup.showHooks && ev.nf?.hooks.length
+        ? ev.nf.hooks.map((a) => this.setup.symbolize(a).split("+")[0])
+        : undefined,
     };
   }
 }

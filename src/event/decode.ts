@@ -4,7 +4,7 @@
  * @module
  */
 import type { RawPacket } from "../packet/decode.ts";
-import { EVENT, L3_MAX, L4_MAX, PACKET } from "./layout.ts";
+import { EVENT, L3_MAX, L4_MAX, NF_EVENT, NF_HOOKS_MAX, NF_NAME_LEN, PACKET } from "./layout.ts";
 
 /** One event from the kernel. Addresses are bigint (kernel pointers exceed 2^53). */
 export interface KernelEvent {
@@ -28,6 +28,31 @@ export interface KernelEvent {
   point: number;
   /** lifecycle --ret: the function's return value, once its return was seen */
   ret?: bigint;
+  /** lifecycle: netfilter details, at netfilter functions */
+  nf?: NetfilterInfo;
+}
+
+/** What the kernel tells at a netfilter function (struct nt_nf_event). */
+export interface NetfilterInfo {
+  /** NFPROTO_*: 2 ipv4, 10 ipv6, 7 bridge, 3 arp, 1 inet, 5 netdev */
+  pf: number;
+  /** NF_INET_*: 0 PRE_ROUTING, 1 LOCAL_IN, 2 FORWARD, 3 LOCAL_OUT, 4 POST_ROUTING */
+  hook: number;
+  /** nf_hook_slow: addresses of the hook functions registered on this hook, in order */
+  hooks: bigint[];
+  /** table name (nft_do_chain_*, ipt_do_table), "" when unknown */
+  table: string;
+  /** nft chain name, "" when unknown */
+  chain: string;
+}
+
+/** A netfilter record: which event it belongs to, and the details. */
+export interface NetfilterEvent {
+  tsNs: number;
+  skb: bigint;
+  ctxId: bigint;
+  point: number;
+  info: NetfilterInfo;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -48,6 +73,32 @@ function readPacket(view: DataView, off: number): RawPacket {
     l4Proto: view.getUint8(off + PACKET.l4_proto),
     l3: new Uint8Array(view.buffer.slice(base + PACKET.l3, base + PACKET.l3 + l3Len)),
     l4: new Uint8Array(view.buffer.slice(base + PACKET.l4, base + PACKET.l4 + l4Len)),
+  };
+}
+
+/** The kind of the record at view[off] (nt_event and nt_nf_event keep it at the same offset). */
+export function recordKind(view: DataView, off: number): number {
+  return view.getUint16(off + EVENT.kind, true);
+}
+
+/** Decodes the struct nt_nf_event at view[off]. Throws when the record is too short. */
+export function decodeNetfilter(view: DataView, off: number, size: number): NetfilterEvent {
+  if (size < NF_EVENT.size) throw new Error(`netfilter record of ${size} bytes, expected ${NF_EVENT.size}`);
+  const n = Math.min(view.getUint8(off + NF_EVENT.n_hooks), NF_HOOKS_MAX);
+  const hooks: bigint[] = [];
+  for (let i = 0; i < n; i++) hooks.push(view.getBigUint64(off + NF_EVENT.hooks + 8 * i, true));
+  return {
+    tsNs: view.getUint32(off + NF_EVENT.ts + 4, true) * 4294967296 + view.getUint32(off + NF_EVENT.ts, true),
+    skb: view.getBigUint64(off + NF_EVENT.skb, true),
+    ctxId: view.getBigUint64(off + NF_EVENT.ctx_id, true),
+    point: view.getUint32(off + NF_EVENT.point, true),
+    info: {
+      pf: view.getUint8(off + NF_EVENT.pf),
+      hook: view.getUint8(off + NF_EVENT.hook),
+      hooks,
+      table: cString(view, off + NF_EVENT.table, NF_NAME_LEN),
+      chain: cString(view, off + NF_EVENT.chain, NF_NAME_LEN),
+    },
   };
 }
 

@@ -43,10 +43,30 @@ export const EVENT = {
 export const POINT = { skb_offset: 0, skb_arg: 2, flags: 3, reason_offset: 4, location_offset: 6, size: 8 } as const;
 
 /** NT_POINT_* flags. */
-export const POINT_FLAG = { end: 1, stack: 2, clone: 4, ret: 8 } as const;
+export const POINT_FLAG = { end: 1, stack: 2, clone: 4, ret: 8, nfHook: 16, nfChain: 32, nfTable: 64 } as const;
 
 /** enum nt_kind. */
-export const KIND = { drop: 1, life: 2, ret: 3 } as const;
+export const KIND = { drop: 1, life: 2, ret: 3, nf: 4 } as const;
+
+/** struct nt_nf_event: netfilter details sent after a lifecycle event (kind at EVENT.kind too). */
+export const NF_EVENT = {
+  ts: 0,
+  skb: 8,
+  ctx_id: 16,
+  point: 24,
+  pf: 28,
+  hook: 29,
+  n_hooks: 30,
+  kind: 46,
+  hooks: 48,
+  table: 112,
+  chain: 144,
+  size: 176,
+} as const;
+
+/** Entries of nt_nf_event.hooks, and bytes of its names. */
+export const NF_HOOKS_MAX = 8;
+export const NF_NAME_LEN = 32;
 
 /** struct nt_addr_filter. */
 export const ADDR_FILTER = { family: 0, addr: 4, size: 20 } as const;

@@ -5,7 +5,7 @@
  * is never seen is let go after a timeout. Pure: tests feed recorded events.
  * @module
  */
-import type { KernelEvent } from "../event/decode.ts";
+import type { KernelEvent, NetfilterInfo } from "../event/decode.ts";
 
 /** One packet's life, ready to print. */
 export interface LifeBlock {
@@ -41,21 +41,32 @@ export class ContextTracker {
    */
   constructor(readonly timeoutNs: number, readonly graceNs = 0) {}
 
+  /** The latest event of this point and skb in its context that lacks what `missing` tests. */
+  #latest(point: number, skb: bigint, ctxId: bigint, missing: (e: KernelEvent) => boolean): KernelEvent | undefined {
+    const c = this.#open.get(ctxId) ?? this.#closing.find((x) => x.id === ctxId)?.c;
+    if (!c) return undefined;
+    for (let i = c.events.length - 1; i >= 0; i--) {
+      const e = c.events[i];
+      if (e.point === point && e.skb === skb && missing(e)) return e;
+    }
+    return undefined;
+  }
+
   /**
    * A function's return value (--ret): set on the latest entry of the same point
    * and skb that has none yet. False when its context is gone.
    */
   addReturn(point: number, skb: bigint, ctxId: bigint, value: bigint): boolean {
-    const c = this.#open.get(ctxId) ?? this.#closing.find((x) => x.id === ctxId)?.c;
-    if (!c) return false;
-    for (let i = c.events.length - 1; i >= 0; i--) {
-      const e = c.events[i];
-      if (e.point === point && e.skb === skb && e.ret === undefined) {
-        e.ret = value;
-        return true;
-      }
-    }
-    return false;
+    const e = this.#latest(point, skb, ctxId, (x) => x.ret === undefined);
+    if (e) e.ret = value;
+    return e !== undefined;
+  }
+
+  /** Netfilter details: set on the latest event of the same point and skb that has none yet. */
+  addNetfilter(point: number, skb: bigint, ctxId: bigint, info: NetfilterInfo): boolean {
+    const e = this.#latest(point, skb, ctxId, (x) => x.nf === undefined);
+    if (e) e.nf = info;
+    return e !== undefined;
   }
 
   /** Number of open contexts. */

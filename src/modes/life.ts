@@ -10,7 +10,8 @@ import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
 import type { Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { decodeEvent } from "../event/decode.ts";
+import { decodeEvent, decodeNetfilter, recordKind } from "../event/decode.ts";
+import { netfilterNote } from "../output/netfilter_text.ts";
 import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
@@ -141,6 +142,7 @@ export async function runLife(opts: Options): Promise<number> {
   }
   if (opts.basic && opts.diag) throw new UsageError("--diag needs whole packets: it cannot be combined with --basic");
   if (opts.rulesFile && !opts.diag) throw new UsageError("--rules FILE is for --diag");
+  if (opts.hooks && !opts.diag) throw new UsageError("--hooks is for --diag");
   if (!hasFilter(opts) && !opts.force) {
     throw new UsageError(
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
@@ -272,6 +274,7 @@ export async function runLife(opts: Options): Promise<number> {
         reasonTexts: loadReasonTexts(),
         symbolize: (a) => kernelSymbols().resolve(a),
         attached: new Set(attachedPoints.map((p) => p.leaf.name)),
+        showHooks: opts.hooks,
         functionsMissing: methods.some((m) => view.capabilities.attach[m].available)
           ? undefined
           : "this kernel has no function probes: no kprobe, no fentry",
@@ -300,6 +303,15 @@ export async function runLife(opts: Options): Promise<number> {
     };
     reader = openRingReader(opts.ringReader, obj.map("events"), (v, off, size) => {
       if (stop.stopped) return;
+      if (recordKind(v, off) === KIND.nf) {
+        const nf = decodeNetfilter(v, off, size);
+        if (opts.basic) {
+          out.push(
+            `[${lineCtx.time.format(nf.tsNs)}] [${lineCtx.pointName(nf.point).padEnd(20)}] ${netfilterNote(nf.info)}`,
+          );
+        } else tracker.addNetfilter(nf.point, nf.skb, nf.ctxId, nf.info);
+        return;
+      }
       const ev = decodeEvent(v, off, size);
       if (ev.kind === KIND.ret) {
         if (opts.basic) {

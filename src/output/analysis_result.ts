@@ -26,6 +26,8 @@ export interface FindingReport {
   reason?: { name: string; meaning?: string };
   /** the rule's advice, else the reason's */
   advice?: string;
+  /** --hooks: the hook functions registered on the netfilter hook */
+  hooks?: string[];
 }
 
 const HEADER = "---------------- ANALYSIS RESULT ---------------------";
@@ -38,6 +40,7 @@ export function formatAnalysis(reports: FindingReport[], notes: string[] = []): 
     const f = r.finding;
     out.push(`[${i + 1}] ${LEVEL_WORD[f.level]} happens in ${f.point}(${f.group}):`);
     out.push(`\t${f.message}`);
+    if (r.hooks?.length) out.push("", "    following hook functions are blamed:", ...r.hooks.map((h) => `\t${h}`), "");
     if (r.location) out.push("    location:", `\t${r.location}`);
     if (r.reason) out.push("    drop reason:", `\t${r.reason.name}${r.reason.meaning ? `: ${r.reason.meaning}` : ""}`);
     if (r.advice) out.push("    fix advice:", `\t${r.advice}`);

@@ -26,6 +26,8 @@ export interface TraceLeaf {
   ret: boolean;
   /** on unless off by default */
   defaultOn: boolean;
+  /** a netfilter function whose details are read: hook (nf_hook_slow), chain (nft), table (x_tables) */
+  nf?: "hook" | "chain" | "table";
   /** other names of the function on some kernels */
   aliases: string[];
   desc?: string;
@@ -51,7 +53,8 @@ export class TreeError extends Error {
   }
 }
 
-const LEAF_KEYS = new Set(["name", "func", "tp", "skb", "end", "clone", "ret", "default", "alias", "desc"]);
+const LEAF_KEYS = new Set(["name", "func", "tp", "skb", "end", "clone", "ret", "default", "alias", "desc", "nf"]);
+const NF_KINDS = new Set(["hook", "chain", "table"]);
 const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups"]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
@@ -102,12 +105,16 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       if (!Array.isArray(alias) || alias.some((a) => typeof a !== "string" || !NAME.test(a))) {
         throw new TreeError(file, line, "'alias' must be a list of function names");
       }
+      if (v.nf !== undefined && (typeof v.nf !== "string" || !NF_KINDS.has(v.nf))) {
+        throw new TreeError(file, line, "'nf' must be hook, chain or table");
+      }
       leaf = { name: v.func, kind: "func", func: v.func, skbArg: skb, aliases: alias as string[], ...common };
+      if (v.nf !== undefined) leaf.nf = v.nf as TraceLeaf["nf"];
     } else if (typeof v.tp === "string") {
       const m = v.tp.match(/^([a-z0-9_]+):([a-z0-9_]+)$/);
       if (!m) throw new TreeError(file, line, `'${v.tp}' is not CATEGORY:EVENT`);
-      if (v.skb !== undefined || v.alias !== undefined) {
-        throw new TreeError(file, line, "'skb' and 'alias' apply to functions, not tracepoints");
+      if (v.skb !== undefined || v.alias !== undefined || v.nf !== undefined) {
+        throw new TreeError(file, line, "'skb', 'alias' and 'nf' apply to functions, not tracepoints");
       }
       leaf = { name: m[2], kind: "tp", category: m[1], event: m[2], aliases: [], ...common };
     } else {

@@ -15,6 +15,7 @@ import { removeStaleNamespaces } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { attachTest } from "../helpers/capabilities.ts";
 
 await removeStaleNamespaces();
 
@@ -207,3 +208,69 @@ kernelTest("diag: a malformed --rules file is one line naming file, line and fie
   }
   await assertNothingLeft("after bad rule files");
 });
+
+/** Whether a command is installed. */
+function installed(cmd: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync().success;
+}
+
+attachTest(
+  ["fentry"],
+  "diag: netfilter details where functions can be traced: family and hook, nft table and chain in full, the iptables table, --hooks",
+  async () => {
+    await withRoutedLab("nfd", async (lab: RoutedLab) => {
+      const { server } = lab.addr;
+      // the rules exist before nettrace starts: nf_tables and x_tables are modules on some
+      // kernels, and their types must be there when the program is loaded
+      await lab.must(lab.server, ["nft", "-f", "-"], {
+        input: "table inet nettrace_long_table_name {\n" +
+          "  chain nettrace_long_input_chain {\n" +
+          "    type filter hook input priority 0; policy accept;\n" +
+          "    udp dport 7202 drop\n  }\n}\n",
+      });
+      const legacy = installed("iptables-legacy");
+      if (legacy) {
+        await lab.must(lab.router, ["iptables-legacy", "-A", "FORWARD", "-p", "tcp", "--dport", "7203", "-j", "DROP"]);
+      } else console.log("iptables-legacy is not installed: its table is not checked");
+      const run = await NettraceRun.start(
+        ["--diag", "--diag-keep", "--hooks", "-t", "netfilter,life", "--addr", server],
+        120000,
+      );
+      try {
+        await lab.udpSend(server, 7202);
+        const nft = () => diagBlocks(run.stdout).find((b) => b.lines.some((l) => l.includes(":7202")) && b.analysis);
+        await run.waitFor(() => nft() !== undefined, 15000);
+        const b = nft();
+        assert(b, `no analysed packet to :7202:\n${run.stdout}\n${run.stderr}`);
+        const text = b.lines.join("\n");
+        assertMatch(
+          text,
+          /\[nf_hook_slow\s*\] UDP: .* \*ipv4 in chain: INPUT\* \*packet is dropped by netfilter \(NF_DROP\)\*/,
+        );
+        assertMatch(
+          text,
+          /\[nft_do_chain_inet\s*\] UDP: .* \*nft table:nettrace_long_table_name, chain:nettrace_long_input_chain\* \*packet is dropped by nftables/,
+        );
+        assertMatch(
+          b.analysis,
+          /ERROR happens in nf_hook_slow\(netfilter\):\n\tpacket is dropped by netfilter \(NF_DROP\)\n\n {4}following hook functions are blamed:\n(\t\w+\n)*\tnft_do_chain_inet\n/,
+        );
+        assertMatch(b.analysis, /drop reason:\n\tNETFILTER_DROP/);
+        if (legacy) {
+          await lab.tcpConnect(server, 7203);
+          const ipt = () => diagBlocks(run.stdout).find((x) => x.lines.some((l) => l.includes(":7203")) && x.analysis);
+          await run.waitFor(() => ipt() !== undefined, 15000);
+          const c = ipt();
+          assert(c, `no analysed packet to :7203:\n${run.stdout}`);
+          assertMatch(
+            c.lines.join("\n"),
+            /\[ipt_do_table\s*\] TCP: .* \*iptables table:filter, ipv4 in chain: FORWARD\* \*packet is dropped by iptables \(legacy\)\*/,
+          );
+        }
+      } finally {
+        await run.stop();
+      }
+    });
+    await assertNothingLeft("after --diag --hooks");
+  },
+);

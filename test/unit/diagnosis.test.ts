@@ -8,7 +8,10 @@ import { checkRuleNames, parseRules } from "../../src/diag/rules.ts";
 import { RuleFileError } from "../../src/diag/drop_reason_text.ts";
 import { type DiagEvent, Diagnoser, numberPasses, verdictOf } from "../../src/diag/diagnoser.ts";
 import { PacketDiagnosis } from "../../src/diag/packet_report.ts";
-import type { KernelEvent } from "../../src/event/decode.ts";
+import { decodeNetfilter, type KernelEvent, recordKind } from "../../src/event/decode.ts";
+import { KIND, NF_EVENT } from "../../src/event/layout.ts";
+import { netfilterNote } from "../../src/output/netfilter_text.ts";
+import { ContextTracker } from "../../src/life/context_tracker.ts";
 import { loadRules } from "../../src/diag/rules_source.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
 import type { TraceGroup } from "../../src/tracer/tree.ts";
@@ -237,5 +240,79 @@ Deno.test("analysis: rules at points this run cannot trace are named in a note",
   assertMatch(
     diag.report([tcpEvent(0, 1, 1, 2)]).analysis ?? "",
     /\n\nnot checked here: 2 rules .*\n\nanalysis finished!\n$/,
+  );
+});
+
+Deno.test("netfilter: family and hook names, nft table and chain, the x_tables table", () => {
+  const base = { hooks: [], table: "", chain: "" };
+  assertEquals(netfilterNote({ ...base, pf: 2, hook: 1 }), "ipv4 in chain: INPUT");
+  assertEquals(netfilterNote({ ...base, pf: 10, hook: 0 }), "ipv6 in chain: PRE_ROUTING");
+  assertEquals(netfilterNote({ ...base, pf: 7, hook: 4 }), "bridge in chain: POST_ROUTING");
+  assertEquals(
+    netfilterNote({ ...base, pf: 1, hook: 1, table: "nettrace_long_table_name", chain: "nettrace_long_input_chain" }),
+    "nft table:nettrace_long_table_name, chain:nettrace_long_input_chain",
+  );
+  assertEquals(
+    netfilterNote({ ...base, pf: 2, hook: 2, table: "filter" }),
+    "iptables table:filter, ipv4 in chain: FORWARD",
+  );
+  assertEquals(netfilterNote({ ...base, pf: 99, hook: 9 }), "family 99 in chain: hook 9");
+});
+
+Deno.test("netfilter: a record decodes, and joins the latest event of its point and skb", () => {
+  const buf = new ArrayBuffer(NF_EVENT.size + 8);
+  const v = new DataView(buf, 8);
+  v.setBigUint64(NF_EVENT.ts, 5000n, true);
+  v.setBigUint64(NF_EVENT.skb, 0xff00n, true);
+  v.setBigUint64(NF_EVENT.ctx_id, 0xff00n, true);
+  v.setUint32(NF_EVENT.point, 1, true);
+  v.setUint8(NF_EVENT.pf, 2);
+  v.setUint8(NF_EVENT.hook, 1);
+  v.setUint8(NF_EVENT.n_hooks, 2);
+  v.setUint16(NF_EVENT.kind, KIND.nf, true);
+  v.setBigUint64(NF_EVENT.hooks, 0xffffffff81000100n, true);
+  v.setBigUint64(NF_EVENT.hooks + 8, 0xffffffff81000200n, true);
+  new Uint8Array(buf, 8 + NF_EVENT.table).set(new TextEncoder().encode("filter"));
+  assertEquals(recordKind(v, 0), KIND.nf);
+  const nf = decodeNetfilter(v, 0, NF_EVENT.size);
+  assertEquals(nf, {
+    tsNs: 5000,
+    skb: 0xff00n,
+    ctxId: 0xff00n,
+    point: 1,
+    info: { pf: 2, hook: 1, hooks: [0xffffffff81000100n, 0xffffffff81000200n], table: "filter", chain: "" },
+  });
+  assertThrows(() => decodeNetfilter(v, 0, NF_EVENT.size - 1), Error);
+  const t = new ContextTracker(1e9);
+  t.add(tcpEvent(1, 1, 7001), false);
+  t.add(tcpEvent(1, 2, 7001), false);
+  assert(t.addNetfilter(1, 0xff00n, 0xff00n, nf.info));
+  assert(!t.addNetfilter(1, 0xff00n, 0xabcdn, nf.info), "no such context");
+  const [b] = t.flush();
+  assertEquals([b.events[0].nf, b.events[1].nf?.table], [undefined, "filter"]);
+});
+
+Deno.test("analysis: --hooks names the hook functions under a netfilter finding", () => {
+  const rules = parseRules("- point: nf_hook_slow\n  verdict: drop\n  level: ERROR\n  message: nf drop\n", "f");
+  const syms: Record<string, string> = {
+    "18446744071578845440": "nft_do_chain_inet+0x0",
+    "18446744071578845696": "ipv4_conntrack_in+0x0",
+  };
+  const diag = new PacketDiagnosis({
+    rules,
+    pointName: () => "nf_hook_slow",
+    pointGroup: () => "netfilter",
+    reasons: { source: "none", names: new Map(), subsystems: new Map() },
+    reasonTexts: new Map(),
+    symbolize: (a) => syms[String(a)] ?? "?",
+    attached: new Set(["nf_hook_slow"]),
+    showHooks: true,
+  });
+  const e = tcpEvent(0, 1, 7001);
+  e.ret = BigInt.asUintN(64, -1n);
+  e.nf = { pf: 2, hook: 1, hooks: [0xffffffff81000100n, 0xffffffff81000200n], table: "", chain: "" };
+  assertMatch(
+    diag.report([e]).analysis!,
+    /^-+ ANALYSIS RESULT -+\n\[1\] ERROR happens in nf_hook_slow\(netfilter\):\n\tnf drop\n\n {4}following hook functions are blamed:\n\tnft_do_chain_inet\n\tipv4_conntrack_in\n\n/,
   );
 });

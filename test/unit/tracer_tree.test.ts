@@ -60,6 +60,8 @@ Deno.test("tree: a malformed file gives one error naming the line", () => {
     ["- group: a\n", 1, /group 'a' is empty/],
     ["group: a\n", 1, /must be a list of groups/],
     ["- group: a\n  leaves:\n    - { func: x, tp: 'a:b' }\n", 3, /'func' or 'tp', not both/],
+    ["- group: a\n  leaves:\n    - { func: x, nf: chains }\n", 3, /'nf' must be hook, chain or table/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', nf: hook }\n", 3, /'nf' apply to functions/],
   ];
   for (const [text, line, re] of cases) {
     const e = assertThrows(() => parseTree(text, "t.yaml"), TreeError);

@@ -1,0 +1,29 @@
+/**
+ * Netfilter details in words, as the C nettrace shows them on a line:
+ * `ipv4 in chain: INPUT`, `nft table:filter, chain:input`.
+ * @module
+ */
+import type { NetfilterInfo } from "../event/decode.ts";
+
+/** NFPROTO_* names. */
+const FAMILIES: Record<number, string> = { 1: "inet", 2: "ipv4", 3: "arp", 5: "netdev", 7: "bridge", 10: "ipv6" };
+/** NF_INET_* hooks as iptables names its chains. */
+const HOOKS = ["PRE_ROUTING", "INPUT", "FORWARD", "OUTPUT", "POST_ROUTING"];
+
+/** The family's name. */
+export function familyName(pf: number): string {
+  return FAMILIES[pf] ?? `family ${pf}`;
+}
+
+/** The hook's name (the iptables chain it feeds). */
+export function hookName(hook: number): string {
+  return HOOKS[hook] ?? `hook ${hook}`;
+}
+
+/** The note of a line at a netfilter function. */
+export function netfilterNote(nf: NetfilterInfo): string {
+  const where = `${familyName(nf.pf)} in chain: ${hookName(nf.hook)}`;
+  if (nf.chain) return `nft table:${nf.table}, chain:${nf.chain}`;
+  if (nf.table) return `iptables table:${nf.table}, ${where}`;
+  return where;
+}

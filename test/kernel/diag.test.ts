@@ -72,7 +72,7 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
         assertMatch(b.analysis, /fix advice:\n\t.*listens on the destination address and port \(ss -ltn\)/);
         assertMatch(
           b.analysis,
-          /WARNING happens in tcp_send_reset\(tcp-out\):\n\tthe kernel answered this packet with a TCP reset/,
+          /WARNING happens in (tcp_send_reset|tcp_v4_send_reset)\(tcp-out\):\n\tthe kernel answered this packet with a TCP reset/,
         );
         assert(b.lines.some((l) => l.includes(`${server}:7100`)), b.lines.join("\n"));
       });

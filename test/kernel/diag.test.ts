@@ -3,7 +3,8 @@
  * three namespaces (client, router, server) the test builds: a closed port,
  * iptables DROP in INPUT, an nft table and chain with long names, iptables
  * DROP in FORWARD on the router, DNAT to a closed port, TTL running out on
- * the router, the reverse path filter, and no route. One nettrace run
+ * the router, the reverse path filter, no route, and an XDP program that
+ * drops (generic mode, on the server's veth). One nettrace run
  * (filter: the server's address) sees them all; each step checks its
  * packet's ANALYSIS RESULT: level, message, drop reason and advice. These
  * findings come from tracepoints (kfree_skb and its reason, tcp_send_reset,
@@ -11,13 +12,23 @@
  */
 import { assert, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { removeStaleNamespaces } from "../helpers/netns.ts";
+import { must, removeStaleNamespaces } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { attachTest } from "../helpers/capabilities.ts";
 
 await removeStaleNamespaces();
+
+const XDP_SOURCE = new URL("../fixtures/xdp_drop.bpf.c", import.meta.url).pathname;
+
+/** Compiles the XDP fixture (drops everything) with clang; returns the object's path. */
+async function buildXdpDrop(): Promise<string> {
+  const obj = await Deno.makeTempFile({ suffix: ".o" });
+  const arch = Deno.build.arch === "x86_64" ? "x86_64" : "aarch64";
+  await must(["clang", "-O2", "-g", "-target", "bpf", `-I/usr/include/${arch}-linux-gnu`, "-c", XDP_SOURCE, "-o", obj]);
+  return obj;
+}
 
 /** One packet as --diag printed it: its lines and its ANALYSIS RESULT (empty when none). */
 interface DiagBlock {
@@ -179,6 +190,27 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
         assertMatch(b.analysis, / {4}location:\n\tip_error\+0x[0-9a-f]+\n {4}drop reason:\n\t[A-Z_]+/);
         assertMatch(b.analysis, /fix advice:\n\tcheck the routing table \(ip route get DST/);
         assertMatch(b.analysis, /WARNING happens in icmp_send\(icmp\)/);
+      });
+      await t.step("an XDP program that drops, in generic mode on the server's veth: ERROR, XDP", async () => {
+        await lab.must(lab.router, ["ip", "route", "del", "unreachable", `${server}/32`]); // the step before
+        const obj = await buildXdpDrop();
+        try {
+          await lab.must(lab.server, ["ip", "link", "set", "dev", "veth0", "xdpgeneric", "obj", obj, "sec", "xdp"]);
+        } finally {
+          await Deno.remove(obj);
+        }
+        const b = await expectPacket(
+          () => lab.exec(lab.client, ["ping", "-c", "1", "-W", "1", server]),
+          /packet is dropped by an XDP program/,
+          "XDP",
+        );
+        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by an XDP program/);
+        // the reason is XDP where the kernel gives one, else the location tells (do_xdp_generic)
+        assertMatch(
+          b.analysis,
+          /location:\n\t(do_xdp_generic|netif_receive_generic_xdp)\+0x[0-9a-f]+\n {4}drop reason:\n\t(XDP|NOT_SPECIFIED): /,
+        );
+        assertMatch(b.analysis, /fix advice:\n\tcheck the XDP program attached to the receiving device/);
       });
     } finally {
       await run.stop();

@@ -163,7 +163,12 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
 		e->ctx_id = ctx_id;
 		e->point = id;
-		e->_pad2 = 0;
+		{
+			struct sock *sk = BPF_CORE_READ(skb, sk);
+
+			e->sk_state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+		}
+		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 		bpf_ringbuf_submit(e, 0);
 	}
 	if (pt->flags & NT_POINT_END)

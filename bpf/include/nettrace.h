@@ -43,7 +43,8 @@ struct nt_event {
 	struct nt_packet pkt;
 	__u64 ctx_id;      /* lifecycle: the context (first skb address of the packet) */
 	__u32 point;       /* lifecycle: index of the trace point (tracer tree leaf) */
-	__u32 _pad2;
+	__u8 sk_state;     /* lifecycle: state of the skb's socket (TCP_ESTABLISHED ...), 0 = no socket */
+	__u8 _pad2[3];
 };
 
 enum nt_kind {

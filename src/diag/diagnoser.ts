@@ -23,6 +23,8 @@ export interface DiagEvent {
   proto?: string;
   /** TCP flag bits (FIN 0x01 ... CWR 0x80) */
   tcpFlags?: number;
+  /** the state of the packet's TCP socket, when it has one */
+  tcpState?: string;
   /** the packet's addresses or ports differ from the previous point that showed them */
   addrChanged: boolean;
 }
@@ -88,6 +90,7 @@ export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
   if (r.locations && (ev.location === undefined || !r.locations.includes(ev.location))) return false;
   if (r.verdict && verdictOf(ev.point, ev.ret) !== r.verdict) return false;
   if (r.proto && ev.proto !== r.proto) return false;
+  if (r.tcpStates && (ev.tcpState === undefined || !r.tcpStates.includes(ev.tcpState))) return false;
   if (r.tcpFlags && ((ev.tcpFlags ?? 0) & tcpFlagBits(r.tcpFlags)) === 0) return false;
   if (r.addrChanged !== undefined && ev.addrChanged !== r.addrChanged) return false;
   return true;

@@ -8,6 +8,7 @@
 import type { KernelEvent } from "../event/decode.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
 import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
+import { TCP_STATES } from "./rules.ts";
 
 /** What diagnosis needs to know about the points and reasons of this run. */
 export interface DiagnosisContext {
@@ -46,7 +47,10 @@ export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEv
     if (key !== undefined) last = key;
     if (p.kind === "ip") {
       d.proto = PROTO_NAMES[p.protocol];
-      if (p.transport?.type === "tcp") d.tcpFlags = p.transport.flags;
+      if (p.transport?.type === "tcp") {
+        d.tcpFlags = p.transport.flags;
+        if (ev.skState) d.tcpState = TCP_STATES[ev.skState];
+      }
     }
     return d;
   });

@@ -34,6 +34,8 @@ export interface Rule {
   verdict?: Verdict;
   /** transport protocol: tcp, udp, icmp, icmpv6 */
   proto?: string;
+  /** states of the packet's TCP socket (ESTABLISHED, SYN_SENT, LISTEN, ...) */
+  tcpStates?: string[];
   /** TCP flags, any of them (letters as printed: S A P R F U E C) */
   tcpFlags?: string;
   /** whether the packet's addresses or ports differ from the previous point that showed them */
@@ -54,6 +56,7 @@ const FIELDS = new Set([
   "location",
   "verdict",
   "proto",
+  "tcp_state",
   "tcp_flags",
   "addr_changed",
   "level",
@@ -62,6 +65,22 @@ const FIELDS = new Set([
 ]);
 const LEVELS: Record<string, Level> = { INFO: "INFO", WARN: "WARN", WARNING: "WARN", ERROR: "ERROR" };
 const VERDICTS = new Set(["accept", "drop", "stolen"]);
+/** TCP states by their number in the kernel (include/net/tcp_states.h). */
+export const TCP_STATES = [
+  "",
+  "ESTABLISHED",
+  "SYN_SENT",
+  "SYN_RECV",
+  "FIN_WAIT1",
+  "FIN_WAIT2",
+  "TIME_WAIT",
+  "CLOSE",
+  "CLOSE_WAIT",
+  "LAST_ACK",
+  "LISTEN",
+  "CLOSING",
+  "NEW_SYN_RECV",
+];
 const PROTOS = new Set(["tcp", "udp", "icmp", "icmpv6"]);
 const NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\*)$/;
 
@@ -145,6 +164,19 @@ export function parseRules(text: string, file: string): Rule[] {
     if (v.proto !== undefined) {
       if (typeof v.proto !== "string" || !PROTOS.has(v.proto)) failAt("proto")("is tcp, udp, icmp or icmpv6");
       rule.proto = v.proto as string;
+    }
+    if (v.tcp_state !== undefined) {
+      rule.tcpStates = names(
+        v.tcp_state,
+        failAt("tcp_state"),
+        /^[A-Z_0-9]+$/,
+        "TCP state (ESTABLISHED, SYN_SENT, ...)",
+      );
+      for (const st of rule.tcpStates) {
+        if (!TCP_STATES.includes(st) || !st) {
+          failAt("tcp_state")(`'${st}' is not a TCP state (${TCP_STATES.slice(1).join(", ")})`);
+        }
+      }
     }
     if (v.tcp_flags !== undefined) {
       if (typeof v.tcp_flags !== "string" || !/^[SAPRFUEC]+$/.test(v.tcp_flags)) {

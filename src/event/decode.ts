@@ -26,6 +26,8 @@ export interface KernelEvent {
   ctxId: bigint;
   /** lifecycle: index of the trace point */
   point: number;
+  /** lifecycle: the state of the skb's socket (1 ESTABLISHED ... 12 NEW_SYN_RECV), 0 when it has none */
+  skState: number;
   /** lifecycle --ret: the function's return value, once its return was seen */
   ret?: bigint;
   /** lifecycle: netfilter details, at netfilter functions */
@@ -122,5 +124,6 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     packet: readPacket(view, off + EVENT.pkt),
     ctxId: view.getBigUint64(off + EVENT.ctx_id, true),
     point: view.getUint32(off + EVENT.point, true),
+    skState: view.getUint8(off + EVENT.sk_state),
   };
 }

@@ -36,6 +36,7 @@ export const EVENT = {
   pkt: 80,
   ctx_id: 152,
   point: 160,
+  sk_state: 164,
   size: 168,
 } as const;
 

@@ -12,7 +12,7 @@
  */
 import { assert, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { must, removeStaleNamespaces } from "../helpers/netns.ts";
+import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -304,5 +304,50 @@ attachTest(
       }
     });
     await assertNothingLeft("after --diag --hooks");
+  },
+);
+
+kernelTest(
+  "diag: --rules adds the user's rules before the shipped ones (TCP state of the socket, a reason)",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/my_rules.yaml`;
+      await Deno.writeTextFile(
+        file,
+        [
+          "- point: net_dev_queue",
+          "  tcp_state: SYN_SENT",
+          "  level: WARN",
+          "  message: a connect() is in progress (my rule)",
+          "- point: kfree_skb",
+          "  reason: NO_SOCKET",
+          "  level: ERROR",
+          "  message: nobody listens here (my rule)",
+          "  advice: start the service (my advice)",
+          "",
+        ].join("\n"),
+      );
+      await withNet("diagr", async (net) => {
+        const run = await NettraceRun.start(["--diag", "--rules", file, "-p", "tcp", "--dport", "7300"], 60000);
+        try {
+          await net.tcpConnect(net.a, net.v4.b, 7300);
+          const seen = await run.waitFor(() => run.stdout.includes("analysis finished!"), 10000);
+          const r = await run.stop();
+          assert(seen, `no analysis:\n${r.stdout}\n${r.stderr}`);
+          assertMatch(r.stdout, /\[net_dev_queue\s*\] TCP: [^\n]*flags:S \*a connect\(\) is in progress \(my rule\)\*/);
+          assertMatch(
+            r.stdout,
+            /ERROR happens in kfree_skb\(life\):\n\tnobody listens here \(my rule\)\n {4}location:\n\ttcp_v4_rcv\+0x[0-9a-f]+\n {4}drop reason:\n\tNO_SOCKET: [^\n]*\n {4}fix advice:\n\tstart the service \(my advice\)/,
+          );
+          // --diag without --diag-keep: it stopped after that packet
+          assertMatch(r.stderr, /end trace: 1 packets shown/);
+        } finally {
+          await run.stop();
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );

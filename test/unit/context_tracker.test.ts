@@ -28,6 +28,7 @@ function ev(tsUs: number, skb: number, ctx: number, point: number, dst = 2): Ker
     packet: { l3Proto: 0x0800, l4Proto: 1, l3, l4: new Uint8Array([8, 0, 0, 0, 0, 1, 0, 1]) },
     ctxId: BigInt(ctx),
     point,
+    skState: 0,
   };
 }
 

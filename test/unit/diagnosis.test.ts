@@ -35,6 +35,7 @@ Deno.test("rules: a malformed rule names the file, the line and the field", () =
     ["- point: x\n  verdict: maybe\n  level: INFO\n  message: y\n", 2, "verdict"],
     ["- point: x\n  tcp_flags: SZ\n  level: INFO\n  message: y\n", 2, "tcp_flags"],
     ["- point: x\n  reason: no_socket\n  level: INFO\n  message: y\n", 2, "reason"],
+    ["- point: x\n  tcp_state: LISTENING\n  level: INFO\n  message: y\n", 2, "tcp_state"],
     ["- point: x\n  level: INFO\n  message: [unclosed\n", 4, "syntax"],
     ["point: x\n", 1, "top"],
   ];
@@ -134,6 +135,16 @@ Deno.test("diagnoser: the first rule that matches at a point wins; group rules c
   );
 });
 
+Deno.test("diagnoser: tcp_state matches the state of the packet's socket, only where it has one", () => {
+  const dg = new Diagnoser(
+    parseRules("- point: p\n  tcp_state: [SYN_SENT, LISTEN]\n  level: INFO\n  message: m\n", "f"),
+  );
+  assertEquals(dg.diagnose(d({ point: "p", tcpState: "SYN_SENT" })).length, 1);
+  assertEquals(dg.diagnose(d({ point: "p", tcpState: "LISTEN" })).length, 1);
+  assertEquals(dg.diagnose(d({ point: "p", tcpState: "ESTABLISHED" })).length, 0);
+  assertEquals(dg.diagnose(d({ point: "p" })).length, 0);
+});
+
 Deno.test("diagnoser: netfilter verdicts from nf_hook_slow and the table walkers", () => {
   assertEquals(verdictOf("nf_hook_slow", 1n), "accept");
   assertEquals(verdictOf("nf_hook_slow", BigInt.asUintN(64, -1n)), "drop");
@@ -178,6 +189,7 @@ function tcpEvent(point: number, tsUs: number, port: number, reason = 0): Kernel
     packet: { l3Proto: 0x0800, l4Proto: 6, l3, l4 },
     ctxId: 0xff00n,
     point,
+    skState: 0,
   };
 }
 

@@ -308,7 +308,7 @@ attachTest(
 );
 
 kernelTest(
-  "diag: --rules adds the user's rules before the shipped ones (TCP state of the socket, a reason)",
+  "diag: --rules adds the user's rules before the shipped ones (TCP state, a reason); --diag-quiet; --diag stops after an ERROR",
   async () => {
     const dir = await Deno.makeTempDir();
     try {
@@ -322,6 +322,7 @@ kernelTest(
           "  message: a connect() is in progress (my rule)",
           "- point: kfree_skb",
           "  reason: NO_SOCKET",
+          "  proto: tcp",
           "  level: ERROR",
           "  message: nobody listens here (my rule)",
           "  advice: start the service (my advice)",
@@ -329,8 +330,10 @@ kernelTest(
         ].join("\n"),
       );
       await withNet("diagr", async (net) => {
-        const run = await NettraceRun.start(["--diag", "--rules", file, "-p", "tcp", "--dport", "7300"], 60000);
+        const run = await NettraceRun.start(["--diag", "--diag-quiet", "--rules", file, "--addr", net.v4.b], 60000);
         try {
+          // a normal ping: INFO findings only, so --diag-quiet prints neither its request nor its reply
+          await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
           await net.tcpConnect(net.a, net.v4.b, 7300);
           const seen = await run.waitFor(() => run.stdout.includes("analysis finished!"), 10000);
           const r = await run.stop();
@@ -340,7 +343,8 @@ kernelTest(
             r.stdout,
             /ERROR happens in kfree_skb\(life\):\n\tnobody listens here \(my rule\)\n {4}location:\n\ttcp_v4_rcv\+0x[0-9a-f]+\n {4}drop reason:\n\tNO_SOCKET: [^\n]*\n {4}fix advice:\n\tstart the service \(my advice\)/,
           );
-          // --diag without --diag-keep: it stopped after that packet
+          assert(!r.stdout.includes("ICMP"), `--diag-quiet printed a normal packet:\n${r.stdout}`);
+          // --diag without --diag-keep: it stopped after that packet, the first with an ERROR
           assertMatch(r.stderr, /end trace: 1 packets shown/);
         } finally {
           await run.stop();

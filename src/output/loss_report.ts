@@ -1,7 +1,8 @@
 /**
  * Events the kernel could not send are never silent: those lost to a full
  * ring buffer and those held back by --rate-limit are read from the per-CPU
- * counters and reported as they happen and in the closing summary.
+ * counters and reported as they happen and in the closing summary; so are
+ * packets the lifecycle mode could not follow (its context map full).
  * @module
  */
 import type { PerCpuCounters } from "../bpf/stats.ts";
@@ -12,6 +13,7 @@ import { writeErr } from "../runtime/log.ts";
 export class LossReport {
   #lost = 0;
   #limited = 0;
+  #ctxFull = 0;
 
   constructor(readonly counters: PerCpuCounters) {}
 
@@ -37,10 +39,21 @@ export class LossReport {
       writeErr(`nettrace: ${limited - this.#limited} events not sent: over --rate-limit (${limited} in all)`);
       this.#limited = limited;
     }
+    const ctxFull = this.counters.read(STAT.ctxFull);
+    if (ctxFull > this.#ctxFull) {
+      writeErr(
+        `nettrace: ${
+          ctxFull - this.#ctxFull
+        } packets not followed: the context map could not store them (${ctxFull} in all)`,
+      );
+      this.#ctxFull = ctxFull;
+    }
   }
 
   /** The summary's tail: "0 events lost" and, when any, the rate-limited count. */
   summary(): string {
-    return `${this.#lost} events lost${this.#limited ? `, ${this.#limited} held back by --rate-limit` : ""}`;
+    return `${this.#lost} events lost${this.#limited ? `, ${this.#limited} held back by --rate-limit` : ""}${
+      this.#ctxFull ? `, ${this.#ctxFull} packets not followed (context map full)` : ""
+    }`;
   }
 }

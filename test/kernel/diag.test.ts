@@ -16,11 +16,14 @@ import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
-import { attachTest } from "../helpers/capabilities.ts";
+import { attachTest, capabilities } from "../helpers/capabilities.ts";
 
 await removeStaleNamespaces();
 
 const XDP_SOURCE = new URL("../fixtures/xdp_drop.bpf.c", import.meta.url).pathname;
+const RESET_SERVER = new URL("../helpers/tcp_reset_server.ts", import.meta.url).pathname;
+/** Kernel functions can be traced here (kprobes or fentry): function rules apply too. */
+const functionsHere = ["kprobe", "kprobe-multi", "fentry"].some((k) => capabilities.get(k)?.available);
 
 /** Compiles the XDP fixture (drops everything) with clang; returns the object's path. */
 async function buildXdpDrop(): Promise<string> {
@@ -58,11 +61,19 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
     const { server } = lab.addr;
     const run = await NettraceRun.start(["--diag", "--diag-keep", "--addr", server], 60000);
     try {
-      /** Runs traffic and waits for a new packet whose analysis matches `want`. */
-      const expectPacket = async (traffic: () => Promise<unknown>, want: RegExp, what: string): Promise<DiagBlock> => {
+      /** Runs traffic and waits for a new packet (whose first line has `on`, when given) whose analysis matches `want`. */
+      const expectPacket = async (
+        traffic: () => Promise<unknown>,
+        want: RegExp,
+        what: string,
+        on?: string,
+      ): Promise<DiagBlock> => {
         const before = diagBlocks(run.stdout).length;
         await traffic();
-        const found = () => diagBlocks(run.stdout).slice(before).find((b) => want.test(b.analysis));
+        const found = () =>
+          diagBlocks(run.stdout).slice(before).find((b) =>
+            want.test(b.analysis) && (on === undefined || b.lines[0]?.includes(on))
+          );
         await run.waitFor(() => found() !== undefined, 10000);
         const b = found();
         assert(
@@ -75,8 +86,9 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
       await t.step("TCP to a port nobody listens on: ERROR, NO_SOCKET, check the listener", async () => {
         const b = await expectPacket(
           () => lab.tcpConnect(server, 7100),
-          /:7100|TCP port is not listened/,
+          /TCP port is not listened/,
           "closed port",
+          `${server}:7100`,
         );
         assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tTCP port is not listened/);
         assertMatch(b.analysis, /drop reason:\n\tNO_SOCKET: /);
@@ -90,7 +102,12 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
 
       await t.step("iptables DROP in INPUT: ERROR, NETFILTER_DROP, check the rules", async () => {
         await lab.must(lab.server, ["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "7101", "-j", "DROP"]);
-        const b = await expectPacket(() => lab.tcpConnect(server, 7101), /NETFILTER_DROP/, "INPUT drop");
+        const b = await expectPacket(
+          () => lab.tcpConnect(server, 7101),
+          /NETFILTER_DROP/,
+          "INPUT drop",
+          `${server}:7101`,
+        );
         assert(b.lines[0].includes(`${server}:7101`), b.lines.join("\n"));
         assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter/);
         assertMatch(b.analysis, /fix advice:\n\tcheck your netfilter rules \(iptables -S, nft list ruleset\)/);
@@ -103,14 +120,19 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
             "    type filter hook input priority 0; policy accept;\n" +
             "    udp dport 7102 drop\n  }\n}\n",
         });
-        const b = await expectPacket(() => lab.udpSend(server, 7102), /NETFILTER_DROP/, "nft drop");
+        const b = await expectPacket(() => lab.udpSend(server, 7102), /NETFILTER_DROP/, "nft drop", `${server}:7102`);
         assert(b.lines[0].includes(`${server}:7102`), b.lines.join("\n"));
         assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter/);
       });
 
       await t.step("iptables DROP in FORWARD on the router: ERROR, NETFILTER_DROP", async () => {
         await lab.must(lab.router, ["iptables", "-A", "FORWARD", "-p", "tcp", "--dport", "7103", "-j", "DROP"]);
-        const b = await expectPacket(() => lab.tcpConnect(server, 7103), /NETFILTER_DROP/, "FORWARD drop");
+        const b = await expectPacket(
+          () => lab.tcpConnect(server, 7103),
+          /NETFILTER_DROP/,
+          "FORWARD drop",
+          `${server}:7103`,
+        );
         assert(b.lines[0].includes(`${server}:7103`), b.lines.join("\n"));
         assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter/);
       });
@@ -131,7 +153,7 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           "--to-destination",
           `${server}:7105`,
         ]);
-        const b = await expectPacket(() => lab.tcpConnect(server, 7104), /NAT happened/, "DNAT");
+        const b = await expectPacket(() => lab.tcpConnect(server, 7104), /NAT happened/, "DNAT", `${server}:7104`);
         assertMatch(
           b.analysis,
           /WARNING happens in \w+\([\w-]+\):\n\tNAT happened \(the packet's address or port is rewritten\)\n {4}fix advice:\n\tcheck your NAT rules/,
@@ -141,6 +163,46 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           b.lines[0].includes(`${server}:7104`) && b.lines.some((l) => l.includes(`${server}:7105`)),
           b.lines.join("\n"),
         );
+      });
+
+      await t.step("the application closes with unread data: a TCP reset leaves the server", async () => {
+        const srv = new Deno.Command("ip", {
+          args: ["netns", "exec", lab.server, Deno.execPath(), "run", "-A", RESET_SERVER, server, "7106"],
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        const out = srv.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        try {
+          assert((await out.read()).value?.includes("listening"), "the reset server did not start");
+          const b = await expectPacket(
+            () =>
+              lab.exec(lab.client, [
+                "timeout",
+                "3",
+                "bash",
+                "-c",
+                `exec 3<>/dev/tcp/${server}/7106; echo hello >&3; sleep 1.5`,
+              ]),
+            /a TCP reset leaves this host/,
+            "application reset",
+            `${server}:7106 -> `,
+          );
+          assert(b.lines[0].includes(`${server}:7106 -> `) && /flags:A?R/.test(b.lines[0]), b.lines.join("\n"));
+          assertMatch(b.analysis, /WARNING happens in net_dev_queue\(link-out\):\n\ta TCP reset leaves this host/);
+          if (functionsHere) {
+            assertMatch(
+              b.analysis,
+              /WARNING happens in __tcp_transmit_skb\(tcp-out\):\n\tthe connection's own socket sends a TCP reset/,
+            );
+          }
+        } finally {
+          out.releaseLock();
+          await srv.stdout.cancel().catch(() => {});
+          try {
+            srv.kill("SIGKILL");
+          } catch { /* done */ }
+          await srv.status;
+        }
       });
 
       await t.step("TTL running out on the router: the ICMP error and the drop", async () => {

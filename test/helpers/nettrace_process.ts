@@ -137,7 +137,8 @@ export class NettraceRun {
     try {
       this.#child.kill(signal);
     } catch { /* already gone */ }
-    const r = await this.exited(15000);
+    // detaching many points takes a while under TCG (one grace period per fentry link)
+    const r = await this.exited(60000);
     if (r) return r;
     this.#child.kill("SIGKILL");
     const s = await this.#status;

@@ -10,7 +10,7 @@
  * findings come from tracepoints (kfree_skb and its reason, tcp_send_reset,
  * icmp_send), so they hold on every kernel this suite runs on.
  */
-import { assert, assertMatch } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
@@ -392,21 +392,24 @@ kernelTest(
         ].join("\n"),
       );
       await withNet("diagr", async (net) => {
-        const run = await NettraceRun.start(["--diag", "--diag-quiet", "--rules", file, "--addr", net.v4.b], 60000);
+        const run = await NettraceRun.start(
+          ["--diag", "--diag-quiet", "--rules", file, "-t", "link-out,link-in,life", "--addr", net.v4.b],
+          60000,
+        );
         try {
           // a normal ping: INFO findings only, so --diag-quiet prints neither its request nor its reply
           await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
           await net.tcpConnect(net.a, net.v4.b, 7300);
-          const seen = await run.waitFor(() => run.stdout.includes("analysis finished!"), 10000);
-          const r = await run.stop();
-          assert(seen, `no analysis:\n${r.stdout}\n${r.stderr}`);
+          // --diag without --diag-keep: it ends by itself after the first packet with an ERROR
+          const r = await run.exited(60000);
+          assert(r, `it did not end after the packet with an ERROR:\n${run.stdout}\n${run.stderr}`);
+          assertEquals(r.code, 0, r.stderr);
           assertMatch(r.stdout, /\[net_dev_queue\s*\] TCP: [^\n]*flags:S \*a connect\(\) is in progress \(my rule\)\*/);
           assertMatch(
             r.stdout,
             /ERROR happens in kfree_skb\(life\):\n\tnobody listens here \(my rule\)\n {4}location:\n\ttcp_v4_rcv\+0x[0-9a-f]+\n {4}drop reason:\n\tNO_SOCKET: [^\n]*\n {4}fix advice:\n\tstart the service \(my advice\)/,
           );
           assert(!r.stdout.includes("ICMP"), `--diag-quiet printed a normal packet:\n${r.stdout}`);
-          // --diag without --diag-keep: it stopped after that packet, the first with an ERROR
           assertMatch(r.stderr, /end trace: 1 packets shown/);
         } finally {
           await run.stop();

@@ -32,12 +32,7 @@ struct {
 	__uint(max_entries, 1 << 22);   /* resized before load (--ring-size) */
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NT_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
+#include "stats.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -46,16 +41,6 @@ struct {
 	__uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");
 
-static __always_inline void nt_count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &which);
-
-	if (v)
-		*v += 1;
-}
-
-const volatile __u32 rate_limit = 0;   /* events per second per CPU, 0 = off */
-#include "rate_limit.h"
 
 /*
  * One drop: filter, then one event into the ring buffer. ctx is the

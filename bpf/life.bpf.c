@@ -71,12 +71,7 @@ struct {
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NT_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
+#include "stats.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -85,16 +80,6 @@ struct {
 	__uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");
 
-static __always_inline void nt_count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &which);
-
-	if (v)
-		*v += 1;
-}
-
-const volatile __u32 rate_limit = 0;   /* events per second per CPU, 0 = off */
-#include "rate_limit.h"
 
 static __always_inline const struct nt_point *nt_point_of(void *ctx, __u32 *id)
 {
@@ -316,62 +301,59 @@ int nt_life_tp(void *ctx)
 	return nt_life(ctx, id, pt, (struct sk_buff *)skb, location, reason);
 }
 
-/* A function entered, seen through a kprobe or kprobe-multi: the skb is an argument. */
-static __always_inline int nt_life_kprobe(struct pt_regs *ctx, __u32 id, const struct nt_point *pt)
+/* A function entered, seen through a kprobe or kprobe-multi (the cookie names the point): the skb is an argument. */
+static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 {
-	struct sk_buff *skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
+	const struct nt_point *pt;
+	struct sk_buff *skb;
+	__u32 id;
+
+	pt = nt_point_of(ctx, &id);
+	if (!pt)
+		return 0;
+	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
 	nt_life(ctx, id, pt, skb, 0, 0);
 	nt_life_nf(id, pt, skb, nt_kprobe_arg(ctx, 0), nt_kprobe_arg(ctx, 1), nt_kprobe_arg(ctx, 2));
 	return 0;
 }
 
-/* Kernel functions through kprobes: the skb is an argument. */
-SEC("kprobe")
-int nt_life_kp(struct pt_regs *ctx)
+/* A function's return seen through a kretprobe or kretprobe-multi (the cookie names the point). */
+static __always_inline int nt_life_kretprobe(struct pt_regs *ctx)
 {
 	const struct nt_point *pt;
 	__u32 id;
 
 	pt = nt_point_of(ctx, &id);
-	if (!pt)
-		return 0;
-	return nt_life_kprobe(ctx, id, pt);
+	return pt ? nt_life_return(ctx, id, pt, PT_REGS_RC(ctx)) : 0;
+}
+
+/* Kernel functions through kprobes: the skb is an argument. */
+SEC("kprobe")
+int nt_life_kp(struct pt_regs *ctx)
+{
+	return nt_life_kprobe(ctx);
 }
 
 /* The same through one kprobe-multi link for all functions. */
 SEC("kprobe.multi")
 int nt_life_kpm(struct pt_regs *ctx)
 {
-	const struct nt_point *pt;
-	__u32 id;
-
-	pt = nt_point_of(ctx, &id);
-	if (!pt)
-		return 0;
-	return nt_life_kprobe(ctx, id, pt);
+	return nt_life_kprobe(ctx);
 }
 
 /* Returns of clone and --ret functions through kretprobes... */
 SEC("kretprobe")
 int nt_life_krp(struct pt_regs *ctx)
 {
-	const struct nt_point *pt;
-	__u32 id;
-
-	pt = nt_point_of(ctx, &id);
-	return pt ? nt_life_return(ctx, id, pt, PT_REGS_RC(ctx)) : 0;
+	return nt_life_kretprobe(ctx);
 }
 
 /* ...or through one kretprobe-multi link... */
 SEC("kretprobe.multi")
 int nt_life_krpm(struct pt_regs *ctx)
 {
-	const struct nt_point *pt;
-	__u32 id;
-
-	pt = nt_point_of(ctx, &id);
-	return pt ? nt_life_return(ctx, id, pt, PT_REGS_RC(ctx)) : 0;
+	return nt_life_kretprobe(ctx);
 }
 
 /* Kernel functions through BPF trampolines: fentry at entry... */

@@ -16,21 +16,7 @@
 /* Matches the probe's own datagram (set before load). */
 const volatile struct nt_filter filter = {};
 
-/* [0]: calls that carried the probe's datagram, [1]: calls of any skb */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} hits SEC(".maps");
-
-static __always_inline void nt_hit(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&hits, &which);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#include "probe_hits.h"
 
 static __always_inline int nt_saw(struct sk_buff *skb)
 {

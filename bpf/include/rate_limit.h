@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * --rate-limit: at most rate_limit events per second on each CPU; the rest
- * are counted (NT_STAT_LIMITED) and not sent. Needs nt_count() and a
- * `const volatile __u32 rate_limit` (0 = off) in the including program.
+ * are counted (NT_STAT_LIMITED) and not sent. Included by stats.h, which
+ * gives nt_count() and `const volatile __u32 rate_limit` (0 = off).
  */
 #ifndef NETTRACE_RATE_LIMIT_H
 #define NETTRACE_RATE_LIMIT_H

@@ -5,6 +5,7 @@
  * @module
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { RuleFileError } from "./rule_file_error.ts";
 
 /** The text of one reason. */
 export interface ReasonText {
@@ -12,13 +13,6 @@ export interface ReasonText {
   area: string;
   meaning: string;
   advice?: string;
-}
-
-/** A malformed rule or reason file: exit status 2. */
-export class RuleFileError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly field: string, detail: string) {
-    super(`${file}:${line}: ${field}: ${detail}`);
-  }
 }
 
 const FIELDS = new Set(["area", "meaning", "advice"]);

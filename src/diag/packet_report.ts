@@ -5,12 +5,11 @@
  */
 import type { KernelEvent } from "../event/decode.ts";
 import type { DropReasons } from "../kernel/drop_reasons.ts";
-import { reasonName } from "../kernel/drop_reasons.ts";
+import { dropReasonShown, reasonName } from "../kernel/drop_reasons.ts";
 import { type FindingReport, formatAnalysis } from "../output/analysis_result.ts";
 import type { ReasonText } from "./drop_reason_text.ts";
-import { Diagnoser, type Finding } from "./diagnoser.ts";
+import type { Diagnoser, Finding } from "./diagnoser.ts";
 import { diagnosePacket } from "./packet_diagnosis.ts";
-import type { Rule } from "./rules.ts";
 
 /** One packet, diagnosed. */
 export interface PacketReport {
@@ -26,7 +25,8 @@ export interface PacketReport {
 
 /** What a diagnosis run needs of the kernel and the trace points. */
 export interface DiagnosisSetup {
-  rules: Rule[];
+  /** the rules in force */
+  diagnoser: Diagnoser;
   pointName(point: number): string;
   pointGroup(point: number): string;
   reasons: DropReasons;
@@ -41,20 +41,17 @@ export interface DiagnosisSetup {
   showHooks?: boolean;
 }
 
-const SKIP_REASONS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
 const MAX_NAMED = 8;
 
 /** Diagnoses packets of one run. */
 export class PacketDiagnosis {
-  readonly #d: Diagnoser;
   /** said in every ANALYSIS RESULT: the checks this kernel does not allow */
   readonly notes: string[] = [];
 
   constructor(readonly setup: DiagnosisSetup) {
-    this.#d = new Diagnoser(setup.rules);
     const unseen = new Set<string>();
     let rules = 0;
-    for (const r of setup.rules) {
+    for (const r of setup.diagnoser.rules) {
       if (r.points.length && !r.points.some((p) => setup.attached.has(p))) {
         rules++;
         for (const p of r.points) unseen.add(p);
@@ -70,22 +67,10 @@ export class PacketDiagnosis {
     }
   }
 
-  /** Whether rules at this point look at return values (the point should send them). */
-  wantsReturn(point: string, group: string): boolean {
-    return this.#d.wantsReturn(point, group);
-  }
-
-  /** The drop reason name of an event, if it carries a reason worth showing. */
-  reasonOf(ev: KernelEvent): string | undefined {
-    if (!ev.reason) return undefined;
-    const name = reasonName(this.setup.reasons, ev.reason);
-    return SKIP_REASONS.has(name) ? undefined : name;
-  }
-
   /** Diagnoses one packet's events (in time order). */
   report(events: KernelEvent[]): PacketReport {
     const s = this.setup;
-    const findings = diagnosePacket(events, this.#d, {
+    const findings = diagnosePacket(events, s.diagnoser, {
       pointName: s.pointName,
       pointGroup: s.pointGroup,
       reasonName: (v) => (v ? reasonName(s.reasons, v) : undefined),
@@ -102,7 +87,7 @@ export class PacketDiagnosis {
   }
 
   #detail(f: Finding, ev: KernelEvent): FindingReport {
-    const reason = f.rule.addrChanged === undefined ? this.reasonOf(ev) : undefined;
+    const reason = f.rule.addrChanged === undefined ? dropReasonShown(this.setup.reasons, ev.reason) : undefined;
     const text = reason ? this.setup.reasonTexts.get(reason) : undefined;
     return {
       finding: f,

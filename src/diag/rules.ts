@@ -7,7 +7,7 @@
  * @module
  */
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
-import { RuleFileError } from "./drop_reason_text.ts";
+import { RuleFileError } from "./rule_file_error.ts";
 
 /** How bad a finding is. */
 export type Level = "INFO" | "WARN" | "ERROR";

@@ -6,7 +6,7 @@
  * @module
  */
 import shippedText from "../../rules/diagnosis.yaml" with { type: "text" };
-import { RuleFileError } from "./drop_reason_text.ts";
+import { RuleFileError } from "./rule_file_error.ts";
 import { checkRuleNames, parseRules, type Rule } from "./rules.ts";
 
 /** Reads and checks the rules; a user file that cannot be read or is malformed throws RuleFileError. */

@@ -68,3 +68,13 @@ export function reasonName(r: DropReasons, value: number): string {
   }
   return `UNKNOWN(${value})`;
 }
+
+/** Reasons that mean the skb was not dropped: a free with one of them is not shown as a drop. */
+const NOT_DROPS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
+
+/** The name of a free's reason when it tells why a packet was dropped; undefined for none, or a normal free. */
+export function dropReasonShown(r: DropReasons, value: number): string | undefined {
+  if (!value) return undefined;
+  const name = reasonName(r, value);
+  return NOT_DROPS.has(name) ? undefined : name;
+}

@@ -34,14 +34,15 @@ import type { TraceLeaf } from "../tracer/tree.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import { monotonicNs } from "../../lib/ffi/libc.ts";
-import { RuleFileError } from "../diag/drop_reason_text.ts";
+import { RuleFileError } from "../diag/rule_file_error.ts";
+import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
-import { reasonName } from "../kernel/drop_reasons.ts";
+import { dropReasonShown } from "../kernel/drop_reasons.ts";
 import type { DropReasons } from "../kernel/drop_reasons.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
 import { loadRules } from "../diag/rules_source.ts";
 import type { Rule } from "../diag/rules.ts";
-import type { TraceGroup } from "../tracer/tree.ts";
+import { type TraceGroup, treeNames } from "../tracer/tree.ts";
 
 const POLL_MS = 200;
 const STACK_DEPTH = 127;
@@ -97,26 +98,6 @@ function traceableFunctions(): Set<string> | undefined {
   return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
 }
 
-/** Whether a diagnosis rule at this leaf (or its group) tests its return value. */
-function rulesWantReturn(rules: Rule[], leaf: TraceLeaf): boolean {
-  return rules.some((r) =>
-    (r.ret !== undefined || r.verdict !== undefined) &&
-    (r.points.includes(leaf.name) || r.groups.includes(leaf.group) || r.groups.includes("*"))
-  );
-}
-
-/** Names of every point and group of the tree. */
-function treeNames(groups: TraceGroup[]): { points: Set<string>; groups: Set<string> } {
-  const points = new Set<string>(), names = new Set<string>();
-  const walk = (g: TraceGroup) => {
-    names.add(g.name);
-    for (const l of g.leaves) points.add(l.name);
-    g.groups.forEach(walk);
-  };
-  groups.forEach(walk);
-  return { points, groups: names };
-}
-
 /** The rules of --diag (--rules FILE first); a malformed or unreadable file is bad input. */
 function diagnosisRules(opts: Options, tree: TraceGroup[]): Rule[] {
   if (opts.rulesFile) {
@@ -149,7 +130,7 @@ export async function runLife(opts: Options): Promise<number> {
     );
   }
   const tree = loadTree();
-  const rules = opts.diag ? diagnosisRules(opts, tree) : [];
+  const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
   const btfSource = locateBtf(opts.btf);
   const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
@@ -172,7 +153,7 @@ export async function runLife(opts: Options): Promise<number> {
       if (plan.usable) {
         planned.push({
           leaf,
-          ret: (opts.ret && leaf.ret) || rulesWantReturn(rules, leaf),
+          ret: (opts.ret && leaf.ret) || (diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false),
           method: plan.method as PlannedPoint["method"],
           symbol: plan.symbol,
           skbArg: plan.skbArg,
@@ -265,9 +246,9 @@ export async function runLife(opts: Options): Promise<number> {
     };
     const kernelReasons = reasons ?? { source: "none" as const, names: new Map(), subsystems: new Map() };
     const attachedPoints = planned.filter((p) => !failedPoints.has(p));
-    const diagnosis = opts.diag
+    const diagnosis = diagnoser
       ? new PacketDiagnosis({
-        rules,
+        diagnoser,
         pointName: lineCtx.pointName,
         pointGroup: (i) => planned[i]?.leaf.group ?? "",
         reasons: kernelReasons,
@@ -282,9 +263,8 @@ export async function runLife(opts: Options): Promise<number> {
       : undefined;
     if (diagnosis) { for (const n of diagnosis.notes) writeErr(`nettrace: --diag: ${n}`); }
     lineCtx.dropNote = (ev) => {
-      if (!ev.reason || !planned[ev.point]?.leaf.end) return undefined;
-      const name = reasonName(kernelReasons, ev.reason);
-      if (name === "NOT_DROPPED_YET" || name === "CONSUMED") return undefined;
+      const name = planned[ev.point]?.leaf.end ? dropReasonShown(kernelReasons, ev.reason) : undefined;
+      if (!name) return undefined;
       return `reason: ${name}${ev.location ? `, ${kernelSymbols().resolve(ev.location)}` : ""}`;
     };
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");

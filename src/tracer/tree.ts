@@ -174,3 +174,15 @@ export function allLeaves(groups: TraceGroup[]): TraceLeaf[] {
   groups.forEach(walk);
   return out;
 }
+
+/** Names of every point and every group of a tree. */
+export function treeNames(groups: TraceGroup[]): { points: Set<string>; groups: Set<string> } {
+  const points = new Set<string>(), names = new Set<string>();
+  const walk = (g: TraceGroup) => {
+    names.add(g.name);
+    for (const l of g.leaves) points.add(l.name);
+    g.groups.forEach(walk);
+  };
+  groups.forEach(walk);
+  return { points, groups: names };
+}

@@ -2,6 +2,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { ContextTracker, type LifeBlock } from "../../src/life/context_tracker.ts";
 import type { KernelEvent } from "../../src/event/decode.ts";
+import { recordedEvent } from "../helpers/recorded_event.ts";
 import { formatBlock } from "../../src/output/life_line.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
 
@@ -12,24 +13,13 @@ const END = new Set([4, 5]);
 function ev(tsUs: number, skb: number, ctx: number, point: number, dst = 2): KernelEvent {
   const l3 = new Uint8Array(20);
   l3.set([0x45, 0, 0, 84, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, dst]);
-  return {
+  return recordedEvent({
     tsNs: tsUs * 1000,
     skb: BigInt(skb),
-    location: 0n,
-    reason: 0,
-    pid: 0,
-    netns: 0,
-    ifindex: 0,
-    stackId: -1,
-    cpu: 0,
-    kind: 2,
-    comm: "",
-    ifname: "",
     packet: { l3Proto: 0x0800, l4Proto: 1, l3, l4: new Uint8Array([8, 0, 0, 0, 0, 1, 0, 1]) },
     ctxId: BigInt(ctx),
     point,
-    skState: 0,
-  };
+  });
 }
 
 function feed(t: ContextTracker, events: KernelEvent[]): LifeBlock[] {

@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import { checkRuleNames, parseRules } from "../../src/diag/rules.ts";
-import { RuleFileError } from "../../src/diag/drop_reason_text.ts";
+import { RuleFileError } from "../../src/diag/rule_file_error.ts";
+import { recordedEvent } from "../helpers/recorded_event.ts";
 import { type DiagEvent, Diagnoser, numberPasses, verdictOf } from "../../src/diag/diagnoser.ts";
 import { PacketDiagnosis } from "../../src/diag/packet_report.ts";
 import { decodeNetfilter, type KernelEvent, recordKind } from "../../src/event/decode.ts";
@@ -14,7 +15,7 @@ import { netfilterNote } from "../../src/output/netfilter_text.ts";
 import { ContextTracker } from "../../src/life/context_tracker.ts";
 import { loadRules } from "../../src/diag/rules_source.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
-import type { TraceGroup } from "../../src/tracer/tree.ts";
+import { treeNames } from "../../src/tracer/tree.ts";
 
 function fileError(text: string): RuleFileError {
   return assertThrows(() => parseRules(text, "my.yaml"), RuleFileError) as RuleFileError;
@@ -54,15 +55,7 @@ Deno.test("rules: names must be points and groups of the tracer tree", () => {
 });
 
 Deno.test("rules: the shipped rules load and name only points of the shipped tree", () => {
-  const names = (gs: TraceGroup[], out = { points: new Set<string>(), groups: new Set<string>() }) => {
-    for (const g of gs) {
-      out.groups.add(g.name);
-      for (const l of g.leaves) out.points.add(l.name);
-      names(g.groups, out);
-    }
-    return out;
-  };
-  const { points, groups } = names(loadTree());
+  const { points, groups } = treeNames(loadTree());
   const rules = loadRules(undefined, points, groups);
   assert(rules.length >= 30, `${rules.length} rules`);
   for (const level of ["INFO", "WARN", "ERROR"]) assert(rules.some((r) => r.level === level), level);
@@ -173,31 +166,22 @@ function tcpEvent(point: number, tsUs: number, port: number, reason = 0): Kernel
   v.setUint32(4, 1234);
   l4[12] = 0x50;
   l4[13] = 0x02;
-  return {
+  return recordedEvent({
     tsNs: tsUs * 1000,
     skb: 0xff00n,
     location: reason ? 0xffffffff81000010n : 0n,
     reason,
-    pid: 0,
-    netns: 0,
-    ifindex: 0,
-    stackId: -1,
-    cpu: 0,
-    kind: 2,
-    comm: "",
-    ifname: "",
     packet: { l3Proto: 0x0800, l4Proto: 6, l3, l4 },
     ctxId: 0xff00n,
     point,
-    skState: 0,
-  };
+  });
 }
 
 Deno.test("analysis: a recorded DNAT to a closed port gives the NAT warning and the drop with location, reason and advice", () => {
   const points = ["netif_receive_skb_tp", "ip_rcv", "kfree_skb"];
   const groups = ["link-in", "ip-in", "life"];
   const diag = new PacketDiagnosis({
-    rules: RULES,
+    diagnoser: new Diagnoser(RULES),
     pointName: (i) => points[i],
     pointGroup: (i) => groups[i],
     reasons: { source: "btf", names: new Map([[2, "NO_SOCKET"]]), subsystems: new Map() },
@@ -237,7 +221,7 @@ Deno.test("analysis: a recorded DNAT to a closed port gives the NAT warning and 
 
 Deno.test("analysis: rules at points this run cannot trace are named in a note", () => {
   const diag = new PacketDiagnosis({
-    rules: RULES,
+    diagnoser: new Diagnoser(RULES),
     pointName: () => "kfree_skb",
     pointGroup: () => "life",
     reasons: { source: "btf", names: new Map([[2, "NO_SOCKET"]]), subsystems: new Map() },
@@ -311,7 +295,7 @@ Deno.test("analysis: --hooks names the hook functions under a netfilter finding"
     "18446744071578845696": "ipv4_conntrack_in+0x0",
   };
   const diag = new PacketDiagnosis({
-    rules,
+    diagnoser: new Diagnoser(rules),
     pointName: () => "nf_hook_slow",
     pointGroup: () => "netfilter",
     reasons: { source: "none", names: new Map(), subsystems: new Map() },

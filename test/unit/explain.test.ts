@@ -1,6 +1,7 @@
 /** Drop reason texts: the file's validation, and `nettrace explain` formatting. */
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
-import { parseReasonTexts, RuleFileError } from "../../src/diag/drop_reason_text.ts";
+import { parseReasonTexts } from "../../src/diag/drop_reason_text.ts";
+import { RuleFileError } from "../../src/diag/rule_file_error.ts";
 import { explainReason, listReasons, normalizeReasonName } from "../../src/diag/explain.ts";
 import { loadReasonTexts } from "../../src/diag/reason_texts_source.ts";
 import type { DropReasons } from "../../src/kernel/drop_reasons.ts";

@@ -11,7 +11,7 @@
  *   deno task bench [-- --packets N]
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
-import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+import { startToFile } from "./nettrace_to_file.ts";
 import { decodeEvent } from "../src/event/decode.ts";
 import { EVENT, PACKET } from "../src/event/layout.ts";
 import { formatDropLine } from "../src/output/drop_line.ts";
@@ -60,24 +60,7 @@ function vmHwmKiB(pid: number): number {
 async function storm(net: VethPair, reader: string): Promise<Row> {
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const outFile = `${WORK}${reader}.out`;
-  const nt = nettraceCommand(["--drop", "-d", net.v4.b, "-p", "udp", "--ring-reader", reader]);
-  const t0 = performance.now();
-  // output goes to a file, as `nettrace --drop > file` would: the bench does not compete for a core reading a pipe
-  const child = new Deno.Command("bash", {
-    args: ["-c", 'exec "$@" > "$0"', outFile, ...nt],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "", began = 0;
-  const errPump = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += chunk;
-      if (!began && stderr.includes("begin trace...")) began = performance.now();
-    }
-  })();
-  while (!began) await new Promise((r) => setTimeout(r, 5));
-  const startMs = began - t0;
+  const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", "--ring-reader", reader], outFile);
 
   const floodStart = Date.now();
   const flood = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
@@ -89,10 +72,8 @@ async function storm(net: VethPair, reader: string): Promise<Row> {
     await new Promise((r) => setTimeout(r, 300));
     cur = countLines(outFile);
   }
-  const peakRssMiB = vmHwmKiB(child.pid) / 1024;
-  child.kill("SIGINT");
-  await child.status;
-  await errPump;
+  const peakRssMiB = vmHwmKiB(run.child.pid) / 1024;
+  const stderr = await run.stop();
   const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const m = stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
   if (!m) throw new Error(`no summary from nettrace: ${stderr}`);
@@ -104,7 +85,7 @@ async function storm(net: VethPair, reader: string): Promise<Row> {
     printed,
     lost: Number(m[2]),
     eventsPerSec: Math.round(printed / Math.max((cur.mtimeMs - floodStart) / 1000, 0.001)),
-    startMs: Math.round(startMs),
+    startMs: Math.round(run.startMs),
     peakRssMiB: Math.round(peakRssMiB * 10) / 10,
   };
 }

@@ -10,7 +10,7 @@
  *   deno run -A bench/life_flow.ts [--packets N]
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
-import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+import { startToFile } from "./nettrace_to_file.ts";
 
 const argIdx = Deno.args.indexOf("--packets");
 const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 100_000;
@@ -42,36 +42,16 @@ async function flood(net: VethPair): Promise<number> {
 
 async function traced(net: VethPair, what: string, extra: string[]): Promise<Row> {
   const outFile = `${WORK}life-${what.replace(/\W+/g, "_")}.out`;
-  const nt = nettraceCommand(["-d", net.v4.b, "-p", "udp", ...extra]);
-  const t0 = performance.now();
-  const child = new Deno.Command("bash", {
-    args: ["-c", 'exec "$@" > "$0"', outFile, ...nt],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "", began = 0;
-  const pump = (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += c;
-      if (!began && stderr.includes("begin trace...")) began = performance.now();
-    }
-  })();
-  while (!began) {
-    if (stderr.includes("nettrace:") && !stderr.includes("begin")) throw new Error(stderr);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const run = await startToFile(["-d", net.v4.b, "-p", "udp", ...extra], outFile);
   const pps = await flood(net);
   await new Promise((r) => setTimeout(r, 3000)); // contexts whose end came last, and the timeout
-  child.kill("SIGINT");
-  await child.status;
-  await pump;
+  const stderr = await run.stop();
   const m = stderr.match(/end trace: (\d+) packets shown, (\d+) events lost(?:, (\d+) held back)?/);
   if (!m) throw new Error(`no summary: ${stderr}`);
   return {
     what,
     pps,
-    startMs: Math.round(began - t0),
+    startMs: Math.round(run.startMs),
     blocks: Number(m[1]),
     lost: Number(m[2]),
     limited: Number(m[3] ?? 0),

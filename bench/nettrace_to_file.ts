@@ -1,0 +1,48 @@
+/**
+ * nettrace as the benchmarks run it: stdout to a file, as `nettrace > file`
+ * would (the bench does not compete for a core reading a pipe), stderr kept
+ * to find "begin trace..." and the closing summary.
+ */
+import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+
+/** A running nettrace whose output goes to a file. */
+export interface FileRun {
+  child: Deno.ChildProcess;
+  /** milliseconds from start to "begin trace..." */
+  startMs: number;
+  /** SIGINT, wait for the exit; its stderr (with the summary) */
+  stop(): Promise<string>;
+}
+
+/** Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). */
+export async function startToFile(args: string[], outFile: string): Promise<FileRun> {
+  const t0 = performance.now();
+  const child = new Deno.Command("bash", {
+    args: ["-c", 'exec "$@" > "$0"', outFile, ...nettraceCommand(args)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "", began = 0, exited = false;
+  const pump = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += chunk;
+      if (!began && stderr.includes("begin trace...")) began = performance.now();
+    }
+  })();
+  child.status.then(() => (exited = true));
+  while (!began) {
+    if (exited) throw new Error(`nettrace ${args.join(" ")} ended before tracing: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return {
+    child,
+    startMs: began - t0,
+    stop: async () => {
+      child.kill("SIGINT");
+      await child.status;
+      await pump;
+      return stderr;
+    },
+  };
+}

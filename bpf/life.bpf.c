@@ -6,7 +6,9 @@
  * passing the filter opens a context for it (contexts map, keyed by the skb
  * address); later points follow the skb without filtering again, so a packet
  * stays followed after NAT rewrote its addresses; the point that ends the
- * skb's life closes it.
+ * skb's life closes it. Socket points (timers, congestion state, resets a
+ * socket sends) have no skb: each of their events passing the filter is one
+ * struct nt_sock_event.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,9 +19,11 @@
 #include "func_args.h"
 
 const volatile struct nt_filter filter = {};
+#include "sock_event.h"
 const volatile struct nt_event nt_event_layout = {};
 const volatile struct nt_point nt_point_layout = {};
 const volatile struct nt_nf_event nt_nf_event_layout = {};
+const volatile struct nt_sock_event nt_sock_event_layout = {};
 /* fentry/fexit: one copy of the object per function (its target is fixed at
  * load); the copy's point index is here instead of in a link cookie. */
 const volatile __u32 fentry_point = 0;
@@ -171,6 +175,64 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	return 0;
 }
 
+/* What a socket point's tracepoint record adds: a reset's reason (low 32 bits) and
+ * the congestion state entered (bits 32-39, NT_CA_NONE: none). */
+#define NT_SOCK_EXTRA(rst_reason, ca) ((__u64)(__u8)(ca) << 32 | (__u32)(rst_reason))
+
+/* An event of a socket point: the socket's connection (filtered) and counters.
+ * Its own BPF function: the skb path's stack is not added to its own. */
+static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct sock *sk, __u32 id, __u64 extra)
+{
+	__u32 rst_reason = (__u32)extra;
+	__u8 new_ca_state = extra >> 32;
+	struct nt_sock_event *e;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 netns;
+
+	if (!sk)
+		return 0;
+	if (filter.pid && pid != filter.pid)
+		return 0;
+	netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (filter.netns && netns != filter.netns)
+		return 0;
+	nt_count(NT_STAT_SEEN);
+	if (!nt_rate_allows(rate_limit)) {
+		nt_count(NT_STAT_LIMITED);
+		return 0;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		nt_count(NT_STAT_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	nt_read_sock_tuple(sk, e);
+	if (!nt_sock_match(e)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	e->ts = bpf_ktime_get_ns();
+	e->sk = (__u64)sk;
+	e->point = id;
+	e->pid = pid;
+	e->netns = netns;
+	e->rst_reason = rst_reason;
+	e->cpu = bpf_get_smp_processor_id();
+	e->kind = NT_KIND_SOCK;
+	e->new_ca_state = new_ca_state;
+	e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	nt_read_tcp(sk, e);
+	if (new_ca_state == 0 && e->ca_state == 0) {
+		/* Open to Open: a new socket's congestion control starting, nothing to tell */
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /* Netfilter details at a netfilter function whose skb is followed: a second
  * record after the event. arg0, arg1, arg2: the function's first arguments. */
 static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, struct sk_buff *skb,
@@ -282,9 +344,29 @@ static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_p
 	return nt_life(ctx, id, pt, (struct sk_buff *)new_skb, 0, 0);
 }
 
+/* A socket point's tracepoint: the socket address is a field of the record. A
+ * record that also has an skb (tcp_send_reset) is the skb point's, not this one's. */
+static __always_inline int nt_life_sock_tp(void *ctx, __u32 id, const struct nt_point *pt)
+{
+	__u64 sk = 0, skb = 0;
+	__u32 rst_reason = 0;
+	__u8 ca = NT_CA_NONE;
+
+	if (pt->skb_offset) {
+		bpf_probe_read_kernel(&skb, sizeof(skb), (char *)ctx + (pt->skb_offset & 0xff8));
+		if (skb)
+			return 0;
+	}
+	bpf_probe_read_kernel(&sk, sizeof(sk), (char *)ctx + (pt->sk_offset & 0xff8));
+	if (pt->rst_reason_offset)
+		bpf_probe_read_kernel(&rst_reason, sizeof(rst_reason), (char *)ctx + (pt->rst_reason_offset & 0xffc));
+	if (pt->ca_state_offset)
+		bpf_probe_read_kernel(&ca, sizeof(ca), (char *)ctx + (pt->ca_state_offset & 0xfff));
+	return nt_life_sock(ctx, pt, (struct sock *)sk, id, NT_SOCK_EXTRA(rst_reason, ca));
+}
+
 /* Tracepoints: the skb address is a field of the record. */
-SEC("tracepoint")
-int nt_life_tp(void *ctx)
+static __always_inline int nt_life_tracepoint(void *ctx)
 {
 	const struct nt_point *pt;
 	__u64 skb = 0, location = 0;
@@ -293,12 +375,29 @@ int nt_life_tp(void *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
+	if (pt->flags & NT_POINT_SOCK)
+		return nt_life_sock_tp(ctx, id, pt);
 	bpf_probe_read_kernel(&skb, sizeof(skb), (char *)ctx + (pt->skb_offset & 0xff8));
 	if (pt->reason_offset)
 		bpf_probe_read_kernel(&reason, sizeof(reason), (char *)ctx + (pt->reason_offset & 0xffc));
 	if (pt->location_offset)
 		bpf_probe_read_kernel(&location, sizeof(location), (char *)ctx + (pt->location_offset & 0xff8));
 	return nt_life(ctx, id, pt, (struct sk_buff *)skb, location, reason);
+}
+
+SEC("tracepoint")
+int nt_life_tp(void *ctx)
+{
+	return nt_life_tracepoint(ctx);
+}
+
+/* The same for a second point on a tracepoint nt_life_tp already has (the
+ * kernel takes a program once per tracepoint): tcp_send_reset is the skb
+ * point tcp_send_reset and the socket point tcp_send_active_reset. */
+SEC("tracepoint")
+int nt_life_tp2(void *ctx)
+{
+	return nt_life_tracepoint(ctx);
 }
 
 /* A function entered, seen through a kprobe or kprobe-multi (the cookie names the point): the skb is an argument. */
@@ -311,6 +410,9 @@ static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 	pt = nt_point_of(ctx, &id);
 	if (!pt)
 		return 0;
+	if (pt->flags & NT_POINT_SOCK)
+		return nt_life_sock(ctx, pt, (struct sock *)nt_kprobe_arg(ctx, pt->skb_arg), id,
+				    NT_SOCK_EXTRA(0, NT_CA_NONE));
 	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
 	nt_life(ctx, id, pt, skb, 0, 0);
@@ -366,6 +468,9 @@ int nt_life_fentry(void *ctx)
 
 	if (!pt)
 		return 0;
+	if (pt->flags & NT_POINT_SOCK)
+		return nt_life_sock(ctx, pt, (struct sock *)nt_fentry_arg(ctx, pt->skb_arg), id,
+				    NT_SOCK_EXTRA(0, NT_CA_NONE));
 	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
 	nt_life(ctx, id, pt, skb, 0, 0);
 	nt_life_nf(id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));

@@ -52,6 +52,7 @@ enum nt_kind {
 	NT_KIND_LIFE = 2,
 	NT_KIND_RET = 3,   /* lifecycle: a function's return value, in location */
 	NT_KIND_NF = 4,    /* lifecycle: netfilter details of the event before it (struct nt_nf_event) */
+	NT_KIND_SOCK = 5,  /* lifecycle: an event of a socket, not of an skb (struct nt_sock_event) */
 };
 
 #define NT_NF_HOOKS_MAX 8
@@ -77,14 +78,58 @@ struct nt_nf_event {
 	char chain[NT_NF_NAME_LEN];
 };
 
+/* An event of a TCP socket at a socket point (timers, congestion state,
+ * resets the socket sends): its connection and its TCP counters. Its own
+ * record; kind at the same offset as in nt_event. Addresses and ports as the
+ * socket sends (local -> remote); an IPv4-mapped IPv6 socket is shown as IPv4. */
+struct nt_sock_event {
+	__u64 ts;
+	__u64 sk;          /* socket address */
+	__u32 point;
+	__u32 pid;
+	__u32 netns;
+	__u32 rst_reason;  /* tcp_send_reset: enum sk_rst_reason (kernels 6.10 and later), else 0 */
+	__s32 stack_id;
+	__u32 packets_out;
+	__u16 cpu;
+	__u16 family;      /* AF_INET 2, AF_INET6 10 */
+	__u8 state;        /* sk_state: TCP_ESTABLISHED 1 ... */
+	__u8 ca_state;     /* icsk_ca_state: TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4 */
+	__u16 kind;        /* NT_KIND_SOCK */
+	char comm[NT_COMM_LEN];
+	__u8 saddr[16];    /* local address (IPv4: the first 4 bytes) */
+	__u8 daddr[16];    /* remote address */
+	__u16 sport;       /* local port, host order */
+	__u16 dport;       /* remote port, host order */
+	__u8 new_ca_state; /* tcp_cong_state_set: the state entered, NT_CA_NONE elsewhere */
+	__u8 flags;        /* NT_SOCK_* */
+	__u8 retransmits;  /* icsk_retransmits: timeouts without progress */
+	__u8 backoff;      /* icsk_backoff */
+	__u32 retrans_out; /* retransmitted segments in flight */
+	__u32 lost_out;
+	__u32 sacked_out;
+	__u32 total_retrans;
+	__u32 snd_cwnd;
+	__u32 snd_ssthresh;
+	__u32 srtt_us;     /* smoothed RTT, microseconds */
+	__u32 rto;         /* icsk_rto, jiffies */
+};
+
+#define NT_CA_NONE 255
+#define NT_SOCK_UNDO_CLEARED 1   /* tp->undo_marker is 0: a window reduction was undone (or none is pending) */
+
 /* A trace point of the lifecycle mode, in the points map, indexed by the
  * attach cookie of the program's link. */
 struct nt_point {
-	__u16 skb_offset;  /* tracepoint: offset of skbaddr in the record */
-	__u8 skb_arg;      /* function: position of the skb argument */
+	__u16 skb_offset;  /* tracepoint: offset of skbaddr in the record, 0 = none */
+	__u8 skb_arg;      /* function: position of the skb (socket point: the socket) argument */
 	__u8 flags;        /* NT_POINT_* */
 	__u16 reason_offset;    /* tracepoint: offset of the drop reason, 0 = none */
 	__u16 location_offset;  /* tracepoint: offset of the free location, 0 = none */
+	__u16 sk_offset;        /* socket point, tracepoint: offset of skaddr in the record */
+	__u16 rst_reason_offset;   /* socket point, tracepoint: offset of a reset's reason, 0 = none */
+	__u16 ca_state_offset;     /* socket point, tracepoint: offset of the congestion state entered, 0 = none */
+	__u16 _pad;
 };
 
 #define NT_POINT_END 1     /* the skb's life ends here */
@@ -94,6 +139,7 @@ struct nt_point {
 #define NT_POINT_NF_HOOK 16   /* nf_hook_slow(skb, state, entries, s): family, hook, hook functions */
 #define NT_POINT_NF_CHAIN 32  /* nft_do_chain_*(chain, skb, state): table and chain names */
 #define NT_POINT_NF_TABLE 64  /* ipt_do_table(table, skb, state) and kin: the table name */
+#define NT_POINT_SOCK 128     /* a socket point: its events are struct nt_sock_event */
 #define NT_POINTS_MAX 1024   /* resized before load to the number of points */
 
 /* Address filter: family 0 = off, 4 or 6. */

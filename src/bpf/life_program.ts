@@ -19,6 +19,7 @@ export interface PlannedPoint {
   method: "tracepoint" | "kprobe" | "kprobe-multi" | "fentry";
   /** kallsyms name (functions) */
   symbol?: string;
+  /** position of the skb argument (socket points: of the socket argument) */
   skbArg?: number;
   /** tracepoints: where the record holds the skb (and a free's reason and location) */
   offsets?: TracepointOffsets;
@@ -28,9 +29,9 @@ export interface PlannedPoint {
   ret?: boolean;
 }
 
-/** Whether the point's return is probed too: a clone function, or --ret, hooked as a function. */
+/** Whether the point's return is probed too: a clone function, or --ret, hooked as a function (not a socket point). */
 function probesReturn(p: PlannedPoint): boolean {
-  return (p.leaf.clone || !!p.ret) && p.method !== "tracepoint";
+  return (p.leaf.clone || !!p.ret) && p.method !== "tracepoint" && !p.leaf.sock;
 }
 
 /** What the object needs before load. */
@@ -62,10 +63,18 @@ const SHARED_MAPS = ["points", "contexts", "clone_parents", "entries", "events",
 function pointBytes(p: PlannedPoint): Uint8Array {
   const b = new Uint8Array(POINT.size);
   const v = new DataView(b.buffer);
-  v.setUint16(POINT.skb_offset, p.offsets?.skb ?? 0, true);
-  v.setUint16(POINT.reason_offset, p.offsets?.reason ?? 0, true);
-  v.setUint16(POINT.location_offset, p.offsets?.location ?? 0, true);
+  const o = p.offsets ?? {};
+  v.setUint16(POINT.skb_offset, o.skb ?? 0, true);
+  v.setUint16(POINT.reason_offset, o.reason ?? 0, true);
+  v.setUint16(POINT.location_offset, o.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
+  if (p.leaf.sock) {
+    v.setUint16(POINT.sk_offset, o.sk ?? 0, true);
+    v.setUint16(POINT.rst_reason_offset, o.rstReason ?? 0, true);
+    v.setUint16(POINT.ca_state_offset, o.caState ?? 0, true);
+    b[POINT.flags] = POINT_FLAG.sock | (p.stack ? POINT_FLAG.stack : 0);
+    return b;
+  }
   const fn = p.method !== "tracepoint";
   const nf = !fn
     ? 0
@@ -95,7 +104,7 @@ function fentryCopy(
   const copy = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath });
   try {
     const exit = probesReturn(p);
-    for (const name of ["nt_life_tp", "nt_life_kp", "nt_life_kpm", "nt_life_krp", "nt_life_krpm"]) {
+    for (const name of ["nt_life_tp", "nt_life_tp2", "nt_life_kp", "nt_life_kpm", "nt_life_krp", "nt_life_krpm"]) {
       copy.program(name).setAutoload(false);
     }
     copy.program("nt_life_fentry").setAttachTarget(p.symbol!);
@@ -119,7 +128,17 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
   const obj = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath: cfg.btfCustomPath });
   const failed: LifeProgram["failed"] = [];
   try {
+    // a second point on one tracepoint takes the second program (the kernel takes a program once per tracepoint)
+    const tpName = (p: PlannedPoint) => `${p.leaf.category}:${p.leaf.event}`;
+    const tpSeen = new Set<string>();
+    const tpProgram = cfg.points.map((p) => {
+      if (p.method !== "tracepoint") return "";
+      const again = tpSeen.has(tpName(p));
+      tpSeen.add(tpName(p));
+      return again ? "nt_life_tp2" : "nt_life_tp";
+    });
     obj.program("nt_life_tp").setAutoload(methods.has("tracepoint"));
+    obj.program("nt_life_tp2").setAutoload(tpProgram.includes("nt_life_tp2"));
     obj.program("nt_life_kp").setAutoload(methods.has("kprobe"));
     obj.program("nt_life_kpm").setAutoload(methods.has("kprobe-multi"));
     const clones = cfg.points.map((p, i) => [p, i] as const).filter(([p]) => probesReturn(p));
@@ -145,7 +164,7 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
     cfg.points.forEach((p, i) => {
       try {
         if (p.method === "tracepoint") {
-          obj.program("nt_life_tp").attachTracepointCookie(p.leaf.category!, p.leaf.event!, BigInt(i));
+          obj.program(tpProgram[i]).attachTracepointCookie(p.leaf.category!, p.leaf.event!, BigInt(i));
         } else if (p.method === "kprobe") {
           obj.program("nt_life_kp").attachKprobeCookie(p.symbol!, false, BigInt(i));
         } else if (cfg.traceable && !cfg.traceable.has(p.symbol!)) {

@@ -27,6 +27,10 @@ export interface DiagEvent {
   tcpState?: string;
   /** the packet's addresses or ports differ from the previous point that showed them */
   addrChanged: boolean;
+  /** socket events: the congestion state entered, or the socket's (Open ... Loss) */
+  caState?: string;
+  /** socket events: TCP left Recovery or Loss by undoing its window reduction */
+  undone?: boolean;
 }
 
 /** A rule that matched an event. */
@@ -93,6 +97,8 @@ export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
   if (r.tcpStates && (ev.tcpState === undefined || !r.tcpStates.includes(ev.tcpState))) return false;
   if (r.tcpFlags && ((ev.tcpFlags ?? 0) & tcpFlagBits(r.tcpFlags)) === 0) return false;
   if (r.addrChanged !== undefined && ev.addrChanged !== r.addrChanged) return false;
+  if (r.caStates && (ev.caState === undefined || !r.caStates.includes(ev.caState))) return false;
+  if (r.undone !== undefined && (ev.undone ?? false) !== r.undone) return false;
   return true;
 }
 

@@ -2,13 +2,15 @@
  * Diagnosis of one packet (a lifecycle block): each event becomes a
  * DiagEvent (its point and group, return value, drop reason, protocol, TCP
  * flags, and whether NAT changed the addresses since the packet was first
- * seen), and gets the finding of the first rule that matches. Pure.
+ * seen), and gets the finding of the first rule that matches. A socket's
+ * events become DiagEvents too (its state, the congestion state entered,
+ * whether a window reduction was undone, a reset's reason). Pure.
  * @module
  */
-import type { KernelEvent } from "../event/decode.ts";
+import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
 import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
-import { TCP_STATES } from "./rules.ts";
+import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 
 /** What diagnosis needs to know about the points and reasons of this run. */
 export interface DiagnosisContext {
@@ -18,6 +20,8 @@ export interface DiagnosisContext {
   reasonName(value: number): string | undefined;
   /** the function an address lies in (a free's location) */
   functionAt?(addr: bigint): string | undefined;
+  /** the name of a reset's reason value, undefined when the kernel names none */
+  resetReasonName?(value: number): string | undefined;
 }
 
 const PROTO_NAMES: Record<number, string> = { 6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6" };
@@ -59,4 +63,37 @@ export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEv
 /** Each event's findings (often none), in order. */
 export function diagnosePacket(events: KernelEvent[], d: Diagnoser, ctx: DiagnosisContext): Finding[][] {
   return diagEvents(events, ctx).map((e) => d.diagnose(e));
+}
+
+const CA_RECOVERY = 3, CA_LOSS = 4, CA_OPEN = 0;
+const TCP_CLOSE = 7;
+
+/**
+ * Whether a congestion state change undid a window reduction: TCP goes back
+ * to Open from Recovery or Loss with its undo marker cleared, which the
+ * kernel does only when it found the retransmissions spurious (DSACK,
+ * timestamps, F-RTO). Leaving normally keeps the marker.
+ */
+export function undidReduction(ev: SocketEvent): boolean {
+  return ev.newCaState === CA_OPEN && (ev.caState === CA_RECOVERY || ev.caState === CA_LOSS) &&
+    ev.undoCleared && ev.state !== TCP_CLOSE;
+}
+
+/** The DiagEvent of a socket event. */
+export function socketDiagEvent(ev: SocketEvent, ctx: DiagnosisContext): DiagEvent {
+  return {
+    point: ctx.pointName(ev.point),
+    group: ctx.pointGroup(ev.point),
+    reason: ev.rstReason ? ctx.resetReasonName?.(ev.rstReason) : undefined,
+    proto: "tcp",
+    tcpState: TCP_STATES[ev.state] || undefined,
+    caState: TCP_CA_STATES[ev.newCaState ?? ev.caState],
+    undone: undidReduction(ev),
+    addrChanged: false,
+  };
+}
+
+/** Each socket event's findings (often none), in order. */
+export function diagnoseSocket(events: SocketEvent[], d: Diagnoser, ctx: DiagnosisContext): Finding[][] {
+  return events.map((e) => d.diagnose(socketDiagEvent(e, ctx)));
 }

@@ -1,15 +1,16 @@
 /**
  * --diag for one run: the rules in force, what this kernel lets them see,
- * and per packet the marks on its lines and its ANALYSIS RESULT.
+ * and per packet (or socket block) the marks on its lines and its ANALYSIS
+ * RESULT.
  * @module
  */
-import type { KernelEvent } from "../event/decode.ts";
+import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import type { DropReasons } from "../kernel/drop_reasons.ts";
 import { dropReasonShown, reasonName } from "../kernel/drop_reasons.ts";
 import { type FindingReport, formatAnalysis } from "../output/analysis_result.ts";
 import type { ReasonText } from "./drop_reason_text.ts";
 import type { Diagnoser, Finding } from "./diagnoser.ts";
-import { diagnosePacket } from "./packet_diagnosis.ts";
+import { diagnosePacket, diagnoseSocket } from "./packet_diagnosis.ts";
 
 /** One packet, diagnosed. */
 export interface PacketReport {
@@ -39,6 +40,8 @@ export interface DiagnosisSetup {
   functionsMissing?: string;
   /** --hooks: name the hook functions at a netfilter finding */
   showHooks?: boolean;
+  /** the name of a reset's reason value (kernels 6.10 and later) */
+  resetReasonName?(value: number): string | undefined;
 }
 
 const MAX_NAMED = 8;
@@ -67,19 +70,37 @@ export class PacketDiagnosis {
     }
   }
 
-  /** Diagnoses one packet's events (in time order). */
-  report(events: KernelEvent[]): PacketReport {
+  #context() {
     const s = this.setup;
-    const findings = diagnosePacket(events, s.diagnoser, {
+    return {
       pointName: s.pointName,
       pointGroup: s.pointGroup,
-      reasonName: (v) => (v ? reasonName(s.reasons, v) : undefined),
-      functionAt: (a) => s.symbolize(a).split("+")[0],
+      reasonName: (v: number) => (v ? reasonName(s.reasons, v) : undefined),
+      functionAt: (a: bigint) => s.symbolize(a).split("+")[0],
+      resetReasonName: s.resetReasonName,
+    };
+  }
+
+  /** Diagnoses one packet's events (in time order). */
+  report(events: KernelEvent[]): PacketReport {
+    const findings = diagnosePacket(events, this.setup.diagnoser, this.#context());
+    return this.#result(findings, (f, i) => this.#detail(f, events[i]));
+  }
+
+  /** Diagnoses one socket block's events (in time order). */
+  reportSocket(events: SocketEvent[]): PacketReport {
+    const findings = diagnoseSocket(events, this.setup.diagnoser, this.#context());
+    return this.#result(findings, (f, i) => {
+      const reset = events[i].rstReason ? this.setup.resetReasonName?.(events[i].rstReason) : undefined;
+      return { finding: f, advice: f.advice, resetReason: reset };
     });
+  }
+
+  #result(findings: Finding[][], detail: (f: Finding, event: number) => FindingReport): PacketReport {
     const marks = findings.map((fs) => fs.map((f) => ` *${f.message}*`).join(""));
     const reports: FindingReport[] = [];
     findings.forEach((fs, i) => {
-      for (const f of fs) if (f.level !== "INFO") reports.push(this.#detail(f, events[i]));
+      for (const f of fs) if (f.level !== "INFO") reports.push(detail(f, i));
     });
     const error = reports.some((r) => r.finding.level === "ERROR");
     const abnormal = reports.length > 0;

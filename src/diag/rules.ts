@@ -8,6 +8,7 @@
  */
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { RuleFileError } from "./rule_file_error.ts";
+import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 
 /** How bad a finding is. */
 export type Level = "INFO" | "WARN" | "ERROR";
@@ -27,7 +28,7 @@ export interface Rule {
   /** tracer tree groups it is about, "*" for all (empty: only `points`) */
   groups: string[];
   ret?: NumberTest;
-  /** drop reason names (without the SKB_DROP_REASON_ prefix) */
+  /** drop reason names (without the SKB_DROP_REASON_ prefix), or a reset's reasons (without SK_RST_REASON_) */
   reasons?: string[];
   /** functions where the skb was freed (the free's location, without +0xoff) */
   locations?: string[];
@@ -40,6 +41,10 @@ export interface Rule {
   tcpFlags?: string;
   /** whether the packet's addresses or ports differ from the previous point that showed them */
   addrChanged?: boolean;
+  /** socket events: the congestion state entered (tcp_cong_state_set), else the socket's (Open ... Loss) */
+  caStates?: string[];
+  /** socket events: whether TCP left Recovery or Loss by undoing its window reduction (spurious retransmissions) */
+  undone?: boolean;
   level: Level;
   message: string;
   advice?: string;
@@ -59,28 +64,14 @@ const FIELDS = new Set([
   "tcp_state",
   "tcp_flags",
   "addr_changed",
+  "ca_state",
+  "undone",
   "level",
   "message",
   "advice",
 ]);
 const LEVELS: Record<string, Level> = { INFO: "INFO", WARN: "WARN", WARNING: "WARN", ERROR: "ERROR" };
 const VERDICTS = new Set(["accept", "drop", "stolen"]);
-/** TCP states by their number in the kernel (include/net/tcp_states.h). */
-export const TCP_STATES = [
-  "",
-  "ESTABLISHED",
-  "SYN_SENT",
-  "SYN_RECV",
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "TIME_WAIT",
-  "CLOSE",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "LISTEN",
-  "CLOSING",
-  "NEW_SYN_RECV",
-];
 const PROTOS = new Set(["tcp", "udp", "icmp", "icmpv6"]);
 const NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\*)$/;
 
@@ -154,7 +145,7 @@ export function parseRules(text: string, file: string): Rule[] {
     if (v.ret !== undefined) rule.ret = numberTest(v.ret, failAt("ret"));
     if (v.reason !== undefined) {
       rule.reasons = names(v.reason, failAt("reason"), /^[A-Z][A-Z0-9_]*$/, "drop reason name (NO_SOCKET)")
-        .map((r) => r.replace(/^SKB_DROP_REASON_/, ""));
+        .map((r) => r.replace(/^(SKB_DROP_REASON_|SK_RST_REASON_)/, ""));
     }
     if (v.location !== undefined) rule.locations = names(v.location, failAt("location"), NAME, "function name");
     if (v.verdict !== undefined) {
@@ -187,6 +178,23 @@ export function parseRules(text: string, file: string): Rule[] {
     if (v.addr_changed !== undefined) {
       if (typeof v.addr_changed !== "boolean") failAt("addr_changed")("is true or false");
       rule.addrChanged = v.addr_changed as boolean;
+    }
+    if (v.ca_state !== undefined) {
+      rule.caStates = names(
+        v.ca_state,
+        failAt("ca_state"),
+        /^[A-Za-z]+$/,
+        "congestion state (Open, Recovery, Loss, ...)",
+      );
+      for (const st of rule.caStates) {
+        if (!TCP_CA_STATES.includes(st)) {
+          failAt("ca_state")(`'${st}' is not a congestion state (${TCP_CA_STATES.join(", ")})`);
+        }
+      }
+    }
+    if (v.undone !== undefined) {
+      if (typeof v.undone !== "boolean") failAt("undone")("is true or false");
+      rule.undone = v.undone as boolean;
     }
     const level = typeof v.level === "string" ? LEVELS[v.level.toUpperCase()] : undefined;
     if (!level) failAt("level")("is required: INFO, WARN or ERROR");

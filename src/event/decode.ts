@@ -4,7 +4,19 @@
  * @module
  */
 import type { RawPacket } from "../packet/decode.ts";
-import { EVENT, L3_MAX, L4_MAX, NF_EVENT, NF_HOOKS_MAX, NF_NAME_LEN, PACKET } from "./layout.ts";
+import { formatIPv4, formatIPv6 } from "../packet/address.ts";
+import {
+  CA_NONE,
+  EVENT,
+  L3_MAX,
+  L4_MAX,
+  NF_EVENT,
+  NF_HOOKS_MAX,
+  NF_NAME_LEN,
+  PACKET,
+  SOCK_EVENT,
+  SOCK_FLAG,
+} from "./layout.ts";
 
 /** One event from the kernel. Addresses are bigint (kernel pointers exceed 2^53). */
 export interface KernelEvent {
@@ -57,6 +69,51 @@ export interface NetfilterEvent {
   info: NetfilterInfo;
 }
 
+/** What the kernel tells at a socket point (struct nt_sock_event): the connection and its TCP counters. */
+export interface SocketEvent {
+  tsNs: number;
+  /** socket address */
+  sk: bigint;
+  /** index of the trace point */
+  point: number;
+  pid: number;
+  netns: number;
+  /** a reset's reason (enum sk_rst_reason, kernels 6.10 and later), 0 when none */
+  rstReason: number;
+  stackId: number;
+  cpu: number;
+  comm: string;
+  /** 4 or 6 (an IPv4-mapped IPv6 socket is 4) */
+  family: 4 | 6;
+  /** local address and port (as the socket sends) */
+  saddr: string;
+  sport: number;
+  /** remote address and port */
+  daddr: string;
+  dport: number;
+  /** sk_state (1 ESTABLISHED ... 12 NEW_SYN_RECV) */
+  state: number;
+  /** icsk_ca_state when the event fired (0 Open ... 4 Loss) */
+  caState: number;
+  /** tcp_cong_state_set: the congestion state entered */
+  newCaState?: number;
+  /** tp->undo_marker was 0: a window reduction was undone, or none is pending */
+  undoCleared: boolean;
+  /** icsk_retransmits: retransmission timeouts without progress */
+  retransmits: number;
+  backoff: number;
+  packetsOut: number;
+  retransOut: number;
+  lostOut: number;
+  sackedOut: number;
+  totalRetrans: number;
+  sndCwnd: number;
+  ssthresh: number;
+  srttUs: number;
+  /** icsk_rto in jiffies */
+  rtoJiffies: number;
+}
+
 const latin1 = new TextDecoder("latin1");
 
 function cString(view: DataView, off: number, max: number): string {
@@ -78,7 +135,7 @@ function readPacket(view: DataView, off: number): RawPacket {
   };
 }
 
-/** The kind of the record at view[off] (nt_event and nt_nf_event keep it at the same offset). */
+/** The kind of the record at view[off] (nt_event, nt_nf_event and nt_sock_event keep it at the same offset). */
 export function recordKind(view: DataView, off: number): number {
   return view.getUint16(off + EVENT.kind, true);
 }
@@ -125,5 +182,48 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     ctxId: view.getBigUint64(off + EVENT.ctx_id, true),
     point: view.getUint32(off + EVENT.point, true),
     skState: view.getUint8(off + EVENT.sk_state),
+  };
+}
+
+/** Decodes the struct nt_sock_event at view[off]. Throws when the record is too short. */
+export function decodeSocket(view: DataView, off: number, size: number): SocketEvent {
+  if (size < SOCK_EVENT.size) throw new Error(`socket record of ${size} bytes, expected ${SOCK_EVENT.size}`);
+  const u8 = (k: keyof typeof SOCK_EVENT) => view.getUint8(off + SOCK_EVENT[k]);
+  const u16 = (k: keyof typeof SOCK_EVENT) => view.getUint16(off + SOCK_EVENT[k], true);
+  const u32 = (k: keyof typeof SOCK_EVENT) => view.getUint32(off + SOCK_EVENT[k], true);
+  const family = u16("family") === 10 ? 6 : 4;
+  const bytes = new Uint8Array(view.buffer, view.byteOffset + off, SOCK_EVENT.size);
+  const addr = (at: number) => (family === 4 ? formatIPv4(bytes, at) : formatIPv6(bytes, at));
+  const newCa = u8("new_ca_state");
+  return {
+    tsNs: view.getUint32(off + SOCK_EVENT.ts + 4, true) * 4294967296 + view.getUint32(off + SOCK_EVENT.ts, true),
+    sk: view.getBigUint64(off + SOCK_EVENT.sk, true),
+    point: u32("point"),
+    pid: u32("pid"),
+    netns: u32("netns"),
+    rstReason: u32("rst_reason"),
+    stackId: view.getInt32(off + SOCK_EVENT.stack_id, true),
+    cpu: u16("cpu"),
+    comm: cString(view, off + SOCK_EVENT.comm, 16),
+    family,
+    saddr: addr(SOCK_EVENT.saddr),
+    sport: u16("sport"),
+    daddr: addr(SOCK_EVENT.daddr),
+    dport: u16("dport"),
+    state: u8("state"),
+    caState: u8("ca_state"),
+    newCaState: newCa === CA_NONE ? undefined : newCa,
+    undoCleared: (u8("flags") & SOCK_FLAG.undoCleared) !== 0,
+    retransmits: u8("retransmits"),
+    backoff: u8("backoff"),
+    packetsOut: u32("packets_out"),
+    retransOut: u32("retrans_out"),
+    lostOut: u32("lost_out"),
+    sackedOut: u32("sacked_out"),
+    totalRetrans: u32("total_retrans"),
+    sndCwnd: u32("snd_cwnd"),
+    ssthresh: u32("snd_ssthresh"),
+    srttUs: u32("srtt_us"),
+    rtoJiffies: u32("rto"),
   };
 }

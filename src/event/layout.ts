@@ -41,13 +41,71 @@ export const EVENT = {
 } as const;
 
 /** struct nt_point: a lifecycle trace point in the points map. */
-export const POINT = { skb_offset: 0, skb_arg: 2, flags: 3, reason_offset: 4, location_offset: 6, size: 8 } as const;
+export const POINT = {
+  skb_offset: 0,
+  skb_arg: 2,
+  flags: 3,
+  reason_offset: 4,
+  location_offset: 6,
+  sk_offset: 8,
+  rst_reason_offset: 10,
+  ca_state_offset: 12,
+  size: 16,
+} as const;
 
 /** NT_POINT_* flags. */
-export const POINT_FLAG = { end: 1, stack: 2, clone: 4, ret: 8, nfHook: 16, nfChain: 32, nfTable: 64 } as const;
+export const POINT_FLAG = {
+  end: 1,
+  stack: 2,
+  clone: 4,
+  ret: 8,
+  nfHook: 16,
+  nfChain: 32,
+  nfTable: 64,
+  sock: 128,
+} as const;
 
 /** enum nt_kind. */
-export const KIND = { drop: 1, life: 2, ret: 3, nf: 4 } as const;
+export const KIND = { drop: 1, life: 2, ret: 3, nf: 4, sock: 5 } as const;
+
+/** struct nt_sock_event: an event of a socket point (kind at EVENT.kind too). */
+export const SOCK_EVENT = {
+  ts: 0,
+  sk: 8,
+  point: 16,
+  pid: 20,
+  netns: 24,
+  rst_reason: 28,
+  stack_id: 32,
+  packets_out: 36,
+  cpu: 40,
+  family: 42,
+  state: 44,
+  ca_state: 45,
+  kind: 46,
+  comm: 48,
+  saddr: 64,
+  daddr: 80,
+  sport: 96,
+  dport: 98,
+  new_ca_state: 100,
+  flags: 101,
+  retransmits: 102,
+  backoff: 103,
+  retrans_out: 104,
+  lost_out: 108,
+  sacked_out: 112,
+  total_retrans: 116,
+  snd_cwnd: 120,
+  snd_ssthresh: 124,
+  srtt_us: 128,
+  rto: 132,
+  size: 136,
+} as const;
+
+/** NT_CA_NONE: no congestion state entered; NT_SOCK_* flags. */
+export const CA_NONE = 255;
+export const SOCK_FLAG = { undoCleared: 1 } as const;
 
 /** struct nt_nf_event: netfilter details sent after a lifecycle event (kind at EVENT.kind too). */
 export const NF_EVENT = {

@@ -2,15 +2,16 @@
  * The default mode: the life of each matching packet through the kernel.
  * Plans every selected point of the tracer tree against what this kernel
  * offers, attaches what it can (saying in one line what it skipped and why),
- * then prints one block per packet when its life ends (or each event at once
- * with --basic).
+ * then prints one block per packet when its life ends, and one per socket
+ * when its socket events (timeouts, congestion states, resets it sends) have
+ * settled (or each event at once with --basic).
  * @module
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
 import type { Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { decodeEvent, decodeNetfilter, recordKind } from "../event/decode.ts";
+import { decodeEvent, decodeNetfilter, decodeSocket, recordKind } from "../event/decode.ts";
 import { netfilterNote } from "../output/netfilter_text.ts";
 import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
@@ -19,6 +20,9 @@ import { locateBtf } from "../kernel/btf_source.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
 import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
+import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
+import { formatSocketBlock, formatSocketLine, type SocketLineContext } from "../output/socket_line.ts";
+import { readKernelConfig } from "../kernel/kconfig.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
@@ -47,6 +51,8 @@ import { type TraceGroup, treeNames } from "../tracer/tree.ts";
 const POLL_MS = 200;
 const STACK_DEPTH = 127;
 const CONTEXT_TIMEOUT_NS = 2_000_000_000;
+/** a socket's events that come closer than this together are one block */
+const SOCKET_QUIET_NS = 200_000_000;
 /** --ret: a function can return after its skb's life ended (ip_rcv after consume_skb): wait for it */
 const RET_GRACE_NS = 100_000_000;
 
@@ -87,6 +93,7 @@ function btfSkbLeaves(view: KernelView, tree: TraceLeaf[]): TraceLeaf[] {
       clone: false,
       ret: false,
       defaultOn: true,
+      sock: false,
       aliases: [],
       group: "btf",
       line: 0,
@@ -134,8 +141,9 @@ export async function runLife(opts: Options): Promise<number> {
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
   const btfSource = locateBtf(opts.btf);
   const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
-  const { view, dropReasons, close } = await kernelView(btfCustomPath);
+  const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath);
   let reasons: DropReasons | undefined;
+  let rstReasons = new Map<number, string>();
   const methods = functionMethods(opts);
   const planned: PlannedPoint[] = [];
   const skipped = new Map<string, number>();
@@ -153,7 +161,7 @@ export async function runLife(opts: Options): Promise<number> {
       if (plan.usable) {
         planned.push({
           leaf,
-          ret: (opts.ret && leaf.ret) || (diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false),
+          ret: !leaf.sock && ((opts.ret && leaf.ret) || (diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false)),
           method: plan.method as PlannedPoint["method"],
           symbol: plan.symbol,
           skbArg: plan.skbArg,
@@ -169,6 +177,7 @@ export async function runLife(opts: Options): Promise<number> {
       }
     }
     reasons = dropReasons();
+    if (planned.some((p) => p.leaf.sock)) rstReasons = resetReasons();
   } finally {
     close();
   }
@@ -190,8 +199,11 @@ export async function runLife(opts: Options): Promise<number> {
   let life: LifeProgram | undefined;
   let obj: BpfObject | undefined;
   let reader: RingReader | undefined;
-  let packets = 0;
+  let packets = 0, socketBlocks = 0;
   let losses: LossReport | undefined;
+  const hz = planned.some((p) => p.leaf.sock)
+    ? Number((await readKernelConfig())?.config.get("CONFIG_HZ")) || undefined
+    : undefined;
   try {
     const prog = loadLifeProgram({
       points: planned,
@@ -256,6 +268,7 @@ export async function runLife(opts: Options): Promise<number> {
         symbolize: (a) => kernelSymbols().resolve(a),
         attached: new Set(attachedPoints.map((p) => p.leaf.name)),
         showHooks: opts.hooks,
+        resetReasonName: (v) => rstReasons.get(v),
         functionsMissing: methods.some((m) => view.capabilities.attach[m].available)
           ? undefined
           : "this kernel has no function probes: no kprobe, no fentry",
@@ -281,9 +294,27 @@ export async function runLife(opts: Options): Promise<number> {
       if (opts.count && packets >= opts.count) stop.request("count");
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
+    const sockCtx: SocketLineContext = { ...lineCtx, resetReason: (v) => rstReasons.get(v), hz };
+    const sockets = new SocketTracker(SOCKET_QUIET_NS);
+    const emitSocketBlock = (b: SocketBlock) => {
+      if (stop.stopped || minLatencyNs) return;
+      const report = diagnosis?.reportSocket(b.events);
+      if (report && opts.diag?.quiet && !report.abnormal) return;
+      out.push(formatSocketBlock(b, sockCtx, report?.marks));
+      if (report?.analysis) out.push(report.analysis);
+      socketBlocks++;
+      if (report?.error && !opts.diag?.keep) stop.request("diag");
+    };
     reader = openRingReader(opts.ringReader, obj.map("events"), (v, off, size) => {
       if (stop.stopped) return;
-      if (recordKind(v, off) === KIND.nf) {
+      const kind = recordKind(v, off);
+      if (kind === KIND.sock) {
+        const ev = decodeSocket(v, off, size);
+        if (opts.basic) out.push(formatSocketLine(ev, sockCtx));
+        else sockets.add(ev);
+        return;
+      }
+      if (kind === KIND.nf) {
         const nf = decodeNetfilter(v, off, size);
         if (opts.basic) {
           out.push(
@@ -317,13 +348,20 @@ export async function runLife(opts: Options): Promise<number> {
     while (!stop.stopped) {
       await reader.wait(POLL_MS);
       reader.drain();
-      if (!opts.basic) { for (const b of tracker.expire(Number(monotonicNs()))) emitBlock(b); }
+      if (!opts.basic) {
+        const now = Number(monotonicNs());
+        for (const b of tracker.expire(now)) emitBlock(b);
+        for (const b of sockets.expire(now)) emitSocketBlock(b);
+      }
       if (!out.flush()) stop.request("stdout closed");
       losses.check();
     }
     if (stop.reason === "signal") {
       reader.drain();
-      if (!opts.basic) { for (const b of tracker.flush()) emitBlock(b); }
+      if (!opts.basic) {
+        for (const b of tracker.flush()) emitBlock(b);
+        for (const b of sockets.flush()) emitSocketBlock(b);
+      }
       out.flush();
     }
   } finally {
@@ -332,8 +370,11 @@ export async function runLife(opts: Options): Promise<number> {
     life?.close();
     stop.dispose();
   }
+  const socketText = socketBlocks ? ` (and ${socketBlocks} socket block${socketBlocks === 1 ? "" : "s"})` : "";
   writeErr(
-    `end trace: ${packets} ${opts.basic ? "events" : "packets"} shown, ${losses?.summary() ?? "0 events lost"}`,
+    `end trace: ${packets} ${opts.basic ? "events" : "packets"} shown${socketText}, ${
+      losses?.summary() ?? "0 events lost"
+    }`,
   );
   return 0;
 }

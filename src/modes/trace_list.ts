@@ -12,6 +12,7 @@ import { ensureTracefs } from "../kernel/tracefs.ts";
 import { readTracepointOffsets } from "../kernel/tracepoint_format.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import type { DropReasons } from "../kernel/drop_reasons.ts";
+import { loadResetReasons } from "../kernel/reset_reasons.ts";
 import {
   functionMethod,
   type KernelView,
@@ -25,7 +26,9 @@ import type { TraceGroup, TraceLeaf } from "../tracer/tree.ts";
 /** The view of the running kernel the planner needs. */
 export async function kernelView(
   btfPath: string | undefined,
-): Promise<{ view: KernelView; dropReasons: () => DropReasons; close: () => void }> {
+): Promise<
+  { view: KernelView; dropReasons: () => DropReasons; resetReasons: () => Map<number, string>; close: () => void }
+> {
   const capabilities = await probeCapabilities(btfPath);
   const tf = ensureTracefs();
   if ("error" in tf) throw new HostError(`tracefs is not available: ${tf.error}`);
@@ -37,15 +40,20 @@ export async function kernelView(
     capabilities,
     tracepointOffsets: (c, e) => readTracepointOffsets(tf.path, c, e),
     symbol: (n) => kernelSymbols().functionSymbol(n),
-    skbParam: (n) => {
+    paramPosition: (n, types) => {
       const p = btf?.funcParams(n);
       if (!p) return "no-btf";
-      const i = p.findIndex((a) => a.typeName === "struct sk_buff *");
-      return i >= 0 && i <= 4 ? i : "no-skb";
+      const i = p.findIndex((a) => types.includes(a.typeName));
+      return i >= 0 && i <= 4 ? i : "no-param";
     },
     skbFunctions: () => btf?.functionsTaking("struct sk_buff *") ?? [],
   };
-  return { view, dropReasons: () => loadDropReasons(btf, tf.path), close: () => btf?.close() };
+  return {
+    view,
+    dropReasons: () => loadDropReasons(btf, tf.path),
+    resetReasons: () => loadResetReasons(btf, tf.path),
+    close: () => btf?.close(),
+  };
 }
 
 function describe(leaf: TraceLeaf, plan: LeafPlan, noFunctions: boolean): string {
@@ -54,6 +62,7 @@ function describe(leaf: TraceLeaf, plan: LeafPlan, noFunctions: boolean): string
     leaf.end ? "ends life" : "",
     leaf.clone ? "clones" : "",
     leaf.ret ? "ret" : "",
+    leaf.sock ? "socket" : "",
     leaf.defaultOn ? "" : "off by default",
   ]
     .filter((f) => f).join(", ");

@@ -28,6 +28,8 @@ export interface FindingReport {
   advice?: string;
   /** --hooks: the hook functions registered on the netfilter hook */
   hooks?: string[];
+  /** the reason a socket gave for the reset it sent (kernels 6.10 and later) */
+  resetReason?: string;
 }
 
 const HEADER = "---------------- ANALYSIS RESULT ---------------------";
@@ -43,6 +45,7 @@ export function formatAnalysis(reports: FindingReport[], notes: string[] = []): 
     if (r.hooks?.length) out.push("", "    following hook functions are blamed:", ...r.hooks.map((h) => `\t${h}`), "");
     if (r.location) out.push("    location:", `\t${r.location}`);
     if (r.reason) out.push("    drop reason:", `\t${r.reason.name}${r.reason.meaning ? `: ${r.reason.meaning}` : ""}`);
+    if (r.resetReason) out.push("    reset reason:", `\t${r.resetReason}`);
     if (r.advice) out.push("    fix advice:", `\t${r.advice}`);
     out.push("");
   });

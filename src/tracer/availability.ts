@@ -1,9 +1,9 @@
 /**
  * Whether each leaf of the tracer tree can be traced on the running kernel,
- * how, and why not: a tracepoint needs its event with an skb field in
- * tracefs; a function needs a function attach method (fentry, kprobe-multi,
- * kprobe, in that order of preference), its symbol, and an skb argument in
- * BTF.
+ * how, and why not: a tracepoint needs its event with an skb field (a socket
+ * point: a socket field) in tracefs; a function needs a function attach
+ * method (fentry, kprobe-multi, kprobe, in that order of preference), its
+ * symbol, and an skb (socket) argument in BTF.
  * @module
  */
 import type { AttachKind, CapabilityReport } from "../kernel/capabilities.ts";
@@ -12,22 +12,33 @@ import type { TraceLeaf } from "./tree.ts";
 
 /** How a leaf is attached, or why it cannot be. */
 export type LeafPlan =
-  | { usable: true; method: AttachKind; symbol?: string; skbArg?: number; offsets?: TracepointOffsets }
+  | {
+    usable: true;
+    method: AttachKind;
+    symbol?: string;
+    /** position of the skb argument (functions), or of the socket argument (socket points) */
+    skbArg?: number;
+    offsets?: TracepointOffsets;
+  }
   | { usable: false; why: string };
 
 /** What the kernel offers, as the pure planner needs it. */
 export interface KernelView {
   capabilities: CapabilityReport;
-  /** offset of the skbaddr field in a tracepoint's record, undefined when there is no such event or field */
-  tracepointOffsets(category: string, event: string): TracepointOffsets | "no-event" | "no-field";
+  /** where a tracepoint's record holds what the program reads, "no-event" when there is no such event */
+  tracepointOffsets(category: string, event: string): TracepointOffsets | "no-event";
   /** the kallsyms name of a function: itself, or with a compiler suffix (.isra.0 ...) */
   symbol(name: string): string | undefined;
-  /** position of the struct sk_buff * parameter in BTF; "no-btf" when BTF does not
-   * describe the function (module functions), "no-skb" when it has no such parameter */
-  skbParam(name: string): number | "no-btf" | "no-skb";
+  /** position of the first parameter of one of these C types in BTF ("struct sk_buff *"); "no-btf"
+   * when BTF does not describe the function (module functions), "no-param" when it has none */
+  paramPosition(name: string, types: string[]): number | "no-btf" | "no-param";
   /** every function of the kernel's BTF that takes a struct sk_buff *, with its position */
   skbFunctions(): Array<{ name: string; position: number }>;
 }
+
+/** C types of an skb argument, and of a socket argument, as BTF spells them. */
+export const SKB_TYPES = ["struct sk_buff *"];
+export const SOCK_TYPES = ["struct sock *", "const struct sock *"];
 
 /** Ways to attach kernel functions, best first. */
 export const FUNCTION_METHODS: AttachKind[] = ["fentry", "kprobe-multi", "kprobe"];
@@ -60,7 +71,10 @@ export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] =
     if (off === "no-event") {
       return { usable: false, why: `no tracepoint ${leaf.category}:${leaf.event} in this kernel` };
     }
-    if (off === "no-field") return { usable: false, why: `${leaf.category}:${leaf.event} has no skbaddr field here` };
+    const field = leaf.sock ? "sk" : "skb";
+    if (off[field] === undefined) {
+      return { usable: false, why: `${leaf.category}:${leaf.event} has no ${field}addr field here` };
+    }
     return { usable: true, method: "tracepoint", offsets: off };
   }
   const fm = functionMethod(k.capabilities, methods);
@@ -68,10 +82,12 @@ export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] =
   for (const name of [leaf.func!, ...leaf.aliases]) {
     const symbol = k.symbol(name);
     if (!symbol) continue;
-    const skbArg = k.skbParam(name);
-    if (skbArg === "no-skb") return { usable: false, why: `${name} takes no struct sk_buff * here (BTF)` };
+    const types = leaf.sock ? SOCK_TYPES : SKB_TYPES;
+    const arg = k.paramPosition(name, types);
+    if (arg === "no-param") return { usable: false, why: `${name} takes no ${types[0]} here (BTF)` };
     // not in the kernel's own BTF (a module's function): the tree's position
-    return { usable: true, method: fm.method, symbol, skbArg: skbArg === "no-btf" ? leaf.skbArg ?? 0 : skbArg };
+    const usual = (leaf.sock ? leaf.skArg : leaf.skbArg) ?? 0;
+    return { usable: true, method: fm.method, symbol, skbArg: arg === "no-btf" ? usual : arg };
   }
   return { usable: false, why: `not in the running kernel (inlined, renamed, or its module is not loaded)` };
 }

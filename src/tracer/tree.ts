@@ -28,6 +28,14 @@ export interface TraceLeaf {
   defaultOn: boolean;
   /** a netfilter function whose details are read: hook (nf_hook_slow), chain (nft), table (x_tables) */
   nf?: "hook" | "chain" | "table";
+  /**
+   * a point about a socket, not an skb: the function's struct sock * argument
+   * or the tracepoint record's skaddr (a record that also has an skb counts
+   * only without one); its events are shown per socket
+   */
+  sock: boolean;
+  /** usual position of the struct sock * argument (kind func, sock), checked against BTF */
+  skArg?: number;
   /** other names of the function on some kernels */
   aliases: string[];
   desc?: string;
@@ -53,7 +61,21 @@ export class TreeError extends Error {
   }
 }
 
-const LEAF_KEYS = new Set(["name", "func", "tp", "skb", "end", "clone", "ret", "default", "alias", "desc", "nf"]);
+const LEAF_KEYS = new Set([
+  "name",
+  "func",
+  "tp",
+  "skb",
+  "sk",
+  "sock",
+  "end",
+  "clone",
+  "ret",
+  "default",
+  "alias",
+  "desc",
+  "nf",
+]);
 const NF_KINDS = new Set(["hook", "chain", "table"]);
 const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups"]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -83,11 +105,20 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       return v[k] as boolean;
     };
     let leaf: TraceLeaf;
+    const position = (k: string): number | undefined => {
+      const n = v[k];
+      if (n === undefined) return undefined;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4) {
+        throw new TreeError(file, line, `'${k}' must be an argument position from 0 to 4`);
+      }
+      return n;
+    };
     const common = {
       end: flag("end", false),
       clone: flag("clone", false),
       ret: flag("ret", false),
       defaultOn: flag("default", true),
+      sock: flag("sock", false),
       desc: typeof v.desc === "string" ? v.desc : undefined,
       group,
       line,
@@ -97,10 +128,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     }
     if (typeof v.func === "string") {
       if (!NAME.test(v.func)) throw new TreeError(file, line, `'${v.func}' is not a function name`);
-      const skb = v.skb ?? 0;
-      if (typeof skb !== "number" || !Number.isInteger(skb) || skb < 0 || skb > 4) {
-        throw new TreeError(file, line, "'skb' must be an argument position from 0 to 4");
-      }
+      const skb = position("skb") ?? 0;
       const alias = v.alias ?? [];
       if (!Array.isArray(alias) || alias.some((a) => typeof a !== "string" || !NAME.test(a))) {
         throw new TreeError(file, line, "'alias' must be a list of function names");
@@ -110,11 +138,15 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       }
       leaf = { name: v.func, kind: "func", func: v.func, skbArg: skb, aliases: alias as string[], ...common };
       if (v.nf !== undefined) leaf.nf = v.nf as TraceLeaf["nf"];
+      if (common.sock) {
+        if (v.skb !== undefined) throw new TreeError(file, line, "a socket point ('sock: true') takes 'sk', not 'skb'");
+        leaf.skArg = position("sk") ?? 0;
+      } else if (v.sk !== undefined) throw new TreeError(file, line, "'sk' is for socket points ('sock: true')");
     } else if (typeof v.tp === "string") {
       const m = v.tp.match(/^([a-z0-9_]+):([a-z0-9_]+)$/);
       if (!m) throw new TreeError(file, line, `'${v.tp}' is not CATEGORY:EVENT`);
-      if (v.skb !== undefined || v.alias !== undefined || v.nf !== undefined) {
-        throw new TreeError(file, line, "'skb', 'alias' and 'nf' apply to functions, not tracepoints");
+      if (v.skb !== undefined || v.sk !== undefined || v.alias !== undefined || v.nf !== undefined) {
+        throw new TreeError(file, line, "'skb', 'sk', 'alias' and 'nf' apply to functions, not tracepoints");
       }
       leaf = { name: m[2], kind: "tp", category: m[1], event: m[2], aliases: [], ...common };
     } else {
@@ -125,6 +157,9 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       leaf.name = v.name;
     }
     if (leaf.end && leaf.clone) throw new TreeError(file, line, "a leaf cannot both end and clone an skb");
+    if (leaf.sock && (leaf.end || leaf.clone || leaf.ret || leaf.nf)) {
+      throw new TreeError(file, line, "a socket point ('sock: true') has no skb to end, clone, return or filter");
+    }
     const prev = seen.get(leaf.name);
     if (prev !== undefined) throw new TreeError(file, line, `'${leaf.name}' is already a leaf (line ${prev})`);
     seen.set(leaf.name, line);

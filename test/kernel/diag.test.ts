@@ -17,11 +17,12 @@ import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { attachTest } from "../helpers/capabilities.ts";
+import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
 
 await removeStaleNamespaces();
 
 const XDP_SOURCE = new URL("../fixtures/xdp_drop.bpf.c", import.meta.url).pathname;
-const RESET_SERVER = new URL("../helpers/tcp_reset_server.ts", import.meta.url).pathname;
+const TCP_FLOW = new URL("../helpers/tcp_flow.ts", import.meta.url).pathname;
 
 /** Compiles the XDP fixture (drops everything) with clang; returns the object's path. */
 async function buildXdpDrop(): Promise<string> {
@@ -29,29 +30,6 @@ async function buildXdpDrop(): Promise<string> {
   const arch = Deno.build.arch === "x86_64" ? "x86_64" : "aarch64";
   await must(["clang", "-O2", "-g", "-target", "bpf", `-I/usr/include/${arch}-linux-gnu`, "-c", XDP_SOURCE, "-o", obj]);
   return obj;
-}
-
-/** One packet as --diag printed it: its lines and its ANALYSIS RESULT (empty when none). */
-interface DiagBlock {
-  lines: string[];
-  analysis: string;
-}
-
-function diagBlocks(stdout: string): DiagBlock[] {
-  const out: DiagBlock[] = [];
-  let cur: DiagBlock | undefined;
-  let inAnalysis = false;
-  for (const line of stdout.split("\n")) {
-    if (/^\*{5,} [0-9a-f,]+ \*{5,}$/.test(line)) {
-      cur = { lines: [], analysis: "" };
-      out.push(cur);
-      inAnalysis = false;
-    } else if (!cur) continue;
-    else if (line.startsWith("---------------- ANALYSIS RESULT")) inAnalysis = true;
-    else if (inAnalysis) cur.analysis += line + "\n";
-    else if (line.startsWith("[")) cur.lines.push(line);
-  }
-  return out;
 }
 
 kernelTest("diag: each fault gets its finding, drop reason and advice (one run, a step per fault)", async (t) => {
@@ -70,7 +48,8 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           on === undefined || b.lines.some((l) => typeof on === "string" ? l.includes(on) : on(l));
         const before = diagBlocks(run.stdout).length;
         await traffic();
-        const found = () => diagBlocks(run.stdout).slice(before).find((b) => want.test(b.analysis) && hasLine(b));
+        const found = () =>
+          diagBlocks(run.stdout).slice(before).find((b) => b.kind === "packet" && want.test(b.analysis) && hasLine(b));
         await run.waitFor(() => found() !== undefined, 10000);
         const b = found();
         assert(
@@ -167,7 +146,7 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
 
       await t.step("the application closes with unread data: a TCP reset leaves the server", async () => {
         const srv = new Deno.Command("ip", {
-          args: ["netns", "exec", lab.server, Deno.execPath(), "run", "-A", RESET_SERVER, server, "7106"],
+          args: ["netns", "exec", lab.server, Deno.execPath(), "run", "-A", TCP_FLOW, "reset", server, "7106"],
           stdout: "piped",
           stderr: "inherit",
         }).spawn();

@@ -5,7 +5,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { DROP_OBJECT, LIFE_OBJECT } from "../../src/bpf/objects.ts";
-import { ADDR_FILTER, EVENT, FILTER, NF_EVENT, PACKET, POINT } from "../../src/event/layout.ts";
+import { ADDR_FILTER, EVENT, FILTER, NF_EVENT, PACKET, POINT, SOCK_EVENT } from "../../src/event/layout.ts";
 
 function check(obj: BpfObject, struct: string, layout: Record<string, number>): void {
   const btf = obj.btf();
@@ -29,12 +29,13 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter match t
   }
 });
 
-Deno.test("layout: the lifecycle object has the same nt_event; nt_point and nt_nf_event match", () => {
+Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_event, nt_sock_event match", () => {
   const obj = BpfObject.open(LIFE_OBJECT, { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
     check(obj, "nt_point", POINT);
     check(obj, "nt_nf_event", NF_EVENT);
+    check(obj, "nt_sock_event", SOCK_EVENT);
   } finally {
     obj.close();
   }

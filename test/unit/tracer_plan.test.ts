@@ -1,7 +1,7 @@
 /** Planning each tracer-tree leaf against what a kernel offers (pure). */
 import { assertEquals } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
-import { fieldOffset, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
+import { fieldOffset, type TracepointOffsets, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
 import type { CapabilityReport } from "../../src/kernel/capabilities.ts";
 import { allLeaves, parseTree } from "../../src/tracer/tree.ts";
 
@@ -16,7 +16,7 @@ function caps(available: string[]): CapabilityReport {
   return { kernelRelease: "t", btf: c, tracefs: c, dropReasons: c, attach } as unknown as CapabilityReport;
 }
 
-const [ipRcv, finish, missing, tp, gone] = allLeaves(parseTree(`
+const [ipRcv, finish, missing, tp, gone, cong, activeReset, rtoTimer, sockless] = allLeaves(parseTree(`
 - group: g
   leaves:
     - { func: ip_rcv_finish_core, alias: [ip_rcv_core] }
@@ -24,15 +24,37 @@ const [ipRcv, finish, missing, tp, gone] = allLeaves(parseTree(`
     - { func: not_here }
     - { tp: "net:netif_rx" }
     - { tp: "net:no_such_event" }
+    - { tp: "tcp:tcp_cong_state_set", sock: true }
+    - { tp: "tcp:tcp_send_reset", name: tcp_send_active_reset, sock: true }
+    - { func: tcp_retransmit_timer, sock: true }
+    - { tp: "net:netif_rx", name: netif_rx_sock, sock: true }
 `));
 
 function view(available: string[]): KernelView {
   return {
     capabilities: caps(available),
-    tracepointOffsets: (_c, e) => (e === "netif_rx" ? { skb: 8 } : "no-event"),
-    symbol: (n) => ({ ip_rcv_core: "ip_rcv_core.isra.0", ip_rcv_finish: "ip_rcv_finish" } as Record<string, string>)[n],
+    tracepointOffsets: (_c, e) =>
+      ({
+        netif_rx: { skb: 8 },
+        tcp_cong_state_set: { sk: 8, caState: 62 },
+        tcp_send_reset: { skb: 8, sk: 16, rstReason: 28 },
+      } as Record<string, TracepointOffsets>)[e] ?? "no-event",
+    symbol: (n) =>
+      ({
+        ip_rcv_core: "ip_rcv_core.isra.0",
+        ip_rcv_finish: "ip_rcv_finish",
+        tcp_retransmit_timer: "tcp_retransmit_timer",
+      } as Record<
+        string,
+        string
+      >)[n],
     skbFunctions: () => [],
-    skbParam: (n) => ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf",
+    paramPosition: (n, types) =>
+      types.includes("struct sk_buff *")
+        ? ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf"
+        : n === "tcp_retransmit_timer"
+        ? 0
+        : "no-param",
   };
 }
 
@@ -68,7 +90,7 @@ format:
   assertEquals(fieldOffset(fmt, "skbaddr"), 8);
   assertEquals(fieldOffset(fmt, "location"), 16);
   assertEquals(fieldOffset(fmt, "reason"), undefined);
-  assertEquals(tracepointOffsets(fmt), { skb: 8, reason: undefined, location: 16 });
+  assertEquals(tracepointOffsets(fmt), { skb: 8, location: 16 });
 });
 
 Deno.test("tracepoint format: kfree_skb's reason (4 bytes) and location", () => {
@@ -82,5 +104,38 @@ format:
 \tfield:enum skb_drop_reason reason;\toffset:36;\tsize:4;\tsigned:0;
 `;
   assertEquals(tracepointOffsets(fmt), { skb: 8, reason: 36, location: 16 });
-  assertEquals(tracepointOffsets("name: x\n"), "no-field");
+  assertEquals(tracepointOffsets("name: x\n"), {});
+});
+
+Deno.test("tracepoint format: a socket record's skaddr, a reset's reason (not a drop reason), the state entered", () => {
+  const reset = `name: tcp_send_reset
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:const void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:const void * skaddr;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:int state;\toffset:24;\tsize:4;\tsigned:1;
+\tfield:enum sk_rst_reason reason;\toffset:28;\tsize:4;\tsigned:0;
+`;
+  assertEquals(tracepointOffsets(reset), { skb: 8, sk: 16, rstReason: 28 });
+  const cong = `name: tcp_cong_state_set
+format:
+\tfield:const void * skaddr;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:__u16 sport;\toffset:16;\tsize:2;\tsigned:0;
+\tfield:__u8 cong_state;\toffset:62;\tsize:1;\tsigned:0;
+`;
+  assertEquals(tracepointOffsets(cong), { sk: 8, caState: 62 });
+});
+
+Deno.test("plan: socket points need the record's skaddr or a struct sock * argument", () => {
+  const v = view(["tracepoint", "kprobe"]);
+  assertEquals(planLeaf(cong, v), { usable: true, method: "tracepoint", offsets: { sk: 8, caState: 62 } });
+  assertEquals(planLeaf(activeReset, v), {
+    usable: true,
+    method: "tracepoint",
+    offsets: { skb: 8, sk: 16, rstReason: 28 },
+  });
+  assertEquals(planLeaf(rtoTimer, v), { usable: true, method: "kprobe", symbol: "tcp_retransmit_timer", skbArg: 0 });
+  assertEquals(planLeaf(sockless, v), { usable: false, why: "net:netif_rx has no skaddr field here" });
+  const noSock = planLeaf(finish, { ...v, paramPosition: () => "no-param" });
+  assertEquals(noSock, { usable: false, why: "ip_rcv_finish takes no struct sk_buff * here (BTF)" });
 });

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Socket events of the lifecycle mode: what a TCP socket's connection and
+ * counters are (nt_read_sock_tuple, nt_read_tcp), and whether the packet
+ * filter takes the connection (nt_sock_match). Needs vmlinux.h,
+ * bpf_core_read.h, bpf_endian.h, nettrace.h, skb_packet.h and the program's
+ * `filter` before it.
+ */
+#ifndef NETTRACE_SOCK_EVENT_H
+#define NETTRACE_SOCK_EVENT_H
+
+#define NT_AF_INET 2
+#define NT_AF_INET6 10
+#define NT_IPPROTO_TCP 6
+#define NT_TCP_TIME_WAIT 6
+#define NT_TCP_NEW_SYN_RECV 12
+
+/* The socket's family, addresses and ports into e, as the socket sends
+ * (local -> remote). An IPv6 socket connected to an IPv4-mapped address
+ * reads as IPv4: its packets are IPv4. */
+static __always_inline void nt_read_sock_tuple(struct sock *sk, struct nt_sock_event *e)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	/* inet_sport, not skc_num: a closing socket loses its local port number (inet_put_port) before its reset */
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == NT_AF_INET6 && bpf_core_field_exists(sk->__sk_common.skc_v6_daddr)) {
+		__u32 d[4];
+
+		bpf_core_read(d, sizeof(d), &sk->__sk_common.skc_v6_daddr);
+		if (d[0] == 0 && d[1] == 0 && d[2] == bpf_htonl(0xffff)) {
+			family = NT_AF_INET;
+		} else {
+			__builtin_memcpy(e->daddr, d, sizeof(d));
+			bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
+		}
+	}
+	if (family == NT_AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	}
+	e->family = family;
+}
+
+/* The connection as a packet from saddr:sport to daddr:dport (headers only). */
+static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct nt_packet *pkt, int reply)
+{
+	const __u8 *src = reply ? e->daddr : e->saddr, *dst = reply ? e->saddr : e->daddr;
+	__u16 sport = reply ? e->dport : e->sport, dport = reply ? e->sport : e->dport;
+
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	pkt->l4_proto = NT_IPPROTO_TCP;
+	pkt->l4_len = 4;
+	pkt->l4[0] = sport >> 8;
+	pkt->l4[1] = sport & 0xff;
+	pkt->l4[2] = dport >> 8;
+	pkt->l4[3] = dport & 0xff;
+	if (e->family == NT_AF_INET) {
+		pkt->l3_proto = NT_ETH_P_IP;
+		pkt->l3_len = 20;
+		pkt->l3[0] = 0x45;
+		pkt->l3[9] = NT_IPPROTO_TCP;
+		__builtin_memcpy(&pkt->l3[12], src, 4);
+		__builtin_memcpy(&pkt->l3[16], dst, 4);
+	} else {
+		pkt->l3_proto = NT_ETH_P_IPV6;
+		pkt->l3_len = 40;
+		pkt->l3[0] = 0x60;
+		pkt->l3[6] = NT_IPPROTO_TCP;
+		__builtin_memcpy(&pkt->l3[8], src, 16);
+		__builtin_memcpy(&pkt->l3[24], dst, 16);
+	}
+}
+
+/*
+ * Whether the filter takes the socket's connection: a packet it sends or one
+ * it receives passes the address, port and protocol filters. TCP flags and
+ * lengths belong to packets: with those filters no socket matches.
+ */
+static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int reply)
+{
+	struct nt_packet pkt;
+
+	nt_sock_packet(e, &pkt, reply);
+	return nt_packet_match(&filter, &pkt);
+}
+
+static __always_inline bool nt_sock_match(const struct nt_sock_event *e)
+{
+	if (filter.tcp_flags || filter.len_max)
+		return false;
+	return nt_sock_side_match(e, 0) || nt_sock_side_match(e, 1);
+}
+
+/* The TCP counters of a full TCP socket into e. */
+static __always_inline void nt_read_tcp(struct sock *sk, struct nt_sock_event *e)
+{
+	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 undo_marker;
+
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (e->state == NT_TCP_TIME_WAIT || e->state == NT_TCP_NEW_SYN_RECV)
+		return;   /* not a full socket: no TCP counters */
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != NT_IPPROTO_TCP)
+		return;
+	e->ca_state = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	e->retransmits = BPF_CORE_READ(icsk, icsk_retransmits);
+	e->backoff = BPF_CORE_READ(icsk, icsk_backoff);
+	e->rto = BPF_CORE_READ(icsk, icsk_rto);
+	e->packets_out = BPF_CORE_READ(tp, packets_out);
+	e->retrans_out = BPF_CORE_READ(tp, retrans_out);
+	e->lost_out = BPF_CORE_READ(tp, lost_out);
+	e->sacked_out = BPF_CORE_READ(tp, sacked_out);
+	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	e->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	e->snd_ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	undo_marker = BPF_CORE_READ(tp, undo_marker);
+	if (!undo_marker)
+		e->flags |= NT_SOCK_UNDO_CLEARED;
+}
+
+#endif

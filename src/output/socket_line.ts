@@ -1,0 +1,86 @@
+/**
+ * Lines of socket events in the lifecycle mode, shaped like the C nettrace's
+ * socket lines (state, congestion state, what is in flight):
+ *
+ *     ***************** sock ffff888104b8c000 ***************
+ *     [1234.567890] [tcp_cong_state_set  ] TCP: 10.0.0.1:40000 -> 10.0.0.2:4444 ESTABLISHED CA_Open->CA_Loss out:3 retrans:1 total_retrans:4 cwnd:10 srtt:0.2ms rto:204ms
+ * @module
+ */
+import type { SocketEvent } from "../event/decode.ts";
+import type { SocketBlock } from "../life/socket_tracker.ts";
+import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
+import type { TimestampFormatter } from "./timestamp.ts";
+
+/** What a socket line needs besides the event. */
+export interface SocketLineContext {
+  time: TimestampFormatter;
+  /** point index -> its name */
+  pointName: (point: number) => string;
+  detail: boolean;
+  /** frames of a recorded stack (--trace-stack), by stack id */
+  stack?: (id: number) => string[];
+  /** the name of a reset's reason value, undefined when the kernel names none */
+  resetReason?: (value: number) => string | undefined;
+  /** the kernel's CONFIG_HZ, to show the RTO as time; without it, in jiffies */
+  hz?: number;
+}
+
+const POINT_WIDTH = 20;
+
+function endpoint(ev: SocketEvent, addr: string, port: number): string {
+  return ev.family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** A congestion state's name as the C nettrace prints it (CA_Open). */
+export function caStateName(v: number): string {
+  return `CA_${TCP_CA_STATES[v] ?? v}`;
+}
+
+/** Milliseconds, short: 0.12ms, 3ms, 1.000s. */
+function duration(us: number): string {
+  if (us >= 1_000_000) return `${(us / 1_000_000).toFixed(3)}s`;
+  if (us >= 10_000) return `${Math.round(us / 1000)}ms`;
+  return `${(us / 1000).toFixed(2).replace(/\.?0+$/, "")}ms`;
+}
+
+/** The socket part of a line: connection, states, counters. Pure. */
+export function formatSocket(ev: SocketEvent, ctx: Pick<SocketLineContext, "resetReason" | "hz">): string {
+  const state = TCP_STATES[ev.state] || `state ${ev.state}`;
+  const ca = ev.newCaState !== undefined
+    ? `${caStateName(ev.caState)}->${caStateName(ev.newCaState)}`
+    : caStateName(ev.caState);
+  let s = `TCP: ${endpoint(ev, ev.saddr, ev.sport)} -> ${endpoint(ev, ev.daddr, ev.dport)} ${state} ${ca}` +
+    ` out:${ev.packetsOut} retrans:${ev.retransOut} total_retrans:${ev.totalRetrans}`;
+  if (ev.lostOut) s += ` lost:${ev.lostOut}`;
+  if (ev.sackedOut) s += ` sacked:${ev.sackedOut}`;
+  s += ` cwnd:${ev.sndCwnd} srtt:${duration(ev.srttUs)}`;
+  if (ev.rtoJiffies) s += ` rto:${ctx.hz ? duration(ev.rtoJiffies * 1_000_000 / ctx.hz) : `${ev.rtoJiffies} jiffies`}`;
+  if (ev.retransmits) s += ` timeouts:${ev.retransmits}`;
+  const reset = ev.rstReason ? ctx.resetReason?.(ev.rstReason) : undefined;
+  if (reset) s += ` reset: ${reset}`;
+  return s;
+}
+
+/** One line for one socket event; marks: what --diag says of it (` *message*`). */
+export function formatSocketLine(ev: SocketEvent, ctx: SocketLineContext, marks = ""): string {
+  const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
+  let line = `[${ctx.time.format(ev.tsNs)}] `;
+  if (ctx.detail) {
+    line += `[${ev.sk.toString(16)}][${name}][cpu:${String(ev.cpu).padEnd(3)}]` +
+      `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
+  } else {
+    line += `[${name}] `;
+  }
+  line += formatSocket(ev, ctx) + marks;
+  if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");
+  return line;
+}
+
+/** A socket's block: header, one line per event, a blank line. marks: per event, what --diag says of it. */
+export function formatSocketBlock(b: SocketBlock, ctx: SocketLineContext, marks?: string[]): string {
+  return [
+    `***************** sock ${b.sk.toString(16)} ***************`,
+    ...b.events.map((e, i) => formatSocketLine(e, ctx, marks?.[i])),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,323 @@
+/**
+ * --diag on TCP sockets, on the running kernel: faults a connection lives
+ * through, built in a routed lab (client, router, server): a refused
+ * connection, a SYN dropped on the router (handshake timeout), an
+ * application closing with unread data (its reset, and the peer's view), one
+ * data segment dropped on the router (fast recovery), data dropped until the
+ * retransmission timer fires, and ACKs late enough that the retransmissions
+ * were spurious. One nettrace run (filter: the client's address) sees them
+ * all; each step checks its socket block's finding and advice. They come
+ * from tracepoints (tcp_cong_state_set, tcp_send_reset, tcp_receive_reset),
+ * so they hold on every kernel this suite runs on; where functions can be
+ * traced, the retransmission timer (tcp_retransmit_timer) is checked too.
+ */
+import { assert, assertMatch } from "../helpers/assert.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { removeStaleNamespaces } from "../helpers/netns.ts";
+import { NettraceRun } from "../helpers/nettrace_process.ts";
+import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { capabilities, expectedAttach } from "../helpers/capabilities.ts";
+import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
+
+await removeStaleNamespaces();
+
+const TCP_FLOW = new URL("../helpers/tcp_flow.ts", import.meta.url).pathname;
+const FUNCTION_METHODS = ["fentry", "kprobe-multi", "kprobe"];
+
+/** Whether this kernel lets nettrace trace functions (then tcp_retransmit_timer is a point). */
+function functionsTraced(): boolean {
+  const here = FUNCTION_METHODS.some((k) => capabilities.get(k)?.available);
+  const promised = FUNCTION_METHODS.some((k) => expectedAttach.has(k));
+  assert(here || !promised, "this environment promises function probes but nettrace --check finds none");
+  return here;
+}
+
+/** Whether the kernel names the reasons of the resets it sends (6.10 and later): the tcp_send_reset record has one. */
+function resetReasonsHere(): boolean {
+  for (const tracefs of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
+    try {
+      return /enum sk_rst_reason reason;/.test(Deno.readTextFileSync(`${tracefs}/events/tcp/tcp_send_reset/format`));
+    } catch { /* not there */ }
+  }
+  return false;
+}
+
+/** A TCP end of tcp_flow.ts in a namespace; ready once it printed its first line. */
+class FlowProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+
+  constructor(ns: string, args: string[]) {
+    this.#child = new Deno.Command("ip", {
+      args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", TCP_FLOW, ...args],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#lines = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Waits for its first line ("listening", "connected"). */
+  async ready(want: string): Promise<void> {
+    const first = await this.#lines.read();
+    assert(first.value?.includes(want), `tcp_flow.ts ${want}: got ${JSON.stringify(first.value)}`);
+  }
+
+  /** Waits for it to end by itself. */
+  async done(): Promise<void> {
+    const st = await this.#child.status;
+    assert(st.success, `tcp_flow.ts ended with ${st.code}`);
+  }
+
+  async stop(): Promise<void> {
+    this.#lines.releaseLock();
+    await this.#child.stdout.cancel().catch(() => {});
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already ended */ }
+    await this.#child.status;
+  }
+}
+
+kernelTest("diag: TCP socket faults get their findings (one run, a step per fault)", async (t) => {
+  const timer = functionsTraced();
+  const reasons = resetReasonsHere();
+  await withRoutedLab("dsk", async (lab: RoutedLab) => {
+    const { server, client } = lab.addr;
+    const late = "10.232.2.2"; // a second server address: the client's route to it has a 5 ms RTO floor
+    await lab.must(lab.server, ["ip", "addr", "add", `${late}/24`, "dev", "veth0"]);
+    const run = await NettraceRun.start(["--diag", "--diag-keep", "--addr", client], 60000);
+    const flows: FlowProcess[] = [];
+    const flow = (ns: string, ...args: string[]) => {
+      const f = new FlowProcess(ns, args);
+      flows.push(f);
+      return f;
+    };
+    try {
+      /** Runs traffic; waits for a new socket block with a line that has `on` and whose analysis matches `want`. */
+      const expectSocket = async (
+        traffic: () => Promise<unknown>,
+        want: RegExp,
+        what: string,
+        on: string,
+      ): Promise<DiagBlock> => {
+        const before = diagBlocks(run.stdout).length;
+        await traffic();
+        const found = () =>
+          diagBlocks(run.stdout).slice(before).find((b) =>
+            b.kind === "sock" && want.test(b.analysis) && b.lines.some((l) => l.includes(on))
+          );
+        await run.waitFor(() => found() !== undefined, 10000);
+        const b = found();
+        assert(b, `${what}: no socket block with ${want} in:\n${run.stdout.split("\n").slice(-60).join("\n")}`);
+        return b;
+      };
+
+      await t.step("a connection to a closed port: refused, the peer answered the SYN with a reset", async () => {
+        const b = await expectSocket(
+          () => lab.tcpConnect(server, 7300),
+          /the connection was refused/,
+          "refused",
+          `-> ${server}:7300 SYN_SENT`,
+        );
+        assertMatch(
+          b.analysis,
+          /WARNING happens in tcp_receive_reset\(tcp-state\):\n\tthe connection was refused: the peer answered the SYN with a reset\n {4}fix advice:\n\tnothing listens/,
+        );
+        assert(b.lines.some((l) => /\[tcp_receive_reset +\] TCP: 10\.232\.1\.1:\d+ -> /.test(l)), b.lines.join("\n"));
+      });
+
+      await t.step("a SYN dropped on the router: Loss in the handshake (and the timer, where traced)", async () => {
+        await lab.must(lab.router, [
+          "iptables",
+          "-A",
+          "FORWARD",
+          "-p",
+          "tcp",
+          "--dport",
+          "7301",
+          "--syn",
+          "-j",
+          "DROP",
+        ]);
+        const b = await expectSocket(
+          () => lab.tcpConnect(server, 7301, 2),
+          /the handshake timed out/,
+          "SYN timeout",
+          `-> ${server}:7301 SYN_SENT`,
+        );
+        assertMatch(
+          b.analysis,
+          /WARNING happens in tcp_cong_state_set\(tcp-state\):\n\tTCP entered the Loss state: the handshake timed out and is retransmitted\n {4}fix advice:\n\tthe SYN or SYN-ACK got no answer/,
+        );
+        assert(b.lines.some((l) => /CA_Open->CA_Loss .*rto:/.test(l)), b.lines.join("\n"));
+        if (timer) {
+          assertMatch(
+            b.analysis,
+            /WARNING happens in tcp_retransmit_timer\(tcp-state\):\n\tthe TCP retransmission timer fired \(RTO\)/,
+          );
+        } else console.log("this kernel traces no functions: the tcp_retransmit_timer finding is not checked");
+      });
+
+      await t.step("the application closes with unread data: its reset, told apart, and the peer's view", async () => {
+        const srv = flow(lab.server, "reset", server, "7302");
+        await srv.ready("listening");
+        const cmd = `exec 3<>/dev/tcp/${server}/7302; echo hello >&3; sleep 1.5`;
+        const before = diagBlocks(run.stdout).length;
+        const b = await expectSocket(
+          () => lab.exec(lab.client, ["timeout", "3", "bash", "-c", cmd]),
+          /happens in tcp_send_active_reset/,
+          "application reset",
+          `${server}:7302 -> `,
+        );
+        if (reasons) {
+          assertMatch(
+            b.analysis,
+            /WARNING happens in tcp_send_active_reset\(tcp-state\):\n\tthe application closed the socket with unread data: the kernel reset the connection\n {4}reset reason:\n\tTCP_ABORT_ON_CLOSE\n {4}fix advice:\n\tread everything/,
+          );
+        } else {
+          assertMatch(
+            b.analysis,
+            /WARNING happens in tcp_send_active_reset\(tcp-state\):\n\tthe application reset the connection: it closed with unread data, with SO_LINGER 0, or aborted/,
+          );
+        }
+        // the client's socket sees the reset arrive
+        const peer = () =>
+          diagBlocks(run.stdout).slice(before).find((x) =>
+            x.kind === "sock" && /the peer reset the connection/.test(x.analysis) &&
+            x.lines.some((l) => l.includes(`-> ${server}:7302`))
+          );
+        await run.waitFor(() => peer() !== undefined, 10000);
+        assert(peer(), run.stdout.split("\n").slice(-40).join("\n"));
+        await srv.done();
+      });
+
+      await t.step("one data segment dropped on the router: fast recovery, not spurious", async () => {
+        const sink = flow(lab.server, "sink", server, "7303");
+        await sink.ready("listening");
+        await lab.must(lab.router, [
+          "iptables",
+          "-A",
+          "FORWARD",
+          "-p",
+          "tcp",
+          "--dport",
+          "7303",
+          "-m",
+          "length",
+          "--length",
+          "500:65535",
+          "-m",
+          "statistic",
+          "--mode",
+          "nth",
+          "--every",
+          "1000000",
+          "--packet",
+          "3",
+          "-j",
+          "DROP",
+        ]);
+        const b = await expectSocket(
+          async () => {
+            const c = flow(lab.client, "send", server, "7303", "40", "1000");
+            await c.ready("connected");
+            await c.done();
+          },
+          /TCP entered fast recovery/,
+          "fast recovery",
+          `-> ${server}:7303 ESTABLISHED`,
+        );
+        assertMatch(
+          b.analysis,
+          /WARNING happens in tcp_cong_state_set\(tcp-state\):\n\tTCP entered fast recovery: the peer's duplicate ACKs or SACKs show lost segments\n {4}fix advice:\n\tlook for drops on the path/,
+        );
+        assert(b.lines.some((l) => /CA_Open->CA_Recovery /.test(l)), b.lines.join("\n"));
+        assert(!/spurious/.test(b.analysis), `a real loss is not spurious:\n${b.analysis}`);
+      });
+
+      await t.step("data dropped until the timer fires: Loss after a retransmission timeout", async () => {
+        const sink = flow(lab.server, "sink", server, "7304");
+        await sink.ready("listening");
+        const b = await expectSocket(
+          async () => {
+            // 5 chunks get through; during the pause the router starts dropping data; the 6th times out
+            const c = flow(lab.client, "send", server, "7304", "5", "1000", "1000");
+            await c.ready("connected");
+            await lab.must(lab.router, [
+              "iptables",
+              "-A",
+              "FORWARD",
+              "-p",
+              "tcp",
+              "--dport",
+              "7304",
+              "-m",
+              "length",
+              "--length",
+              "500:65535",
+              "-j",
+              "DROP",
+            ]);
+            await c.done();
+          },
+          /a retransmission timeout/,
+          "RTO",
+          `-> ${server}:7304 ESTABLISHED`,
+        );
+        assertMatch(
+          b.analysis,
+          /WARNING happens in tcp_cong_state_set\(tcp-state\):\n\tTCP entered the Loss state: a retransmission timeout \(or a smaller path MTU\) made it resend all in flight\n {4}fix advice:\n\tnothing was acknowledged/,
+        );
+        if (timer) assertMatch(b.analysis, /WARNING happens in tcp_retransmit_timer\(tcp-state\)/);
+        // let the connection end: its orphan would retransmit for minutes, past this test
+        await lab.must(lab.router, [
+          "iptables",
+          "-D",
+          "FORWARD",
+          "-p",
+          "tcp",
+          "--dport",
+          "7304",
+          "-m",
+          "length",
+          "--length",
+          "500:65535",
+          "-j",
+          "DROP",
+        ]);
+      });
+
+      await t.step("ACKs later than the retransmission timeout: the retransmissions were spurious", async () => {
+        // a 5 ms RTO floor to the late address, no tail loss probe (the timeout itself must fire), and a
+        // receiver that does not read yet, so the kernel delays its ACKs (40 ms) past the RTO
+        await lab.must(lab.client, ["ip", "route", "add", `${late}/32`, "via", lab.addr.routerC, "rto_min", "5ms"]);
+        await lab.must(lab.client, ["sysctl", "-qw", "net.ipv4.tcp_early_retrans=0"]);
+        const sink = flow(lab.server, "sink", late, "7305", "3000");
+        await sink.ready("listening");
+        const b = await expectSocket(
+          async () => {
+            const c = flow(lab.client, "send", late, "7305", "20", "1000", "100");
+            await c.ready("connected");
+            await c.done();
+          },
+          /the retransmissions were spurious/,
+          "spurious",
+          `-> ${late}:7305 `,
+        );
+        assertMatch(
+          b.analysis,
+          /WARNING happens in tcp_cong_state_set\(tcp-state\):\n\tthe retransmissions were spurious: TCP undid its congestion window reduction\n {4}fix advice:\n\tthe segments were late, not lost/,
+        );
+        assert(
+          b.lines.some((l) => /CA_Loss->CA_Open .*\*the retransmissions were spurious/.test(l)),
+          b.lines.join("\n"),
+        );
+      });
+    } finally {
+      for (const f of flows) await f.stop();
+      await run.stop();
+    }
+  });
+  await assertNothingLeft("after --diag on sockets");
+});

@@ -83,12 +83,24 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
  * it receives passes the address, port and protocol filters. TCP flags and
  * lengths belong to packets: with those filters no socket matches.
  */
+/* Room for the connection as a packet: off the stack, which the caller's
+ * frames share (the kernel allows 512 bytes for a whole call chain). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_packet);
+} sock_packet SEC(".maps");
+
 static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int reply)
 {
-	struct nt_packet pkt;
+	__u32 zero = 0;
+	struct nt_packet *pkt = bpf_map_lookup_elem(&sock_packet, &zero);
 
-	nt_sock_packet(e, &pkt, reply);
-	return nt_packet_match(&filter, &pkt);
+	if (!pkt)
+		return false;
+	nt_sock_packet(e, pkt, reply);
+	return nt_packet_match(&filter, pkt);
 }
 
 static __always_inline bool nt_sock_match(const struct nt_sock_event *e)

@@ -58,7 +58,17 @@ export interface LifeProgram {
 }
 
 /** Maps every copy of the object shares with the first (all but its own .rodata). */
-const SHARED_MAPS = ["points", "contexts", "clone_parents", "entries", "events", "stats", "stacks", "rate"];
+const SHARED_MAPS = [
+  "points",
+  "contexts",
+  "clone_parents",
+  "entries",
+  "events",
+  "stats",
+  "stacks",
+  "rate",
+  "sock_packet",
+];
 
 function pointBytes(p: PlannedPoint): Uint8Array {
   const b = new Uint8Array(POINT.size);

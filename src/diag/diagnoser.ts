@@ -7,7 +7,8 @@
  * finding. Pure: tests feed recorded events.
  * @module
  */
-import type { Level, NumberTest, Rule, Verdict } from "./rules.ts";
+import type { Level, NumberTest, Rule } from "./rules.ts";
+import { verdictOf } from "../kernel/netfilter_verdict.ts";
 
 /** What a rule can test of one event. */
 export interface DiagEvent {
@@ -67,24 +68,6 @@ export function numberPasses(t: NumberTest, value: bigint): boolean {
     case "range":
       return value >= t.min && value <= t.max;
   }
-}
-
-/**
- * Points whose return value is a netfilter verdict, and how to read it:
- * nf_hook_slow returns 1 (accepted), 0 (stolen or queued) or a negative
- * errno (dropped); the table walkers return NF_DROP 0, NF_ACCEPT 1, NF_STOLEN 2,
- * NF_QUEUE 3.
- */
-const HOOK_STYLE = new Set(["nf_hook_slow"]);
-const TABLE_STYLE = /^(ipt_do_table|ip6t_do_table|arpt_do_table|ebt_do_table|nft_do_chain.*)$/;
-
-/** The netfilter verdict an event's return value means, if its point returns one. */
-export function verdictOf(point: string, ret: bigint | undefined): Verdict | undefined {
-  if (ret === undefined) return undefined;
-  const v = BigInt.asIntN(32, ret);
-  if (HOOK_STYLE.has(point)) return v === 1n ? "accept" : v < 0n ? "drop" : "stolen";
-  if (TABLE_STYLE.test(point)) return v === 0n ? "drop" : v === 1n ? "accept" : "stolen";
-  return undefined;
 }
 
 /** Whether every condition of the rule holds for the event. */

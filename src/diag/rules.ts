@@ -9,6 +9,7 @@
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
+import type { Verdict } from "../kernel/netfilter_verdict.ts";
 
 /** How bad a finding is. */
 export type Level = "INFO" | "WARN" | "ERROR";
@@ -17,9 +18,6 @@ export type Level = "INFO" | "WARN" | "ERROR";
 export type NumberTest =
   | { op: "eq" | "ne" | "lt" | "gt"; value: bigint }
   | { op: "range"; min: bigint; max: bigint };
-
-/** Netfilter verdicts, as nf_hook_slow returns them. */
-export type Verdict = "accept" | "drop" | "stolen";
 
 /** One rule. */
 export interface Rule {

@@ -310,8 +310,11 @@ export async function runLife(opts: Options): Promise<number> {
       const kind = recordKind(v, off);
       if (kind === KIND.sock) {
         const ev = decodeSocket(v, off, size);
-        if (opts.basic) out.push(formatSocketLine(ev, sockCtx));
-        else sockets.add(ev);
+        if (opts.basic) {
+          out.push(formatSocketLine(ev, sockCtx));
+          packets++;
+          if (opts.count && packets >= opts.count) stop.request("count");
+        } else sockets.add(ev);
         return;
       }
       if (kind === KIND.nf) {

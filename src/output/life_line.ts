@@ -10,6 +10,7 @@ import { formatPacket } from "../packet/format.ts";
 import type { LifeBlock } from "../life/context_tracker.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 import { netfilterNote } from "./netfilter_text.ts";
+import { verdictOf } from "../kernel/netfilter_verdict.ts";
 
 /** What a lifecycle line needs besides the event. */
 export interface LifeLineContext {
@@ -37,7 +38,7 @@ export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext, marks = ""
   }
   line += formatPacket(decodePacket(ev.packet));
   if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
-  if (ev.nf) line += ` *${netfilterNote(ev.nf)}*`;
+  if (ev.nf) line += ` *${netfilterNote(ev.nf, verdictOf(ctx.pointName(ev.point), ev.ret))}*`;
   const drop = ctx.dropNote?.(ev);
   if (drop) line += ` *${drop}*`;
   line += marks;

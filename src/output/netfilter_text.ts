@@ -1,9 +1,10 @@
 /**
  * Netfilter details in words, as the C nettrace shows them on a line:
- * `ipv4 in chain: INPUT`, `nft table:filter, chain:input`.
+ * `ipv4 in chain: INPUT`, `nft table:filter, chain:input, verdict: drop`.
  * @module
  */
 import type { NetfilterInfo } from "../event/decode.ts";
+import type { Verdict } from "../kernel/netfilter_verdict.ts";
 
 /** NFPROTO_* names. */
 const FAMILIES: Record<number, string> = { 1: "inet", 2: "ipv4", 3: "arp", 5: "netdev", 7: "bridge", 10: "ipv6" };
@@ -20,10 +21,11 @@ export function hookName(hook: number): string {
   return HOOKS[hook] ?? `hook ${hook}`;
 }
 
-/** The note of a line at a netfilter function. */
-export function netfilterNote(nf: NetfilterInfo): string {
+/** The note of a line at a netfilter function; verdict: what its return value said, when it was seen. */
+export function netfilterNote(nf: NetfilterInfo, verdict?: Verdict): string {
   const where = `${familyName(nf.pf)} in chain: ${hookName(nf.hook)}`;
-  if (nf.chain) return `nft table:${nf.table}, chain:${nf.chain}`;
-  if (nf.table) return `iptables table:${nf.table}, ${where}`;
-  return where;
+  const said = verdict ? `, verdict: ${verdict}` : "";
+  if (nf.chain) return `nft table:${nf.table}, chain:${nf.chain}${said}`;
+  if (nf.table) return `iptables table:${nf.table}, ${where}${said}`;
+  return where + said;
 }

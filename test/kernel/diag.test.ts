@@ -320,11 +320,11 @@ attachTest(
         const text = b.lines.join("\n");
         assertMatch(
           text,
-          /\[nf_hook_slow\s*\] UDP: .* \*ipv4 in chain: INPUT\* \*packet is dropped by netfilter \(NF_DROP\)\*/,
+          /\[nf_hook_slow\s*\] UDP: .* \*ipv4 in chain: INPUT, verdict: drop\* \*packet is dropped by netfilter \(NF_DROP\)\*/,
         );
         assertMatch(
           text,
-          /\[nft_do_chain_inet\s*\] UDP: .* \*nft table:nettrace_long_table_name, chain:nettrace_long_input_chain\* \*packet is dropped by nftables/,
+          /\[nft_do_chain_inet\s*\] UDP: .* \*nft table:nettrace_long_table_name, chain:nettrace_long_input_chain, verdict: drop\* \*packet is dropped by nftables/,
         );
         assertMatch(
           b.analysis,
@@ -339,7 +339,7 @@ attachTest(
           assert(c, `no analysed packet to :7203:\n${run.stdout}`);
           assertMatch(
             c.lines.join("\n"),
-            /\[ipt_do_table\s*\] TCP: .* \*iptables table:filter, ipv4 in chain: FORWARD\* \*packet is dropped by iptables \(legacy\)\*/,
+            /\[ipt_do_table\s*\] TCP: .* \*iptables table:filter, ipv4 in chain: FORWARD, verdict: drop\* \*packet is dropped by iptables \(legacy\)\*/,
           );
         }
       } finally {

@@ -7,7 +7,8 @@ import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/asse
 import { checkRuleNames, parseRules } from "../../src/diag/rules.ts";
 import { RuleFileError } from "../../src/diag/rule_file_error.ts";
 import { recordedEvent } from "../helpers/recorded_event.ts";
-import { type DiagEvent, Diagnoser, numberPasses, verdictOf } from "../../src/diag/diagnoser.ts";
+import { type DiagEvent, Diagnoser, numberPasses } from "../../src/diag/diagnoser.ts";
+import { verdictOf } from "../../src/kernel/netfilter_verdict.ts";
 import { PacketDiagnosis } from "../../src/diag/packet_report.ts";
 import { decodeNetfilter, type KernelEvent, recordKind } from "../../src/event/decode.ts";
 import { KIND, NF_EVENT } from "../../src/event/layout.ts";
@@ -253,6 +254,17 @@ Deno.test("netfilter: family and hook names, nft table and chain, the x_tables t
     "iptables table:filter, ipv4 in chain: FORWARD",
   );
   assertEquals(netfilterNote({ ...base, pf: 99, hook: 9 }), "family 99 in chain: hook 9");
+  // the verdict, where the function's return was seen
+  const chain = { ...base, pf: 1, hook: 1, table: "t", chain: "c" };
+  assertEquals(netfilterNote(chain, verdictOf("nft_do_chain_inet", 0n)), "nft table:t, chain:c, verdict: drop");
+  assertEquals(
+    netfilterNote({ ...base, pf: 2, hook: 1 }, verdictOf("nf_hook_slow", 1n)),
+    "ipv4 in chain: INPUT, verdict: accept",
+  );
+  assertEquals(
+    netfilterNote({ ...base, pf: 2, hook: 2, table: "filter" }, verdictOf("ipt_do_table", 2n)),
+    "iptables table:filter, ipv4 in chain: FORWARD, verdict: stolen",
+  );
 });
 
 Deno.test("netfilter: a record decodes, and joins the latest event of its point and skb", () => {

@@ -46,6 +46,27 @@ Deno.test("tree: leaves carry their fields, group and line", () => {
   assertEquals(leaves[3].group, "ip-out");
 });
 
+Deno.test("tree: socket points: a function's socket argument, a tracepoint's socket record", () => {
+  const leaves = allLeaves(parseTree(`
+- group: tcp-state
+  leaves:
+    - { func: tcp_retransmit_timer, sock: true }
+    - { func: tcp_other, sock: true, sk: 1 }
+    - { tp: "tcp:tcp_send_reset", name: tcp_send_active_reset, sock: true }
+    - { func: ip_rcv }
+`));
+  assertEquals(leaves.map((l) => [l.name, l.sock, l.skArg]), [
+    ["tcp_retransmit_timer", true, 0],
+    ["tcp_other", true, 1],
+    ["tcp_send_active_reset", true, undefined],
+    ["ip_rcv", false, undefined],
+  ]);
+  const shipped = allLeaves(parseTree(TREE_TEXT)).filter((l) => l.sock).map((l) => l.name);
+  for (const n of ["tcp_cong_state_set", "tcp_send_active_reset", "tcp_receive_reset", "tcp_retransmit_timer"]) {
+    assert(shipped.includes(n), `${n} is not a socket point: ${shipped}`);
+  }
+});
+
 Deno.test("tree: a malformed file gives one error naming the line", () => {
   const cases: Array<[string, number, RegExp]> = [
     ["- group: a\n  leaves:\n    - { func: x, skb: 9 }\n", 3, /'skb' must be an argument position/],
@@ -62,6 +83,10 @@ Deno.test("tree: a malformed file gives one error naming the line", () => {
     ["- group: a\n  leaves:\n    - { func: x, tp: 'a:b' }\n", 3, /'func' or 'tp', not both/],
     ["- group: a\n  leaves:\n    - { func: x, nf: chains }\n", 3, /'nf' must be hook, chain or table/],
     ["- group: a\n  leaves:\n    - { tp: 'a:b', nf: hook }\n", 3, /'nf' apply to functions/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, skb: 1 }\n", 3, /takes 'sk', not 'skb'/],
+    ["- group: a\n  leaves:\n    - { func: x, sk: 1 }\n", 3, /'sk' is for socket points/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, end: true }\n", 3, /no skb to end/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', sk: 0 }\n", 3, /apply to functions/],
   ];
   for (const [text, line, re] of cases) {
     const e = assertThrows(() => parseTree(text, "t.yaml"), TreeError);

@@ -2,9 +2,9 @@
  * --diag on the running kernel, one fault per step, all in a routed lab of
  * three namespaces (client, router, server) the test builds: a closed port,
  * iptables DROP in INPUT, an nft table and chain with long names, iptables
- * DROP in FORWARD on the router, DNAT to a closed port, TTL running out on
- * the router, the reverse path filter, no route, and an XDP program that
- * drops (generic mode, on the server's veth). One nettrace run
+ * DROP in FORWARD on the router, DNAT to a closed port, a full qdisc, TTL
+ * running out on the router, the reverse path filter, no route, and an XDP
+ * program that drops (generic mode, on the server's veth). One nettrace run
  * (filter: the server's address) sees them all; each step checks its
  * packet's ANALYSIS RESULT: level, message, drop reason and advice. These
  * findings come from tracepoints (kfree_skb and its reason, tcp_send_reset,
@@ -35,6 +35,23 @@ async function buildXdpDrop(): Promise<string> {
 kernelTest("diag: each fault gets its finding, drop reason and advice (one run, a step per fault)", async (t) => {
   await withRoutedLab("diag", async (lab: RoutedLab) => {
     const { server } = lab.addr;
+    // a token bucket on the server's way out, there before nettrace starts (sch_tbf can be a module, whose
+    // functions are traced only when loaded at start): a small packet now and then passes, a burst does not
+    await lab.must(lab.server, [
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      "veth0",
+      "root",
+      "tbf",
+      "rate",
+      "1mbit",
+      "burst",
+      "4kb",
+      "limit",
+      "4kb",
+    ]);
     const run = await NettraceRun.start(["--diag", "--diag-keep", "--addr", server], 60000);
     try {
       /** Runs traffic and waits for a new packet (with a line that has `on`, when given) whose analysis matches `want`. */
@@ -184,6 +201,23 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           } catch { /* done */ }
           await srv.status;
         }
+      });
+
+      await t.step("a qdisc that is full (tbf on the server's way out): ERROR, traffic control drops", async () => {
+        // one 60000-byte datagram: about 40 fragments at once, far more than the bucket holds
+        const burst = `head -c 60000 /dev/zero > /dev/udp/${lab.addr.client}/7110`;
+        const b = await expectPacket(
+          () => lab.exec(lab.server, ["bash", "-c", burst]),
+          /dropped by traffic control|the qdisc refused the packet/,
+          "qdisc drop",
+          (l) => l.includes(`UDP: ${server}`) && l.includes(lab.addr.client),
+        );
+        // the free's reason where the kernel gives one (QDISC_DROP); where functions are traced, tbf_enqueue's return
+        assertMatch(
+          b.analysis,
+          /ERROR happens in (kfree_skb\(life\):\n\tpacket is dropped by traffic control \(a qdisc or a tc filter\)[^]*drop reason:\n\tQDISC_DROP|tbf_enqueue\(tc\):\n\tthe qdisc refused the packet)/,
+        );
+        assertMatch(b.analysis, /fix advice:\n\tcheck the qdisc/);
       });
 
       await t.step("TTL running out on the router: the ICMP error and the drop", async () => {

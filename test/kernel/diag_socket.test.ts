@@ -10,10 +10,12 @@
  * from tracepoints (tcp_cong_state_set, tcp_send_reset, tcp_receive_reset),
  * so they hold on every kernel this suite runs on; where functions can be
  * traced, the retransmission timer (tcp_retransmit_timer) is checked too.
+ * Then IPv6: a socket's IPv6 connection passes an IPv6 filter, and an IPv6
+ * socket talking IPv4 (v4-mapped) passes an IPv4 one and shows as IPv4.
  */
 import { assert, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { removeStaleNamespaces } from "../helpers/netns.ts";
+import { removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
 import { NettraceRun } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -321,3 +323,53 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
   });
   await assertNothingLeft("after --diag on sockets");
 });
+
+kernelTest(
+  "diag: IPv6 sockets pass IPv6 filters; a v4-mapped IPv6 socket passes IPv4 ones and shows as IPv4",
+  async () => {
+    await withNet("dsk6", async (net: VethPair) => {
+      const v6 = await NettraceRun.start(["--diag", "--diag-keep", "-t", "tcp-state", "--addr", net.v6.b], 60000);
+      try {
+        // a new veth link can lose the first SYN (its carrier comes up late): allow its retransmission
+        await net.tcpConnect(net.a, net.v6.b, 7400, 3);
+        const refused = () =>
+          diagBlocks(v6.stdout).find((b) =>
+            b.kind === "sock" && /the connection was refused/.test(b.analysis) &&
+            b.lines.some((l) => new RegExp(`TCP: \\[${net.v6.a}\\]:\\d+ -> \\[${net.v6.b}\\]:7400 SYN_SENT`).test(l))
+          );
+        await v6.waitFor(() => refused() !== undefined, 10000);
+        assert(refused(), `${v6.stdout}\n${v6.stderr}`);
+      } finally {
+        await v6.stop();
+      }
+
+      const v4 = await NettraceRun.start(
+        ["--diag", "--diag-keep", "-t", "tcp-state", "--addr", net.v4.b, "--port", "7401"],
+        60000,
+      );
+      // listening on :: takes IPv4 connections through an IPv6 socket (v4-mapped addresses)
+      const srv = new FlowProcess(net.b, ["reset", "::", "7401"]);
+      try {
+        await srv.ready("listening");
+        await net.exec(net.a, [
+          "timeout",
+          "3",
+          "bash",
+          "-c",
+          `exec 3<>/dev/tcp/${net.v4.b}/7401; echo hi >&3; sleep 1.5`,
+        ]);
+        const reset = () =>
+          diagBlocks(v4.stdout).find((b) =>
+            b.kind === "sock" && /happens in tcp_send_active_reset/.test(b.analysis) &&
+            b.lines.some((l) => l.includes(`TCP: ${net.v4.b}:7401 -> ${net.v4.a}:`))
+          );
+        await v4.waitFor(() => reset() !== undefined, 10000);
+        assert(reset(), v4.stdout);
+      } finally {
+        await srv.stop();
+        await v4.stop();
+      }
+    });
+    await assertNothingLeft("after --diag on IPv6 sockets");
+  },
+);

@@ -53,3 +53,16 @@ export function attachTest(needs: string[], name: string, fn: () => Promise<void
     },
   });
 }
+
+/**
+ * Whether nettrace can trace kernel functions here (fentry, kprobe-multi or kprobe). Fails when this
+ * environment promises one that `--check` does not find, so a broken probe cannot pass as "not here".
+ */
+export function functionProbesHere(): boolean {
+  const methods = ["fentry", "kprobe-multi", "kprobe"];
+  const here = methods.some((k) => capabilities.get(k)?.available);
+  if (!here && methods.some((k) => expectedAttach.has(k))) {
+    throw new Error("this environment promises function probes but nettrace --check finds none");
+  }
+  return here;
+}

@@ -3,65 +3,27 @@
  *
  *     client 10.232.1.1 --veth-- 10.232.1.254 router 10.232.2.254 --veth-- 10.232.2.1 server
  *
- * The router forwards; client and server route through it. Everything goes
- * with destroy(), and the namespaces carry the test prefix (ntt-) so a
- * crashed run's leftovers are removed by removeStaleNamespaces().
+ * The router forwards; client and server route through it.
  */
-import { type CmdResult, must, sh } from "./netns.ts";
+import { must } from "./netns.ts";
+import { labNamespace, NamespaceLab, withLab } from "./netns_lab.ts";
 
 /** The three namespaces and their addresses. */
-export class RoutedLab {
-  readonly client: string;
-  readonly router: string;
-  readonly server: string;
+export class RoutedLab extends NamespaceLab {
   readonly addr = { client: "10.232.1.1", routerC: "10.232.1.254", routerS: "10.232.2.254", server: "10.232.2.1" };
 
-  private constructor(tag: string) {
-    const id = `${tag}-${Deno.pid % 100000}`;
-    this.client = `ntt-${id}-c`;
-    this.router = `ntt-${id}-r`;
-    this.server = `ntt-${id}-s`;
+  private constructor(readonly client: string, readonly router: string, readonly server: string) {
+    super([client, router, server]);
   }
 
   /** Creates the namespaces, links, addresses and routes. */
   static async create(tag: string): Promise<RoutedLab> {
-    const l = new RoutedLab(tag);
-    await l.destroy();
+    const l = new RoutedLab(labNamespace(tag, "c"), labNamespace(tag, "r"), labNamespace(tag, "s"));
     try {
-      for (const ns of [l.client, l.router, l.server]) {
-        await must(["ip", "netns", "add", ns]);
-        await must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      await l.addNamespaces();
+      for (const [ns, peer] of [[l.client, "vc"], [l.server, "vs"]]) {
+        await must(["ip", "-n", ns, "link", "add", "veth0", "type", "veth", "peer", "name", peer, "netns", l.router]);
       }
-      await must([
-        "ip",
-        "-n",
-        l.client,
-        "link",
-        "add",
-        "veth0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "vc",
-        "netns",
-        l.router,
-      ]);
-      await must([
-        "ip",
-        "-n",
-        l.server,
-        "link",
-        "add",
-        "veth0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "vs",
-        "netns",
-        l.router,
-      ]);
       const links: Array<[string, string, string]> = [
         [l.client, "veth0", `${l.addr.client}/24`],
         [l.router, "vc", `${l.addr.routerC}/24`],
@@ -82,16 +44,6 @@ export class RoutedLab {
     return l;
   }
 
-  /** Runs a command inside a namespace. */
-  exec(ns: string, cmd: string[], opts: { input?: string } = {}): Promise<CmdResult> {
-    return sh(["ip", "netns", "exec", ns, ...cmd], opts);
-  }
-
-  /** Runs a command inside a namespace; throws when it fails. */
-  must(ns: string, cmd: string[], opts: { input?: string } = {}): Promise<string> {
-    return must(["ip", "netns", "exec", ns, ...cmd], opts);
-  }
-
   /** Opens a TCP connection from the client (a SYN: refused, dropped or answered). */
   async tcpConnect(addr: string, port: number, timeoutS = 1): Promise<void> {
     await this.exec(this.client, ["timeout", String(timeoutS), "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`]);
@@ -101,19 +53,9 @@ export class RoutedLab {
   async udpSend(addr: string, port: number): Promise<void> {
     await this.exec(this.client, ["bash", "-c", `echo nettrace-test > /dev/udp/${addr}/${port}`]);
   }
-
-  /** Deletes the namespaces (links and rules go with them). */
-  async destroy(): Promise<void> {
-    for (const ns of [this.client, this.router, this.server]) await sh(["ip", "netns", "del", ns]);
-  }
 }
 
 /** Creates the lab, runs body, always removes it. */
-export async function withRoutedLab(tag: string, body: (lab: RoutedLab) => Promise<void>): Promise<void> {
-  const lab = await RoutedLab.create(tag);
-  try {
-    await body(lab);
-  } finally {
-    await lab.destroy();
-  }
+export function withRoutedLab(tag: string, body: (lab: RoutedLab) => Promise<void>): Promise<void> {
+  return withLab(() => RoutedLab.create(tag), body);
 }

@@ -19,22 +19,12 @@ import { removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.
 import { NettraceRun } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
-import { capabilities, expectedAttach } from "../helpers/capabilities.ts";
+import { functionProbesHere } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
 
 await removeStaleNamespaces();
 
 const TCP_FLOW = new URL("../helpers/tcp_flow.ts", import.meta.url).pathname;
-const FUNCTION_METHODS = ["fentry", "kprobe-multi", "kprobe"];
-
-/** Whether this kernel lets nettrace trace functions (then tcp_retransmit_timer is a point). */
-function functionsTraced(): boolean {
-  const here = FUNCTION_METHODS.some((k) => capabilities.get(k)?.available);
-  const promised = FUNCTION_METHODS.some((k) => expectedAttach.has(k));
-  assert(here || !promised, "this environment promises function probes but nettrace --check finds none");
-  return here;
-}
-
 /** Whether the kernel names the reasons of the resets it sends (6.10 and later): the tcp_send_reset record has one. */
 function resetReasonsHere(): boolean {
   for (const tracefs of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
@@ -82,7 +72,7 @@ class FlowProcess {
 }
 
 kernelTest("diag: TCP socket faults get their findings (one run, a step per fault)", async (t) => {
-  const timer = functionsTraced();
+  const timer = functionProbesHere();
   const reasons = resetReasonsHere();
   await withRoutedLab("dsk", async (lab: RoutedLab) => {
     const { server, client } = lab.addr;

@@ -171,7 +171,7 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "diag",
-    help: "diagnose: findings (INFO/WARN/ERROR) with advice per packet; stops after the first packet with an ERROR",
+    help: "diagnose: findings (INFO/WARN/ERROR) with advice per packet and per TCP socket; stops after the first ERROR",
     apply: (o) => (o.diag = { keep: o.diag?.keep ?? false, quiet: o.diag?.quiet ?? false }),
   },
   {

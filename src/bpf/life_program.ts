@@ -57,7 +57,11 @@ export interface LifeProgram {
   close(): void;
 }
 
-/** Maps every copy of the object shares with the first (all but its own .rodata). */
+/**
+ * Maps every copy of the object shares with the first: all but its own .rodata and the per-CPU scratch maps
+ * (sock_scratch, sock_packet), which stay each copy's own: one copy's fentry program can run nested in another
+ * program on the same CPU (a timer's softirq), and must not write over its record.
+ */
 const SHARED_MAPS = [
   "points",
   "contexts",
@@ -67,7 +71,6 @@ const SHARED_MAPS = [
   "stats",
   "stacks",
   "rate",
-  "sock_packet",
 ];
 
 function pointBytes(p: PlannedPoint): Uint8Array {

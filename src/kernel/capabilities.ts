@@ -44,6 +44,8 @@ export interface CapabilityReport {
   tracefs: Capability;
   attach: Record<AttachKind, Capability>;
   dropReasons: Capability;
+  /** CONFIG_HZ of the kernel's config, when the config is readable (jiffies to time) */
+  hz?: number;
 }
 
 interface AttachProbe {
@@ -267,7 +269,8 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       })`,
     };
   kernelBtf?.close();
-  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, dropReasons };
+  const hz = Number(config?.get("CONFIG_HZ")) || undefined;
+  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, dropReasons, hz };
 }
 
 /** The report as text: one line per capability. */

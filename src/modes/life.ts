@@ -22,7 +22,6 @@ import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_trac
 import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
 import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
 import { formatSocketBlock, formatSocketLine, type SocketLineContext } from "../output/socket_line.ts";
-import { readKernelConfig } from "../kernel/kconfig.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
@@ -201,9 +200,6 @@ export async function runLife(opts: Options): Promise<number> {
   let reader: RingReader | undefined;
   let packets = 0, socketBlocks = 0;
   let losses: LossReport | undefined;
-  const hz = planned.some((p) => p.leaf.sock)
-    ? Number((await readKernelConfig())?.config.get("CONFIG_HZ")) || undefined
-    : undefined;
   try {
     const prog = loadLifeProgram({
       points: planned,
@@ -294,7 +290,7 @@ export async function runLife(opts: Options): Promise<number> {
       if (opts.count && packets >= opts.count) stop.request("count");
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
-    const sockCtx: SocketLineContext = { ...lineCtx, resetReason: (v) => rstReasons.get(v), hz };
+    const sockCtx: SocketLineContext = { ...lineCtx, resetReason: (v) => rstReasons.get(v), hz: view.capabilities.hz };
     const sockets = new SocketTracker(SOCKET_QUIET_NS);
     const emitSocketBlock = (b: SocketBlock) => {
       if (stop.stopped || minLatencyNs) return;

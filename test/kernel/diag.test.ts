@@ -18,11 +18,11 @@ import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { attachTest } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
+import { FlowProcess } from "../helpers/tcp_flow_process.ts";
 
 await removeStaleNamespaces();
 
 const XDP_SOURCE = new URL("../fixtures/xdp_drop.bpf.c", import.meta.url).pathname;
-const TCP_FLOW = new URL("../helpers/tcp_flow.ts", import.meta.url).pathname;
 
 /** Compiles the XDP fixture (drops everything) with clang; returns the object's path. */
 async function buildXdpDrop(): Promise<string> {
@@ -162,14 +162,9 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
       });
 
       await t.step("the application closes with unread data: a TCP reset leaves the server", async () => {
-        const srv = new Deno.Command("ip", {
-          args: ["netns", "exec", lab.server, Deno.execPath(), "run", "-A", TCP_FLOW, "reset", server, "7106"],
-          stdout: "piped",
-          stderr: "inherit",
-        }).spawn();
-        const out = srv.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        const srv = new FlowProcess(lab.server, ["reset", server, "7106"]);
         try {
-          assert((await out.read()).value?.includes("listening"), "the reset server did not start");
+          await srv.ready("listening");
           const b = await expectPacket(
             () =>
               lab.exec(lab.client, [
@@ -194,12 +189,7 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           );
           assertMatch(b.analysis, /WARNING happens in net_dev_queue\(link-out\):\n\ta TCP reset leaves this host/);
         } finally {
-          out.releaseLock();
-          await srv.stdout.cancel().catch(() => {});
-          try {
-            srv.kill("SIGKILL");
-          } catch { /* done */ }
-          await srv.status;
+          await srv.stop();
         }
       });
 

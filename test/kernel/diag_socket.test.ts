@@ -19,13 +19,13 @@ import { removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.
 import { NettraceRun } from "../helpers/nettrace_process.ts";
 import { type RoutedLab, withRoutedLab } from "../helpers/routed_lab.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { FlowProcess } from "../helpers/tcp_flow_process.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
 import { scaled, TIME_SCALE } from "../helpers/time_scale.ts";
 
 await removeStaleNamespaces();
 
-const TCP_FLOW = new URL("../helpers/tcp_flow.ts", import.meta.url).pathname;
 /** Whether the kernel names the reasons of the resets it sends (6.10 and later): the tcp_send_reset record has one. */
 function resetReasonsHere(): boolean {
   for (const tracefs of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
@@ -34,42 +34,6 @@ function resetReasonsHere(): boolean {
     } catch { /* not there */ }
   }
   return false;
-}
-
-/** A TCP end of tcp_flow.ts in a namespace; ready once it printed its first line. */
-class FlowProcess {
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: ReadableStreamDefaultReader<string>;
-
-  constructor(ns: string, args: string[]) {
-    this.#child = new Deno.Command("ip", {
-      args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", TCP_FLOW, ...args],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#lines = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /** Waits for its first line ("listening", "connected"). */
-  async ready(want: string): Promise<void> {
-    const first = await this.#lines.read();
-    assert(first.value?.includes(want), `tcp_flow.ts ${want}: got ${JSON.stringify(first.value)}`);
-  }
-
-  /** Waits for it to end by itself. */
-  async done(): Promise<void> {
-    const st = await this.#child.status;
-    assert(st.success, `tcp_flow.ts ended with ${st.code}`);
-  }
-
-  async stop(): Promise<void> {
-    this.#lines.releaseLock();
-    await this.#child.stdout.cancel().catch(() => {});
-    try {
-      this.#child.kill("SIGKILL");
-    } catch { /* already ended */ }
-    await this.#child.status;
-  }
 }
 
 kernelTest("diag: TCP socket faults get their findings (one run, a step per fault)", async (t) => {
@@ -231,6 +195,20 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
       });
 
       await t.step("data dropped until the timer fires: Loss after a retransmission timeout", async () => {
+        // data segments (not the handshake, nor the FIN) to port 7304, forwarded by the router
+        const dataDrop = [
+          "FORWARD",
+          "-p",
+          "tcp",
+          "--dport",
+          "7304",
+          "-m",
+          "length",
+          "--length",
+          "500:65535",
+          "-j",
+          "DROP",
+        ];
         const sink = flow(lab.server, "sink", server, "7304");
         await sink.ready("listening");
         const b = await expectSocket(
@@ -238,21 +216,7 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
             // 5 chunks get through; during the pause the router starts dropping data; the 6th times out
             const c = flow(lab.client, "send", server, "7304", "5", "1000", String(scaled(1000)));
             await c.ready("connected");
-            await lab.must(lab.router, [
-              "iptables",
-              "-A",
-              "FORWARD",
-              "-p",
-              "tcp",
-              "--dport",
-              "7304",
-              "-m",
-              "length",
-              "--length",
-              "500:65535",
-              "-j",
-              "DROP",
-            ]);
+            await lab.must(lab.router, ["iptables", "-A", ...dataDrop]);
             await c.done();
           },
           /a retransmission timeout/,
@@ -266,21 +230,7 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
         );
         if (timer) assertMatch(b.analysis, /WARNING happens in tcp_retransmit_timer\(tcp-state\)/);
         // let the connection end: its orphan would retransmit for minutes, past this test
-        await lab.must(lab.router, [
-          "iptables",
-          "-D",
-          "FORWARD",
-          "-p",
-          "tcp",
-          "--dport",
-          "7304",
-          "-m",
-          "length",
-          "--length",
-          "500:65535",
-          "-j",
-          "DROP",
-        ]);
+        await lab.must(lab.router, ["iptables", "-D", ...dataDrop]);
       });
 
       await t.step("ACKs later than the retransmission timeout: the retransmissions were spurious", async () => {

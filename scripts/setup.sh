@@ -37,6 +37,7 @@ if [ "$TEST" = 1 ]; then
   need_cmd iptables iptables
   need_cmd nft nftables
   need_cmd ping iputils-ping
+  need_cmd setpriv util-linux
 fi
 if [ "$GUEST" = 1 ]; then
   need_cmd qemu-system-x86_64 qemu-system-x86
@@ -51,6 +52,9 @@ fi
 deno_bin() {
   if command -v deno >/dev/null 2>&1; then command -v deno
   elif [ -x "$ROOT/node_modules/deno/deno" ]; then echo "$ROOT/node_modules/deno/deno"
+  elif compgen -G "$ROOT/node_modules/@deno/linux-*/deno" >/dev/null; then
+    # npm --ignore-scripts leaves the binary in the platform package
+    ls "$ROOT"/node_modules/@deno/linux-*/deno | head -n 1
   elif [ -x "$ROOT/node_modules/.bin/deno" ]; then echo "$ROOT/node_modules/.bin/deno"
   fi
 }

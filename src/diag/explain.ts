@@ -10,9 +10,15 @@ import type { ReasonText } from "./drop_reason_text.ts";
 /** Names that are enum markers, not reasons. */
 const NOT_REASONS = new Set(["MAX", "SUBSYS_MASK"]);
 
-/** NO_SOCKET, no_socket and SKB_DROP_REASON_NO_SOCKET all name NO_SOCKET. */
-export function normalizeReasonName(name: string): string {
-  return name.toUpperCase().replace(/^SKB_DROP_REASON_/, "").replace(/^SKB_/, "");
+/**
+ * NO_SOCKET, no_socket and SKB_DROP_REASON_NO_SOCKET all name NO_SOCKET;
+ * skb_consumed names CONSUMED. A name that is itself a reason keeps its SKB_
+ * (SKB_RX_HEADROOM, SKB_CSUM): known lists the names that count as reasons.
+ */
+export function normalizeReasonName(name: string, known: (n: string) => boolean = () => false): string {
+  const upper = name.toUpperCase().replace(/^SKB_DROP_REASON_/, "");
+  if (!upper.startsWith("SKB_") || known(upper)) return upper;
+  return upper.slice("SKB_".length);
 }
 
 function valueOf(kernel: DropReasons, name: string): number | undefined {
@@ -20,9 +26,42 @@ function valueOf(kernel: DropReasons, name: string): number | undefined {
   return undefined;
 }
 
+/** The part of the stack a reason's name points to, for reasons nettrace has no text for. */
+const AREA_BY_PREFIX: Array<[RegExp, string]> = [
+  [/^TCP_/, "tcp"],
+  [/^UDP_/, "udp"],
+  [/^ICMP_/, "icmp"],
+  [/^IPV6_|^IPV6/, "ipv6"],
+  [/^(IP_|PKT_|FRAG_|DUP_FRAG)/, "ip"],
+  [/^NEIGH_/, "neighbour"],
+  [/^(TC_|QDISC_|FQ_|CAKE_|DUALPI2_)/, "tc"],
+  [/^(SOCKET_|UNIX_|PACKET_SOCK)/, "socket"],
+  [/^(NETFILTER|NF_)/, "netfilter"],
+  [/^XDP/, "xdp"],
+  [/^XFRM_/, "xfrm"],
+  [/^(VXLAN_)/, "vxlan"],
+  [/^(BRIDGE_|LOCAL_MAC|MAC_)/, "bridge"],
+  [/^(IP_TUNNEL|TUNNEL_)/, "tunnel"],
+  [/^(DEV_|TAP_|FULL_RING|SKB_)/, "device"],
+  [/^(CAN|CANFD|CANXL)_/, "can"],
+  [/^SEG6_/, "seg6"],
+  [/^PSP_/, "psp"],
+  [/^BPF_/, "bpf"],
+];
+
+/** The area of a reason: its text's, else a guess from its name, else the kernel's subsystem (core). */
+export function reasonArea(name: string, texts: Map<string, ReasonText>): string {
+  const text = texts.get(name);
+  if (text) return text.area;
+  const sub = name.match(/^([A-Z0-9_]+):0x[0-9a-f]+$/);
+  if (sub) return sub[1].toLowerCase();
+  for (const [re, area] of AREA_BY_PREFIX) if (re.test(name)) return area;
+  return "core";
+}
+
 /** The explanation of one reason; UsageError when neither the kernel nor the texts know it. */
 export function explainReason(query: string, kernel: DropReasons, texts: Map<string, ReasonText>): string {
-  const name = normalizeReasonName(query);
+  const name = normalizeReasonName(query, (n) => texts.has(n) || valueOf(kernel, n) !== undefined);
   const value = valueOf(kernel, name);
   const text = texts.get(name);
   if (value === undefined && !text) {
@@ -31,12 +70,12 @@ export function explainReason(query: string, kernel: DropReasons, texts: Map<str
   const where = value === undefined
     ? kernel.source === "none" ? "this kernel reports no drop reasons" : "not defined by this kernel"
     : `value ${value} in this kernel`;
-  const lines = [`${name} (${text ? `${text.area}, ` : ""}${where})`];
+  const lines = [`${name} (${reasonArea(name, texts)}, ${where})`];
   if (text) {
     lines.push(`  ${text.meaning}`);
     if (text.advice) lines.push(`  advice: ${text.advice}`);
   } else {
-    lines.push("  no explanation in this version of nettrace: a core drop reason of the running kernel");
+    lines.push("  no explanation in this version of nettrace: a drop reason new to it (the area is a guess from the name)");
   }
   return lines.join("\n") + "\n";
 }
@@ -48,7 +87,9 @@ export function listReasons(kernel: DropReasons, texts: Map<string, ReasonText>)
   const width = Math.max(...rows.map(([, n]) => n.length));
   const lines = rows.map(([v, n]) => {
     const t = texts.get(n);
-    return `${String(v).padStart(4)}  ${n.padEnd(width)}  ${t ? `${t.area}: ${t.meaning}` : "(no explanation yet)"}`;
+    return `${String(v).padStart(4)}  ${n.padEnd(width)}  ${
+      t ? `${t.area}: ${t.meaning}` : `${reasonArea(n, texts)}: (no explanation yet)`
+    }`;
   });
   const missing = rows.filter(([, n]) => !texts.has(n)).length;
   lines.push("", `${rows.length} drop reasons in this kernel (${kernel.source}), ${rows.length - missing} explained`);

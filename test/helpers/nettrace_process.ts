@@ -168,11 +168,12 @@ export async function traceUntil(
 
 /**
  * Runs nettrace as user nobody with no capabilities (setpriv), its Deno cache
- * in a throw-away home. undefined when setpriv is not installed.
+ * in a throw-away home. Fails when setpriv is missing.
  */
-export async function runNettraceUnprivileged(args: string[]): Promise<RunResult | undefined> {
+export async function runNettraceUnprivileged(args: string[]): Promise<RunResult> {
   const found = await new Deno.Command("sh", { args: ["-c", "command -v setpriv"], stdout: "null" }).output();
-  if (!found.success) return undefined;
+  // util-linux is essential on Debian, and scripts/setup.sh --test installs it: its absence is a broken set-up
+  if (!found.success) throw new Error("setpriv (util-linux) is not installed: scripts/setup.sh --test installs it");
   const home = await Deno.makeTempDir();
   try {
     await Deno.chmod(home, 0o777);

@@ -6,17 +6,26 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { runNettrace, runNettraceUnprivileged } from "../helpers/nettrace_process.ts";
+import { knownDropReasons } from "../helpers/known_drop_reasons.ts";
 
 kernelTest("explain: every drop reason of this kernel is explained", async () => {
   const r = await runNettrace(["explain", "--list"]);
   assertEquals(r.code, 0, r.stderr);
   const m = r.stdout.match(/^(\d+) drop reasons in this kernel \((btf|tracepoint)\), (\d+) explained$/m);
   assert(m, r.stdout);
-  assertEquals(
-    m[3],
-    m[1],
-    `reasons without text:\n${r.stdout.split("\n").filter((l) => l.includes("no explanation")).join("\n")}`,
-  );
+  const rows = r.stdout.split("\n").filter((l) => /^\s*\d+  \S/.test(l));
+  assertEquals(rows.length, Number(m[1]), r.stdout);
+  // a reason without text: the project's own list names it (a defect), or it is new to nettrace (a warning)
+  const known = new Set([...knownDropReasons().values()].flat());
+  const untold = rows.filter((l) => l.endsWith("(no explanation yet)")).map((l) => l.trim().split(/\s+/)[1]);
+  assertEquals(untold.length, Number(m[1]) - Number(m[3]), r.stdout);
+  for (const name of untold.filter((n) => !known.has(n))) {
+    console.log(`warning: drop reason ${name} of kernel ${Deno.osRelease()} is new to nettrace (no text yet)`);
+    const one = await runNettrace(["explain", name]);
+    assertEquals(one.code, 0, one.stderr);
+    assertMatch(one.stdout, new RegExp(`^${name} \\([a-z0-9]+, value \\d+ in this kernel\\)\n  no explanation`));
+  }
+  assertEquals(untold.filter((n) => known.has(n)), [], "reasons of the project's own list without text");
   const one = await runNettrace(["explain", "NETFILTER_DROP"]);
   assertMatch(one.stdout, /^NETFILTER_DROP \(netfilter, value \d+ in this kernel\)\n {2}a netfilter rule/);
   const bad = await runNettrace(["explain", "NO_SUCH_REASON"]);
@@ -25,10 +34,6 @@ kernelTest("explain: every drop reason of this kernel is explained", async () =>
 
 kernelTest("explain: runs as an unprivileged user (BTF is world-readable)", async () => {
   const r = await runNettraceUnprivileged(["explain", "NO_SOCKET"]);
-  if (!r) {
-    console.log("skipped: setpriv (util-linux) is not installed");
-    return;
-  }
   assertEquals(r.code, 0, r.stderr);
   // NO_SOCKET: a reason every kernel with drop reasons has (5.17+)
   assertMatch(r.stdout, /^NO_SOCKET \(socket, value \d+ in this kernel\)\n.*\n {2}advice: .*listens/);

@@ -6,6 +6,7 @@ import { explainReason, listReasons, normalizeReasonName } from "../../src/diag/
 import { loadReasonTexts } from "../../src/diag/reason_texts_source.ts";
 import type { DropReasons } from "../../src/kernel/drop_reasons.ts";
 import { UsageError } from "../../src/errors.ts";
+import { knownDropReasons } from "../helpers/known_drop_reasons.ts";
 
 const KERNEL: DropReasons = {
   source: "btf",
@@ -46,9 +47,30 @@ Deno.test("explain: a reason with its value, area, meaning and advice; any spell
   assertEquals(normalizeReasonName("skb_consumed"), "CONSUMED");
 });
 
-Deno.test("explain: a reason without text still prints its name; an unknown one is bad input", () => {
+Deno.test("explain: reasons whose own name starts with SKB_ keep it (SKB_RX_HEADROOM, SKB_CSUM)", () => {
+  const k: DropReasons = { ...KERNEL, names: new Map([[65, "SKB_CSUM"], [129, "SKB_RX_HEADROOM"]]) };
+  for (const q of ["SKB_RX_HEADROOM", "skb_rx_headroom", "SKB_DROP_REASON_SKB_RX_HEADROOM"]) {
+    assert(explainReason(q, k, loadReasonTexts()).startsWith("SKB_RX_HEADROOM (device, value 129"), q);
+  }
+  assert(explainReason("SKB_CSUM", k, loadReasonTexts()).startsWith("SKB_CSUM ("));
+});
+
+Deno.test("reason texts: every reason of the kernels nettrace is tested on, and of the newest known, has text", () => {
+  const texts = loadReasonTexts();
+  const kernels = knownDropReasons();
+  assert(kernels.size >= 4, [...kernels.keys()].join(", "));
+  for (const [kernel, names] of kernels) {
+    assert(names.length > 0, kernel);
+    assertEquals(names.filter((n) => !texts.has(n)), [], `reasons of ${kernel} without text in rules/drop_reasons.yaml`);
+  }
+});
+
+Deno.test("explain: a reason without text still prints its name and area; an unknown one is bad input", () => {
   const out = explainReason("SHINY_NEW", KERNEL, loadReasonTexts());
-  assert(out.startsWith("SHINY_NEW (value 9 in this kernel)\n  no explanation"), out);
+  assert(out.startsWith("SHINY_NEW (core, value 9 in this kernel)\n  no explanation"), out);
+  const k: DropReasons = { ...KERNEL, names: new Map([[7, "TCP_SHINY"], [8, "SKB_RX_SHINY"]]) };
+  assert(explainReason("TCP_SHINY", k, loadReasonTexts()).startsWith("TCP_SHINY (tcp, value 7"));
+  assert(explainReason("SKB_RX_SHINY", k, loadReasonTexts()).startsWith("SKB_RX_SHINY (device, value 8"));
   assert(explainReason("IP_RPFILTER", KERNEL, loadReasonTexts()).includes("not defined by this kernel"));
   assertThrows(() => explainReason("BOGUS", KERNEL, loadReasonTexts()), UsageError);
 });
@@ -57,6 +79,6 @@ Deno.test("explain --list: one line per kernel reason in value order, and a coun
   const out = listReasons(KERNEL, loadReasonTexts()).trimEnd().split("\n");
   assertEquals(out.length, 7);
   assert(out[3].startsWith("   3  NO_SOCKET ") && out[3].includes("socket: no socket"), out[3]);
-  assert(out[4].endsWith("(no explanation yet)"), out[4]);
+  assert(out[4].endsWith("core: (no explanation yet)"), out[4]);
   assertEquals(out[6], "5 drop reasons in this kernel (btf), 4 explained");
 });

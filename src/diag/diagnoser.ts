@@ -8,7 +8,7 @@
  * @module
  */
 import type { Level, NumberTest, Rule } from "./rules.ts";
-import { verdictOf } from "../kernel/netfilter_verdict.ts";
+import type { Verdict } from "../kernel/netfilter_verdict.ts";
 
 /** What a rule can test of one event. */
 export interface DiagEvent {
@@ -16,6 +16,8 @@ export interface DiagEvent {
   group: string;
   /** the function's return value, when its return was seen */
   ret?: bigint;
+  /** the netfilter verdict the return value means (netfilter_verdict.ts), for netfilter points */
+  verdict?: Verdict;
   /** drop reason name, for a free that carries one */
   reason?: string;
   /** the function that freed the skb, for a free */
@@ -75,7 +77,7 @@ export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
   if (r.ret && (ev.ret === undefined || !numberPasses(r.ret, BigInt.asIntN(64, ev.ret)))) return false;
   if (r.reasons && (ev.reason === undefined || !r.reasons.includes(ev.reason))) return false;
   if (r.locations && (ev.location === undefined || !r.locations.includes(ev.location))) return false;
-  if (r.verdict && verdictOf(ev.point, ev.ret) !== r.verdict) return false;
+  if (r.verdict && ev.verdict !== r.verdict) return false;
   if (r.proto && ev.proto !== r.proto) return false;
   if (r.tcpStates && (ev.tcpState === undefined || !r.tcpStates.includes(ev.tcpState))) return false;
   if (r.tcpFlags && ((ev.tcpFlags ?? 0) & tcpFlagBits(r.tcpFlags)) === 0) return false;

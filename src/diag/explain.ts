@@ -75,7 +75,9 @@ export function explainReason(query: string, kernel: DropReasons, texts: Map<str
     lines.push(`  ${text.meaning}`);
     if (text.advice) lines.push(`  advice: ${text.advice}`);
   } else {
-    lines.push("  no explanation in this version of nettrace: a drop reason new to it (the area is a guess from the name)");
+    lines.push(
+      "  no explanation in this version of nettrace: a drop reason new to it (the area is a guess from the name)",
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -11,6 +11,8 @@ import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
 import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
+import { blockVerdicts } from "../kernel/netfilter_verdict.ts";
+import { KIND } from "../event/layout.ts";
 
 /** What diagnosis needs to know about the points and reasons of this run. */
 export interface DiagnosisContext {
@@ -34,18 +36,30 @@ function flowKey(p: Packet): string | undefined {
   return `${p.saddr}>${p.daddr}/${ports}`;
 }
 
+/** Reasons a free carries that are not drops. */
+const NOT_DROPS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
+
+/** Whether an event is a free with a drop reason (what a table walker's NF_STOLEN can hide). */
+export function freedWithDropReason(ev: KernelEvent, ctx: Pick<DiagnosisContext, "reasonName">): boolean {
+  if (!ev.reason || ev.kind === KIND.ret) return false;
+  const name = ctx.reasonName(ev.reason);
+  return name !== undefined && !NOT_DROPS.has(name);
+}
+
 /** The DiagEvents of a packet's events, in order. */
 export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEvent[] {
   let last: string | undefined;
-  return events.map((ev) => {
+  const verdicts = blockVerdicts(events, ctx.pointName, (f) => freedWithDropReason(f, ctx));
+  return events.map((ev, i) => {
     const p = decodePacket(ev.packet);
     const key = flowKey(p);
     const d: DiagEvent = {
       point: ctx.pointName(ev.point),
       group: ctx.pointGroup(ev.point),
       ret: ev.ret,
+      verdict: verdicts[i],
       reason: ev.reason ? ctx.reasonName(ev.reason) : undefined,
-      location: ev.location && ev.kind !== 3 ? ctx.functionAt?.(ev.location) : undefined,
+      location: ev.location && ev.kind !== KIND.ret ? ctx.functionAt?.(ev.location) : undefined,
       addrChanged: key !== undefined && last !== undefined && key !== last,
     };
     if (key !== undefined) last = key;

@@ -9,7 +9,7 @@
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
-import type { Verdict } from "../kernel/netfilter_verdict.ts";
+import { type Verdict, VERDICTS } from "../kernel/netfilter_verdict.ts";
 
 /** How bad a finding is. */
 export type Level = "INFO" | "WARN" | "ERROR";
@@ -69,7 +69,6 @@ const FIELDS = new Set([
   "advice",
 ]);
 const LEVELS: Record<string, Level> = { INFO: "INFO", WARN: "WARN", WARNING: "WARN", ERROR: "ERROR" };
-const VERDICTS = new Set(["accept", "drop", "stolen"]);
 const PROTOS = new Set(["tcp", "udp", "icmp", "icmpv6"]);
 const NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\*)$/;
 
@@ -147,7 +146,9 @@ export function parseRules(text: string, file: string): Rule[] {
     }
     if (v.location !== undefined) rule.locations = names(v.location, failAt("location"), NAME, "function name");
     if (v.verdict !== undefined) {
-      if (typeof v.verdict !== "string" || !VERDICTS.has(v.verdict)) failAt("verdict")("is accept, drop or stolen");
+      if (typeof v.verdict !== "string" || !VERDICTS.has(v.verdict)) {
+        failAt("verdict")("is accept, drop, stolen or queue");
+      }
       rule.verdict = v.verdict as Verdict;
     }
     if (v.proto !== undefined) {

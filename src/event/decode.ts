@@ -42,6 +42,8 @@ export interface KernelEvent {
   skState: number;
   /** lifecycle --ret: the function's return value, once its return was seen */
   ret?: bigint;
+  /** when the function returned (the return record's time), with ret */
+  retNs?: number;
   /** lifecycle: netfilter details, at netfilter functions */
   nf?: NetfilterInfo;
 }

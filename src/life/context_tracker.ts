@@ -56,9 +56,12 @@ export class ContextTracker {
    * A function's return value (--ret): set on the latest entry of the same point
    * and skb that has none yet. False when its context is gone.
    */
-  addReturn(point: number, skb: bigint, ctxId: bigint, value: bigint): boolean {
+  addReturn(point: number, skb: bigint, ctxId: bigint, value: bigint, tsNs?: number): boolean {
     const e = this.#latest(point, skb, ctxId, (x) => x.ret === undefined);
-    if (e) e.ret = value;
+    if (e) {
+      e.ret = value;
+      e.retNs = tsNs;
+    }
     return e !== undefined;
   }
 

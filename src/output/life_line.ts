@@ -10,7 +10,7 @@ import { formatPacket } from "../packet/format.ts";
 import type { LifeBlock } from "../life/context_tracker.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 import { netfilterNote } from "./netfilter_text.ts";
-import { verdictOf } from "../kernel/netfilter_verdict.ts";
+import { blockVerdicts, type Verdict, verdictOf } from "../kernel/netfilter_verdict.ts";
 
 /** What a lifecycle line needs besides the event. */
 export interface LifeLineContext {
@@ -22,12 +22,22 @@ export interface LifeLineContext {
   stack?: (id: number) => string[];
   /** for a free that carries a drop reason: "reason: NO_SOCKET, tcp_v4_rcv+0x1f2" */
   dropNote?: (ev: KernelEvent) => string | undefined;
+  /** whether an event is a free with a drop reason (a table walker's NF_STOLEN around it is a drop) */
+  freedWithDropReason?: (ev: KernelEvent) => boolean;
 }
 
 const POINT_WIDTH = 20;
 
-/** One line for one event; marks: what --diag says of it (` *message*`). */
-export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext, marks = ""): string {
+/**
+ * One line for one event; marks: what --diag says of it (` *message*`);
+ * verdict: the netfilter verdict its block shows (else read from its return value alone).
+ */
+export function formatLifeLine(
+  ev: KernelEvent,
+  ctx: LifeLineContext,
+  marks = "",
+  verdict: Verdict | undefined = verdictOf(ctx.pointName(ev.point), ev.ret),
+): string {
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
   if (ctx.detail) {
@@ -38,7 +48,7 @@ export function formatLifeLine(ev: KernelEvent, ctx: LifeLineContext, marks = ""
   }
   line += formatPacket(decodePacket(ev.packet));
   if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
-  if (ev.nf) line += ` *${netfilterNote(ev.nf, verdictOf(ctx.pointName(ev.point), ev.ret))}*`;
+  if (ev.nf) line += ` *${netfilterNote(ev.nf, verdict)}*`;
   const drop = ctx.dropNote?.(ev);
   if (drop) line += ` *${drop}*`;
   line += marks;
@@ -56,7 +66,8 @@ export function formatBlockHeader(skbs: bigint[]): string {
  * seen, a blank line. marks: per event, what --diag says of it.
  */
 export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: string[]): string {
-  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e, i) => formatLifeLine(e, ctx, marks?.[i]))];
+  const verdicts = blockVerdicts(b.events, ctx.pointName, ctx.freedWithDropReason ?? (() => false));
+  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e, i) => formatLifeLine(e, ctx, marks?.[i], verdicts[i]))];
   if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
   lines.push("");
   return lines.join("\n");

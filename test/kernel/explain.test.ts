@@ -13,7 +13,7 @@ kernelTest("explain: every drop reason of this kernel is explained", async () =>
   assertEquals(r.code, 0, r.stderr);
   const m = r.stdout.match(/^(\d+) drop reasons in this kernel \((btf|tracepoint)\), (\d+) explained$/m);
   assert(m, r.stdout);
-  const rows = r.stdout.split("\n").filter((l) => /^\s*\d+  \S/.test(l));
+  const rows = r.stdout.split("\n").filter((l) => /^\s*\d+ {2}\S/.test(l));
   assertEquals(rows.length, Number(m[1]), r.stdout);
   // a reason without text: the project's own list names it (a defect), or it is new to nettrace (a warning)
   const known = new Set([...knownDropReasons().values()].flat());

@@ -14,6 +14,8 @@ import { decodeNetfilter, type KernelEvent, recordKind } from "../../src/event/d
 import { KIND, NF_EVENT } from "../../src/event/layout.ts";
 import { netfilterNote } from "../../src/output/netfilter_text.ts";
 import { ContextTracker } from "../../src/life/context_tracker.ts";
+import { formatBlock } from "../../src/output/life_line.ts";
+import { TimestampFormatter } from "../../src/output/timestamp.ts";
 import { loadRules } from "../../src/diag/rules_source.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
 import { treeNames } from "../../src/tracer/tree.ts";
@@ -147,12 +149,16 @@ Deno.test("diagnoser: netfilter verdicts from nf_hook_slow and the table walkers
   assertEquals(verdictOf("nft_do_chain_ipv4", 1n), "accept");
   assertEquals(verdictOf("ip_rcv", 0n), undefined);
   assertEquals(verdictOf("nf_hook_slow", undefined), undefined);
+  assertEquals(verdictOf("nft_do_chain_inet", 3n), "queue");
+  // NF_DROP_REASON: the walker freed the skb itself and returns NF_STOLEN with an errno above (6.1.0-57: 65538)
+  assertEquals(verdictOf("nft_do_chain_inet", 65538n), "drop");
+  assertEquals(verdictOf("nft_do_chain_bridge", (1n << 16n) | 2n), "drop");
+  assertEquals(verdictOf("ipt_do_table", 2n), "stolen");
+  assertEquals(verdictOf("ipt_do_table", 2n, true), "drop", "freed with a drop reason inside the walker");
+  assertEquals(verdictOf("nf_hook_slow", 0n, true), "stolen", "the hook's own convention is not the walkers'");
   const dg = new Diagnoser(RULES);
-  assertEquals(
-    dg.diagnose(d({ point: "nf_hook_slow", ret: BigInt.asUintN(64, -1n) }))[0]?.message,
-    "netfilter dropped it",
-  );
-  assertEquals(dg.diagnose(d({ point: "nf_hook_slow", ret: 1n })), []);
+  assertEquals(dg.diagnose(d({ point: "nf_hook_slow", verdict: "drop" }))[0]?.message, "netfilter dropped it");
+  assertEquals(dg.diagnose(d({ point: "nf_hook_slow", verdict: "accept" })), []);
   assertEquals(dg.diagnose(d({ point: "nf_hook_slow" })), [], "no return seen: a verdict rule cannot match");
   assert(dg.wantsReturn("nf_hook_slow", "netfilter") && !dg.wantsReturn("tcp_v4_rcv", "tcp-in"));
 });
@@ -298,6 +304,56 @@ Deno.test("netfilter: a record decodes, and joins the latest event of its point 
   assert(!t.addNetfilter(1, 0xff00n, 0xabcdn, nf.info), "no such context");
   const [b] = t.flush();
   assertEquals([b.events[0].nf, b.events[1].nf?.table], [undefined, "filter"]);
+});
+
+function shippedRules() {
+  const { points, groups } = treeNames(loadTree());
+  return loadRules(undefined, points, groups);
+}
+
+Deno.test("verdicts: a table walker's NF_STOLEN around a free with a drop reason is a drop, in lines and findings", () => {
+  const names = ["nft_do_chain_inet", "kfree_skb", "consume_skb"];
+  const reasons = {
+    source: "btf" as const,
+    names: new Map([[1, "CONSUMED"], [6, "NETFILTER_DROP"]]),
+    subsystems: new Map(),
+  };
+  const nf = { pf: 2, hook: 1, hooks: [], table: "nettrace_long_table_name", chain: "nettrace_long_input_chain" };
+  // entry at 1 us, the walker returns NF_STOLEN (2) at 5 us; the free lies inside (3 us) or after (7 us)
+  const walk = (ret: bigint) => ({ ...tcpEvent(0, 1, 7001), ret, retNs: 5000, nf });
+  const free = (tsUs: number, reason: number) => tcpEvent(reason === 1 ? 2 : 1, tsUs, 7001, reason);
+  const diag = new PacketDiagnosis({
+    diagnoser: new Diagnoser(shippedRules()),
+    pointName: (i) => names[i],
+    pointGroup: (i) => ["netfilter", "life", "life"][i],
+    reasons,
+    reasonTexts: new Map(),
+    symbolize: () => "nft_do_chain+0x47f",
+    attached: new Set(names),
+    showHooks: false,
+  });
+  const lineCtx = {
+    time: new TimestampFormatter(false, 0),
+    pointName: (i: number) => names[i],
+    detail: false,
+    freedWithDropReason: (ev: KernelEvent) => ev.reason === 6,
+  };
+  const nftLine = (events: KernelEvent[]) =>
+    formatBlock({ skbs: [0xff00n], events, complete: true }, lineCtx).split("\n")[1];
+  const cases: Array<[string, KernelEvent[], string]> = [
+    ["errno above NF_STOLEN", [walk(65538n), free(3, 6)], "drop"],
+    ["plain NF_STOLEN, freed inside with NETFILTER_DROP", [walk(2n), free(3, 6)], "drop"],
+    ["plain NF_STOLEN, freed after the walker returned", [walk(2n), free(7, 6)], "stolen"],
+    ["plain NF_STOLEN, consumed inside", [walk(2n), free(3, 1)], "stolen"],
+    ["NF_DROP", [walk(0n), free(3, 6)], "drop"],
+  ];
+  for (const [what, events, verdict] of cases) {
+    assertMatch(nftLine(events), new RegExp(`chain:nettrace_long_input_chain, verdict: ${verdict}\\*`), what);
+    const found = diag.report(events).marks[0].includes("dropped by nftables");
+    assertEquals(found, verdict === "drop", what);
+  }
+  // the raw return stays on the line (--ret)
+  assertMatch(nftLine([walk(65538n), free(3, 6)]), /, ret: 65538 /);
 });
 
 Deno.test("analysis: --hooks names the hook functions under a netfilter finding", () => {

@@ -61,7 +61,11 @@ Deno.test("reason texts: every reason of the kernels nettrace is tested on, and 
   assert(kernels.size >= 4, [...kernels.keys()].join(", "));
   for (const [kernel, names] of kernels) {
     assert(names.length > 0, kernel);
-    assertEquals(names.filter((n) => !texts.has(n)), [], `reasons of ${kernel} without text in rules/drop_reasons.yaml`);
+    assertEquals(
+      names.filter((n) => !texts.has(n)),
+      [],
+      `reasons of ${kernel} without text in rules/drop_reasons.yaml`,
+    );
   }
 });
 

@@ -24,9 +24,6 @@ const volatile struct nt_event nt_event_layout = {};
 const volatile struct nt_point nt_point_layout = {};
 const volatile struct nt_nf_event nt_nf_event_layout = {};
 const volatile struct nt_sock_event nt_sock_event_layout = {};
-/* fentry/fexit: one copy of the object per function (its target is fixed at
- * load); the copy's point index is here instead of in a link cookie. */
-const volatile __u32 fentry_point = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -176,8 +173,13 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 }
 
 /* What a socket point's tracepoint record adds: a reset's reason (low 32 bits) and
- * the congestion state entered (bits 32-39, NT_CA_NONE: none). */
+ * the congestion state entered (bits 32-39, NT_CA_NONE: none); bit 40: the
+ * caller is a function probe (fentry, kprobe), which takes the second scratch
+ * slot. Every fentry copy shares the scratch maps, and a function probe (the
+ * retransmission timer, in softirq) can run nested in a tracepoint program on
+ * the same CPU: the two kinds must not write over each other's record. */
 #define NT_SOCK_EXTRA(rst_reason, ca) ((__u64)(__u8)(ca) << 32 | (__u32)(rst_reason))
+#define NT_SOCK_FROM_FUNCTION (1ULL << 40)
 
 /* An event of a socket point: the socket's connection (filtered) and counters,
  * built in a per-CPU record and copied to the ring once it passed the filter
@@ -185,8 +187,8 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
  * Its own BPF function: the skb path's stack is not added to its own. */
 static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct sock *sk, __u32 id, __u64 extra)
 {
-	__u32 zero = 0, pid = bpf_get_current_pid_tgid() >> 32;
-	struct nt_sock_event *e = bpf_map_lookup_elem(&sock_scratch, &zero);
+	__u32 slot = (extra & NT_SOCK_FROM_FUNCTION) ? 1 : 0, pid = bpf_get_current_pid_tgid() >> 32;
+	struct nt_sock_event *e = bpf_map_lookup_elem(&sock_scratch, &slot);
 	__u8 new_ca_state = extra >> 32;
 	__u32 netns;
 
@@ -199,7 +201,7 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	nt_read_sock_tuple(sk, e);
-	if (!nt_sock_match(e))
+	if (!nt_sock_match(e, slot))
 		return 0;
 	nt_read_tcp(sk, e);
 	if (new_ca_state == 0 && e->ca_state == 0)
@@ -404,7 +406,7 @@ static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_kprobe_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(0, NT_CA_NONE));
+				    NT_SOCK_EXTRA(0, NT_CA_NONE) | NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
 	nt_life(ctx, id, pt, skb, 0, 0);
@@ -450,19 +452,22 @@ int nt_life_krpm(struct pt_regs *ctx)
 	return nt_life_kretprobe(ctx);
 }
 
-/* Kernel functions through BPF trampolines: fentry at entry... */
+/* Kernel functions through BPF trampolines: fentry at entry... The target is
+ * fixed at load: the same instructions are loaded once per function (after
+ * this object's load has relocated them), and the link's cookie names the
+ * point (kernel 5.19+). */
 SEC("fentry")
 int nt_life_fentry(void *ctx)
 {
 	struct sk_buff *skb;
-	__u32 id = fentry_point;
+	__u32 id = (__u32)bpf_get_attach_cookie(ctx);
 	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
 
 	if (!pt)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_fentry_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(0, NT_CA_NONE));
+				    NT_SOCK_EXTRA(0, NT_CA_NONE) | NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
 	nt_life(ctx, id, pt, skb, 0, 0);
 	nt_life_nf(id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));
@@ -473,7 +478,7 @@ int nt_life_fentry(void *ctx)
 SEC("fexit")
 int nt_life_fexit(void *ctx)
 {
-	__u32 id = fentry_point;
+	__u32 id = (__u32)bpf_get_attach_cookie(ctx);
 	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
 	__u64 rc = 0;
 

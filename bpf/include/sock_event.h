@@ -88,22 +88,21 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
  * 512 bytes for a whole call chain). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2); /* slot 0: tracepoints, 1: function probes */
 	__type(key, __u32);
 	__type(value, struct nt_sock_event);
 } sock_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2); /* as sock_scratch */
 	__type(key, __u32);
 	__type(value, struct nt_packet);
 } sock_packet SEC(".maps");
 
-static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int reply)
+static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int reply, __u32 slot)
 {
-	__u32 zero = 0;
-	struct nt_packet *pkt = bpf_map_lookup_elem(&sock_packet, &zero);
+	struct nt_packet *pkt = bpf_map_lookup_elem(&sock_packet, &slot);
 
 	if (!pkt)
 		return false;
@@ -111,11 +110,11 @@ static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int rep
 	return nt_packet_match(&filter, pkt);
 }
 
-static __always_inline bool nt_sock_match(const struct nt_sock_event *e)
+static __always_inline bool nt_sock_match(const struct nt_sock_event *e, __u32 slot)
 {
 	if (filter.tcp_flags || filter.len_max)
 		return false;
-	return nt_sock_side_match(e, 0) || nt_sock_side_match(e, 1);
+	return nt_sock_side_match(e, 0, slot) || nt_sock_side_match(e, 1, slot);
 }
 
 /* The TCP counters of a full TCP socket into e. */

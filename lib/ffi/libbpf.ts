@@ -30,6 +30,21 @@ const SYMBOLS = {
   bpf_program__attach_kprobe_multi_opts: { parameters: ["pointer", "pointer", "buffer"], result: "pointer" },
   bpf_program__attach_tracepoint_opts: { parameters: ["pointer", "buffer", "buffer", "buffer"], result: "pointer" },
   bpf_program__attach_kprobe_opts: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
+  bpf_program__insns: { parameters: ["pointer"], result: "pointer" },
+  bpf_program__insn_cnt: { parameters: ["pointer"], result: "usize" },
+  bpf_prog_load: { parameters: ["i32", "buffer", "buffer", "pointer", "usize", "buffer"], result: "i32" },
+  // the same on a worker thread: loads (verifier passes) of many programs at once
+  bpf_prog_load_nonblocking: {
+    name: "bpf_prog_load",
+    parameters: ["i32", "buffer", "buffer", "pointer", "usize", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  bpf_link_create: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  bpf_btf_get_next_id: { parameters: ["u32", "buffer"], result: "i32" },
+  bpf_btf_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  btf__load_from_kernel_by_id_split: { parameters: ["u32", "pointer"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   // the same call on a worker thread: detaches wait for RCU grace periods, and
   // many detaching at once share them (see BpfObject.detachAll)

@@ -21,6 +21,8 @@ const libc = Deno.dlopen("libc.so.6", {
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
   close: { parameters: ["i32"], result: "i32" },
+  // closing a tracing link waits for the trampoline's RCU grace periods: many at once share them
+  close_nonblocking: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
@@ -163,4 +165,14 @@ export function mount(source: string, target: string, fstype: string): void {
 /** Effective user id. */
 export function geteuid(): number {
   return sym.geteuid();
+}
+
+/** Closes a file descriptor. */
+export function closeFd(fd: number): void {
+  sym.close(fd);
+}
+
+/** Closes a file descriptor on a worker thread (a tracing link's close waits for RCU grace periods). */
+export async function closeFdInBackground(fd: number): Promise<void> {
+  await sym.close_nonblocking(fd);
 }

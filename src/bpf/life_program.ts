@@ -12,6 +12,7 @@ import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
 import { LIFE_OBJECT } from "./objects.ts";
+import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
 
 /** A point to attach: the leaf and how. */
 export interface PlannedPoint {
@@ -51,27 +52,14 @@ export interface LifeProgram {
   /** the object that owns the maps */
   object: BpfObject;
   failed: Array<{ point: PlannedPoint; why: string }>;
+  /** how long loading the object took, and attaching every point (fentry copies load there) */
+  loadMs: number;
+  attachMs: number;
   /** detaches every point at once (faster than close() alone with many points) */
   detach(): Promise<void>;
   /** detaches and frees everything (the fentry copies too) */
   close(): void;
 }
-
-/**
- * Maps every copy of the object shares with the first: all but its own .rodata and the per-CPU scratch maps
- * (sock_scratch, sock_packet), which stay each copy's own: one copy's fentry program can run nested in another
- * program on the same CPU (a timer's softirq), and must not write over its record.
- */
-const SHARED_MAPS = [
-  "points",
-  "contexts",
-  "clone_parents",
-  "entries",
-  "events",
-  "stats",
-  "stacks",
-  "rate",
-];
 
 function pointBytes(p: PlannedPoint): Uint8Array {
   const b = new Uint8Array(POINT.size);
@@ -103,43 +91,72 @@ function pointBytes(p: PlannedPoint): Uint8Array {
   return b;
 }
 
-/**
- * One copy of the object for one fentry point: its programs target that
- * function (fixed at load), its .rodata holds the point index, its maps are
- * the first object's. Attached fentry (and fexit for clone and --ret points).
- */
-function fentryCopy(
-  first: BpfObject,
-  p: PlannedPoint,
-  readOnly: Record<string, Uint8Array>,
-  btfCustomPath: string | undefined,
-): BpfObject {
-  const copy = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath });
-  try {
-    const exit = probesReturn(p);
-    for (const name of ["nt_life_tp", "nt_life_tp2", "nt_life_kp", "nt_life_kpm", "nt_life_krp", "nt_life_krpm"]) {
-      copy.program(name).setAutoload(false);
+/** fentry and fexit points: every function is loaded from the template's instructions (tracing_copies.ts). */
+interface FentryPlan {
+  ids: KernelFunctionIds;
+  /** fentry points (index into cfg.points) and the function targets */
+  entry: Array<{ i: number; target: FunctionTarget }>;
+  /** points whose return is probed by fexit */
+  exit: Array<{ i: number; target: FunctionTarget }>;
+}
+
+/** Finds each fentry point's function in the kernel's BTF; points that cannot be hooked go to failed. */
+function planFentry(cfg: LifeProgramConfig, failed: LifeProgram["failed"]): FentryPlan | undefined {
+  const wanted = cfg.points.map((p, i) => [p, i] as const).filter(([p]) => p.method === "fentry");
+  if (!wanted.length) return undefined;
+  const ids = new KernelFunctionIds();
+  const entry: FentryPlan["entry"] = [], exit: FentryPlan["exit"] = [];
+  for (const [p, i] of wanted) {
+    if (cfg.traceable && !cfg.traceable.has(p.symbol!)) {
+      failed.push({ point: p, why: "not in available_filter_functions (ftrace cannot hook it)" });
+      continue;
     }
-    copy.program("nt_life_fentry").setAttachTarget(p.symbol!);
-    copy.program("nt_life_fexit").setAutoload(exit);
-    if (exit) copy.program("nt_life_fexit").setAttachTarget(p.symbol!);
-    for (const m of SHARED_MAPS) copy.map(m).reuseFd(first.map(m).fd);
-    copy.setReadOnly(readOnly);
-    copy.load();
-    copy.program("nt_life_fentry").attachTrace();
-    if (exit) copy.program("nt_life_fexit").attachTrace();
-    return copy;
-  } catch (e) {
-    copy.close();
-    throw e;
+    const target = ids.find(p.symbol!);
+    if (!target) {
+      failed.push({ point: p, why: `no BTF type for ${p.symbol} in the kernel or its modules` });
+      continue;
+    }
+    entry.push({ i, target });
+    if (probesReturn(p)) exit.push({ i, target });
   }
+  return { ids, entry, exit };
+}
+
+/** How many programs are loaded at once: verifier passes of different programs run side by side. */
+const PARALLEL_LOADS = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+
+/**
+ * Loads a copy of the template for every planned function but the
+ * template's own, and links each (the template too) with its point index as
+ * the cookie. Points that fail go to failed, with the kernel's reason.
+ */
+async function attachCopies(
+  copies: TracingCopies,
+  planned: Array<{ i: number; target: FunctionTarget }>,
+  cfg: LifeProgramConfig,
+  failed: LifeProgram["failed"],
+  what: string,
+): Promise<void> {
+  const [first, ...rest] = planned;
+  const fds = [copies.template.fd, ...await copies.load(rest.map((r) => r.target), PARALLEL_LOADS)];
+  [first, ...rest].forEach(({ i }, k) => {
+    const fd = fds[k];
+    try {
+      if (typeof fd !== "number") throw fd;
+      copies.link(fd, BigInt(i));
+    } catch (e) {
+      failed.push({ point: cfg.points[i], why: `${what}: ${(e as Error).message}` });
+    }
+  });
 }
 
 /** Loads the object, fills the points map, attaches every point (index = cookie). */
-export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
+export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgram> {
   const methods = new Set(cfg.points.map((p) => p.method));
-  const obj = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath: cfg.btfCustomPath });
   const failed: LifeProgram["failed"] = [];
+  const fentry = planFentry(cfg, failed);
+  const obj = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath: cfg.btfCustomPath });
+  const copies: TracingCopies[] = [];
   try {
     // a second point on one tracepoint takes the second program (the kernel takes a program once per tracepoint)
     const tpName = (p: PlannedPoint) => `${p.leaf.category}:${p.leaf.event}`;
@@ -157,33 +174,47 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
     const clones = cfg.points.map((p, i) => [p, i] as const).filter(([p]) => probesReturn(p));
     obj.program("nt_life_krp").setAutoload(clones.some(([p]) => p.method === "kprobe"));
     obj.program("nt_life_krpm").setAutoload(clones.some(([p]) => p.method === "kprobe-multi"));
-    obj.program("nt_life_fentry").setAutoload(false);
-    obj.program("nt_life_fexit").setAutoload(false);
-    const readOnly = (point: number) => ({
+    // the templates target a function of vmlinux where one is planned (libbpf then reads no module BTF)
+    const vmlinuxFirst = (xs: FentryPlan["entry"]) =>
+      xs.sort((a, b) => Number(a.target.objFd > 0) - Number(b.target.objFd > 0));
+    const entry = vmlinuxFirst(fentry?.entry ?? []), exit = vmlinuxFirst(fentry?.exit ?? []);
+    obj.program("nt_life_fentry").setAutoload(entry.length > 0);
+    if (entry.length) obj.program("nt_life_fentry").setAttachTarget(cfg.points[entry[0].i].symbol!);
+    obj.program("nt_life_fexit").setAutoload(exit.length > 0);
+    if (exit.length) obj.program("nt_life_fexit").setAttachTarget(cfg.points[exit[0].i].symbol!);
+    obj.setReadOnly({
       filter: encodeFilter(cfg.filter),
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
-      fentry_point: new Uint8Array(new Uint32Array([point]).buffer),
     });
-    obj.setReadOnly(readOnly(0));
     obj.map("events").setMaxEntries(cfg.ringSize);
     obj.map("points").setMaxEntries(Math.max(1, cfg.points.length));
     if (!cfg.points.some((p) => p.stack)) obj.map("stacks").setMaxEntries(1);
+    const t0 = performance.now();
     obj.load();
+    const t1 = performance.now();
     const points = obj.map("points");
     cfg.points.forEach((p, i) => points.update(new Uint8Array(new Uint32Array([i]).buffer), pointBytes(p)));
 
     const multi: number[] = [];
-    const copies: BpfObject[] = [];
+    if (entry.length) {
+      copies.push(new TracingCopies(obj.program("nt_life_fentry"), "fentry"));
+      await attachCopies(copies[0], entry, cfg, failed, "fentry");
+    }
+    if (exit.length) {
+      copies.push(new TracingCopies(obj.program("nt_life_fexit"), "fexit"));
+      await attachCopies(copies[copies.length - 1], exit, cfg, failed, "return probe (fexit)");
+    }
+    fentry?.ids.close();
     cfg.points.forEach((p, i) => {
       try {
         if (p.method === "tracepoint") {
           obj.program(tpProgram[i]).attachTracepointCookie(p.leaf.category!, p.leaf.event!, BigInt(i));
         } else if (p.method === "kprobe") {
           obj.program("nt_life_kp").attachKprobeCookie(p.symbol!, false, BigInt(i));
+        } else if (p.method === "fentry") {
+          // done above
         } else if (cfg.traceable && !cfg.traceable.has(p.symbol!)) {
           failed.push({ point: p, why: "not in available_filter_functions (ftrace cannot hook it)" });
-        } else if (p.method === "fentry") {
-          copies.push(fentryCopy(obj, p, readOnly(i), cfg.btfCustomPath));
         } else {
           multi.push(i);
         }
@@ -229,8 +260,10 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
     return {
       object: obj,
       failed,
+      loadMs: t1 - t0,
+      attachMs: performance.now() - t1,
       detach: async () => {
-        await Promise.all([obj, ...copies].map((o) => o.detachAll()));
+        await Promise.all([obj.detachAll(), ...copies.map((c) => c.detach())]);
       },
       close: () => {
         for (const c of copies) c.close();
@@ -238,6 +271,8 @@ export function loadLifeProgram(cfg: LifeProgramConfig): LifeProgram {
       },
     };
   } catch (e) {
+    for (const c of copies) c.close();
+    fentry?.ids.close();
     obj.close();
     if (e instanceof LibbpfError) throw new HostError(`cannot start lifecycle tracing: ${e.message}`);
     throw e;

@@ -11,7 +11,7 @@ import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
 import type { Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { decodeEvent, decodeNetfilter, decodeSocket, recordKind } from "../event/decode.ts";
+import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
 import { netfilterNote } from "../output/netfilter_text.ts";
 import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
@@ -35,6 +35,7 @@ import { kernelView } from "./trace_list.ts";
 import type { KernelView } from "../tracer/availability.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { attachFailureText } from "../output/attach_failures.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import { monotonicNs } from "../../lib/ffi/libc.ts";
 import { RuleFileError } from "../diag/rule_file_error.ts";
@@ -135,12 +136,14 @@ export async function runLife(opts: Options): Promise<number> {
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
   }
+  const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
   const btfSource = locateBtf(opts.btf);
   const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
   const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath);
+  const probedNs = performance.now();
   let reasons: DropReasons | undefined;
   let rstReasons = new Map<number, string>();
   const methods = functionMethods(opts);
@@ -201,7 +204,7 @@ export async function runLife(opts: Options): Promise<number> {
   let packets = 0, socketBlocks = 0;
   let losses: LossReport | undefined;
   try {
-    const prog = loadLifeProgram({
+    const prog = await loadLifeProgram({
       points: planned,
       filter,
       ringSize: opts.ringSize,
@@ -213,17 +216,20 @@ export async function runLife(opts: Options): Promise<number> {
     });
     life = prog;
     obj = prog.object;
-    for (const f of prog.failed) {
-      const why = f.why.startsWith("not in available_filter_functions") ? "not hookable by ftrace" : "attach failed";
-      skipped.set(why, (skipped.get(why) ?? 0) + 1);
-    }
-    const attached = planned.length - prog.failed.length;
-    const byMethod = new Map<string, number>();
+    log(
+      "info",
+      `start-up: ${Math.round(probedNs - startNs)} ms kernel capabilities, ${Math.round(prog.loadMs)} ms load, ` +
+        `${Math.round(prog.attachMs)} ms attach`,
+    );
     const failedPoints = new Set(prog.failed.map((f) => f.point));
+    const attached = planned.length - failedPoints.size;
+    const byMethod = new Map<string, number>();
     for (const p of planned) if (!failedPoints.has(p)) byMethod.set(p.method, (byMethod.get(p.method) ?? 0) + 1);
     const how = [...byMethod].map(([m, n]) => `${n} by ${m}`).join(", ");
     const skippedText = [...skipped].map(([why, n]) => `${n} ${why}`).join("; ");
-    writeErr(`tracing ${attached} points (${how})${skippedText ? `; skipped: ${skippedText}` : ""}`);
+    const failures = prog.failed.map((f) => ({ point: f.point.leaf.name, why: f.why }));
+    const failedText = failures.length ? `; not attached: ${attachFailureText(failures)}` : "";
+    writeErr(`tracing ${attached} points (${how})${skippedText ? `; skipped: ${skippedText}` : ""}${failedText}`);
     if (opts.ret && !planned.some((p) => p.ret && p.method !== "tracepoint")) {
       writeErr(
         "nettrace: --ret shows nothing here: return values need function probes (kretprobes), which this kernel lacks",
@@ -271,8 +277,11 @@ export async function runLife(opts: Options): Promise<number> {
       })
       : undefined;
     if (diagnosis) { for (const n of diagnosis.notes) writeErr(`nettrace: --diag: ${n}`); }
+    const dropShown = (ev: KernelEvent) =>
+      planned[ev.point]?.leaf.end ? dropReasonShown(kernelReasons, ev.reason) : undefined;
+    lineCtx.freedWithDropReason = (ev) => dropShown(ev) !== undefined;
     lineCtx.dropNote = (ev) => {
-      const name = planned[ev.point]?.leaf.end ? dropReasonShown(kernelReasons, ev.reason) : undefined;
+      const name = dropShown(ev);
       if (!name) return undefined;
       return `reason: ${name}${ev.location ? `, ${kernelSymbols().resolve(ev.location)}` : ""}`;
     };
@@ -330,7 +339,7 @@ export async function runLife(opts: Options): Promise<number> {
               BigInt.asIntN(64, ev.location)
             }`,
           );
-        } else tracker.addReturn(ev.point, ev.skb, ev.ctxId, ev.location);
+        } else tracker.addReturn(ev.point, ev.skb, ev.ctxId, ev.location, ev.tsNs);
         return;
       }
       if (opts.basic) {

@@ -1,0 +1,214 @@
+/**
+ * fentry/fexit programs for many kernel functions from one loaded program.
+ * A tracing program's target is fixed when it is loaded, so each function
+ * needs a program of its own; loading a whole libbpf object per function
+ * (ELF, BTF, CO-RE, module BTFs, verifier) made start-up grow by about half
+ * a second per function under qemu. Here the template program is loaded
+ * once with its object; its relocated instructions (map fds included) are
+ * then loaded again per function with bpf_prog_load, on worker threads so
+ * that verifier passes run side by side, and each is linked with a cookie
+ * that names its point.
+ * @module
+ */
+import { checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
+import type { BpfProgram } from "./bpf_object.ts";
+import { closeFd, closeFdInBackground, cstr, readCString } from "./libc.ts";
+
+const BPF_PROG_TYPE_TRACING = 26;
+const BPF_TRACE_FENTRY = 24;
+const BPF_TRACE_FEXIT = 25;
+const BTF_KIND_FUNC = 12;
+
+/* struct bpf_prog_load_opts (libbpf 1.0/1.1 layout; later versions only append) */
+const PROG_LOAD_OPTS_SIZE = 104;
+const PLO_EXPECTED_ATTACH_TYPE = 12;
+const PLO_ATTACH_BTF_ID = 32;
+const PLO_ATTACH_BTF_OBJ_FD = 40;
+const PLO_LOG_LEVEL = 88;
+const PLO_LOG_SIZE = 92;
+const PLO_LOG_BUF = 96;
+/* struct bpf_link_create_opts: sz, flags, iter_info, iter_info_len, target_btf_id, union { tracing.cookie } */
+const LINK_CREATE_OPTS_SIZE = 64;
+const LCO_TRACING_COOKIE = 32;
+/* struct bpf_btf_info: btf, btf_size, id, name, name_len, kernel_btf */
+const BTF_INFO_SIZE = 32;
+
+/** Where a kernel function's type lives: its BTF id, and the fd of the module BTF holding it (0: vmlinux). */
+export interface FunctionTarget {
+  btfId: number;
+  objFd: number;
+}
+
+/** BTF ids of kernel functions: vmlinux first, then the BTF of each loaded module (read once, on demand). */
+export class KernelFunctionIds {
+  #vmlinux: Deno.PointerObject | null;
+  #modules?: Array<{ fd: number; btf: Deno.PointerObject }>;
+
+  constructor() {
+    this.#vmlinux = checkPtr("btf__load_vmlinux_btf", libbpf().btf__load_vmlinux_btf());
+  }
+
+  /** The function's target, or undefined when no kernel BTF has it. */
+  find(name: string): FunctionTarget | undefined {
+    const n = cstr(name);
+    if (!this.#vmlinux) return undefined;
+    const id = libbpf().btf__find_by_name_kind(this.#vmlinux, n, BTF_KIND_FUNC);
+    if (id > 0) return { btfId: id, objFd: 0 };
+    for (const m of this.#moduleBtfs()) {
+      const mid = libbpf().btf__find_by_name_kind(m.btf, n, BTF_KIND_FUNC);
+      if (mid > 0) return { btfId: mid, objFd: m.fd };
+    }
+    return undefined;
+  }
+
+  #moduleBtfs(): Array<{ fd: number; btf: Deno.PointerObject }> {
+    if (this.#modules) return this.#modules;
+    this.#modules = [];
+    const next = new Uint32Array(1);
+    let id = 0;
+    while (libbpf().bpf_btf_get_next_id(id, new Uint8Array(next.buffer)) === 0) {
+      id = next[0];
+      const fd = libbpf().bpf_btf_get_fd_by_id(id);
+      if (fd < 0) continue;
+      const name = new Uint8Array(64);
+      const info = new Uint8Array(BTF_INFO_SIZE);
+      const v = new DataView(info.buffer);
+      v.setBigUint64(16, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(name))), true);
+      v.setUint32(24, name.length, true);
+      const len = new Uint32Array([BTF_INFO_SIZE]);
+      const ok = libbpf().bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer)) === 0;
+      const kernel = ok && v.getUint32(28, true) !== 0;
+      const moduleName = readCString(Deno.UnsafePointer.of(name));
+      if (!kernel || moduleName === "vmlinux" || !moduleName) {
+        closeFd(fd);
+        continue;
+      }
+      const btf = libbpf().btf__load_from_kernel_by_id_split(id, this.#vmlinux);
+      if (!btf) {
+        closeFd(fd);
+        continue;
+      }
+      this.#modules.push({ fd, btf });
+    }
+    return this.#modules;
+  }
+
+  /** Frees the BTF and closes the module BTF fds (after every program using them is loaded). Idempotent. */
+  close(): void {
+    if (this.#vmlinux) libbpf().btf__free(this.#vmlinux);
+    this.#vmlinux = null;
+    for (const m of this.#modules ?? []) {
+      libbpf().btf__free(m.btf);
+      closeFd(m.fd);
+    }
+    this.#modules = [];
+  }
+}
+
+/** The last lines of a verifier log: the kernel's reason for refusing a program. */
+function verifierReason(log: Uint8Array): string {
+  const text = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0))));
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) =>
+    l && !/^(processed|verification time|stack depth)/.test(l)
+  );
+  return lines.slice(-2).join("; ");
+}
+
+/** Copies of one loaded fentry or fexit program, one per kernel function, each linked with a cookie. */
+export class TracingCopies {
+  readonly #insns: Deno.PointerObject;
+  readonly #count: bigint;
+  readonly #attachType: number;
+  readonly #progFds: number[] = [];
+  readonly #linkFds: number[] = [];
+
+  /** template: a loaded fentry or fexit program (its instructions are relocated, its maps created). */
+  constructor(readonly template: BpfProgram, readonly kind: "fentry" | "fexit") {
+    this.#insns = checkPtr("bpf_program__insns", libbpf().bpf_program__insns(template.ptr), template.name);
+    this.#count = BigInt(libbpf().bpf_program__insn_cnt(template.ptr));
+    this.#attachType = kind === "fentry" ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+  }
+
+  #opts(target: FunctionTarget, log?: Uint8Array): Uint8Array<ArrayBuffer> {
+    const o = new Uint8Array(PROG_LOAD_OPTS_SIZE);
+    const v = new DataView(o.buffer);
+    v.setBigUint64(0, BigInt(PROG_LOAD_OPTS_SIZE), true);
+    v.setUint32(PLO_EXPECTED_ATTACH_TYPE, this.#attachType, true);
+    v.setUint32(PLO_ATTACH_BTF_ID, target.btfId, true);
+    v.setUint32(PLO_ATTACH_BTF_OBJ_FD, target.objFd, true);
+    if (log) {
+      v.setUint32(PLO_LOG_LEVEL, 1, true);
+      v.setUint32(PLO_LOG_SIZE, log.length, true);
+      v.setBigUint64(PLO_LOG_BUF, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(log))), true);
+    }
+    return o;
+  }
+
+  /**
+   * Loads one program per target, at most `parallel` at once; returns its fd,
+   * or the error with the kernel's reason (the verifier log's last lines).
+   */
+  async load(targets: FunctionTarget[], parallel: number): Promise<Array<number | LibbpfError>> {
+    const out: Array<number | LibbpfError> = new Array(targets.length);
+    const name = cstr(this.template.name.slice(0, 15));
+    const license = cstr("GPL");
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const i = next++;
+        const fd = await libbpf().bpf_prog_load_nonblocking(
+          BPF_PROG_TYPE_TRACING,
+          name,
+          license,
+          this.#insns,
+          this.#count,
+          this.#opts(targets[i]),
+        );
+        if (fd >= 0) {
+          this.#progFds.push(fd);
+          out[i] = fd;
+          continue;
+        }
+        // again with the verifier's log, for the reason
+        const log = new Uint8Array(1 << 16);
+        const again = libbpf().bpf_prog_load(
+          BPF_PROG_TYPE_TRACING,
+          name,
+          license,
+          this.#insns,
+          this.#count,
+          this.#opts(targets[i], log),
+        );
+        if (again >= 0) {
+          this.#progFds.push(again);
+          out[i] = again;
+        } else out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(log));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+    return out;
+  }
+
+  /** Links a loaded program (a copy's fd, or the template's) to its function with a cookie. */
+  link(progFd: number, cookie: bigint): void {
+    const o = new Uint8Array(LINK_CREATE_OPTS_SIZE);
+    const v = new DataView(o.buffer);
+    v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
+    v.setBigUint64(LCO_TRACING_COOKIE, cookie, true);
+    const fd = libbpf().bpf_link_create(progFd, 0, this.#attachType, o);
+    if (fd < 0) throw new LibbpfError("bpf_link_create", -fd, `${this.kind} cookie ${cookie}`);
+    this.#linkFds.push(fd);
+  }
+
+  /** Detaches every link at once (each close waits for grace periods; together they share them). */
+  async detach(): Promise<void> {
+    const fds = this.#linkFds.splice(0);
+    await Promise.all(fds.map(closeFdInBackground));
+  }
+
+  /** Detaches what is left and frees the copies. Idempotent. */
+  close(): void {
+    for (const fd of this.#linkFds.splice(0)) closeFd(fd);
+    for (const fd of this.#progFds.splice(0)) closeFd(fd);
+  }
+}

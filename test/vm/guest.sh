@@ -92,22 +92,38 @@ resolve_kver() {  # the versioned linux-image package linux-image-amd64 depends 
 
 INIT_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay virtio_console"
 
-prepare_kernel() {  # $1 = source; sets KVER KDIR KERNEL
+# Debian moves its kernels (6.1.0-50 became 6.1.0-57): the package lists are
+# refreshed when older than NETTRACE_VM_REFRESH_HOURS (6), or always with
+# NETTRACE_VM_REFRESH=1 (CI), so a guest boots the kernel Debian ships today.
+# Offline, the kernel used last time is used again, with a warning.
+refresh_lists() {  # $1 = source
+  local stamp=$CACHE/$1.lists-updated max=$((${NETTRACE_VM_REFRESH_HOURS:-6} * 3600))
+  if [ "${NETTRACE_VM_REFRESH:-0}" != 1 ] && [ -f "$stamp" ] && [ $(($(date +%s) - $(stat -c %Y "$stamp"))) -lt "$max" ]; then
+    return 0
+  fi
+  if apt-get "${APT_OPTS[@]}" update -qq 2>&1 | grep -v unsandboxed >&2; [ "${PIPESTATUS[0]}" = 0 ]; then
+    touch "$stamp"
+  else
+    echo "$PROG: apt-get update failed for the $1 kernel: using the kernel cached last time" >&2
+  fi
+}
+
+prepare_kernel() {  # $1 = source; sets KVER KDIR KERNEL KPKG (the package's version)
   local source=$1 kd kv
   apt_for "$source"
-  if [ -f "$CACHE/$source.kver" ] && [ -f "$CACHE/$(cat "$CACHE/$source.kver")/.complete" ]; then
+  refresh_lists "$source"
+  kv=$(resolve_kver)
+  if [ -z "$kv" ] && [ -f "$CACHE/$source.kver" ] && [ -f "$CACHE/$(cat "$CACHE/$source.kver")/.complete" ]; then
     kv=$(cat "$CACHE/$source.kver")
-  else
-    [ "$source" = backports ] && { apt-get "${APT_OPTS[@]}" update -qq 2>&1 | grep -v unsandboxed >&2; }
-    kv=$(resolve_kver)
-    [ -n "$kv" ] || die "cannot find the $source kernel package (apt-get update?)"
   fi
+  [ -n "$kv" ] || die "cannot find the $source kernel package (apt-get update?)"
   kd=$CACHE/$kv
   if [ ! -f "$kd/.complete" ]; then
     echo "$PROG: fetching kernel $kv ($source) into $kd, once" >&2
     rm -rf "$kd"; mkdir -p "$kd/x" || die "cannot create $kd"
     (cd "$kd" && apt-get "${APT_OPTS[@]}" download "linux-image-$kv" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2)
     ls "$kd"/linux-image-*.deb >/dev/null 2>&1 || die "apt-get download linux-image-$kv failed"
+    dpkg-deb -f "$kd"/linux-image-*.deb Version > "$kd/package-version" || die "dpkg-deb -f failed"
     dpkg-deb -x "$kd"/linux-image-*.deb "$kd/x" || die "dpkg-deb -x failed"
     rm -f "$kd"/*.deb
     depmod -b "$kd/x" "$kv" || die "depmod failed"
@@ -132,6 +148,10 @@ prepare_kernel() {  # $1 = source; sets KVER KDIR KERNEL
   fi
   echo "$kv" > "$CACHE/$source.kver"
   KVER=$kv KDIR=$(readlink -f "$kd")
+  if [ ! -s "$kd/package-version" ]; then
+    apt-cache "${APT_OPTS[@]}" show "linux-image-$kv" 2>/dev/null | awk '/^Version:/ { print $2; exit }' > "$kd/package-version"
+  fi
+  KPKG=$(cat "$kd/package-version" 2>/dev/null); [ -n "$KPKG" ] || KPKG=unknown
   KERNEL=$KDIR/vmlinux
   [ -f "$KERNEL" ] || KERNEL=$KDIR/vmlinuz
   [[ $KDIR == *[[:space:]]* ]] && die "the cache path must not contain spaces: $KDIR"
@@ -390,7 +410,7 @@ case ${1:-} in
     [ "${1:-}" = --kernel ] && { source=$2; shift 2; }
     why=$(host_problem); [ -z "$why" ] || unavailable "$why"
     prepare "$source"
-    echo "kernel $KVER: $KERNEL"; echo "initramfs: $INITRD"
+    echo "kernel $KVER: $KERNEL"; echo "package: linux-image-$KVER $KPKG"; echo "initramfs: $INITRD"
     ;;
   run) shift; run "$@" ;;
   check) why=$(host_problem); [ -z "$why" ] && { echo ok; exit 0; }; echo "$why"; exit 77 ;;

@@ -20,6 +20,11 @@ async function run(argv: string[]): Promise<number> {
       console.log(`nettrace ${VERSION}`);
       return 0;
   }
+  // a --btf file that is not BTF is bad input in every mode, before anything is loaded
+  if (opts.btf) {
+    configureLog(opts);
+    (await import("./src/kernel/btf_source.ts")).locateBtf(opts.btf);
+  }
   if (opts.mode === "explain") {
     const { runExplain } = await import("./src/modes/explain.ts");
     return await runExplain(opts);

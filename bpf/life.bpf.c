@@ -32,13 +32,64 @@ struct {
 	__type(value, struct nt_point);
 } points SEC(".maps");
 
-/* skb address -> context id */
+/* What identifies a packet through its life (src/packet/identity.ts says the
+ * same in TypeScript): ARP or IP; a TCP segment's seq and ack; an ICMP echo's
+ * type, id and sequence. NAT rewrites none of these. An skb freed where no
+ * point sees it (__kfree_skb, on tracepoint-only kernels) leaves its context
+ * behind; a new packet at the same address differs here, and is filtered anew
+ * instead of joining it. */
+enum nt_ident_kind { NT_IDENT_NONE, NT_IDENT_ARP, NT_IDENT_IP, NT_IDENT_TCP, NT_IDENT_ECHO };
+
+struct nt_context {
+	__u64 ctx_id;
+	__u64 ident;
+	__u32 kind;
+	__u32 _pad;
+};
+
+/* skb address -> its packet's context */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct nt_context);
 } contexts SEC(".maps");
+
+static __always_inline void nt_identify(const struct nt_packet *pkt, struct nt_context *c)
+{
+	c->ident = 0;
+	c->kind = NT_IDENT_NONE;
+	if (pkt->l3_proto == 0x0806) {
+		c->kind = NT_IDENT_ARP;
+	} else if (pkt->l3_proto == 0x0800 || pkt->l3_proto == 0x86dd) {
+		c->kind = NT_IDENT_IP;
+		if (pkt->l4_proto == 6 && pkt->l4_len >= 12) {
+			c->kind = NT_IDENT_TCP;
+			c->ident = (__u64)pkt->l4[4] << 56 | (__u64)pkt->l4[5] << 48 | (__u64)pkt->l4[6] << 40 |
+				   (__u64)pkt->l4[7] << 32 | (__u64)pkt->l4[8] << 24 | (__u64)pkt->l4[9] << 16 |
+				   (__u64)pkt->l4[10] << 8 | pkt->l4[11];
+		} else if (pkt->l4_len >= 8 &&
+			   ((pkt->l4_proto == 1 && (pkt->l4[0] == 8 || pkt->l4[0] == 0)) ||
+			    (pkt->l4_proto == 58 && (pkt->l4[0] == 128 || pkt->l4[0] == 129)))) {
+			c->kind = NT_IDENT_ECHO;
+			c->ident = (__u64)pkt->l4[0] << 32 | (__u64)pkt->l4[4] << 24 | (__u64)pkt->l4[5] << 16 |
+				   (__u64)pkt->l4[6] << 8 | pkt->l4[7];
+		}
+	}
+}
+
+/* Whether a context's packet and this one cannot be the same packet: ARP against
+ * IP, or the same protocol with other identifying fields. A change of protocol
+ * (encapsulation, decapsulation) is not judged. */
+static __always_inline bool nt_other_packet(const struct nt_context *was, const struct nt_context *now)
+{
+	if (was->kind == NT_IDENT_NONE || now->kind == NT_IDENT_NONE)
+		return false;
+	if ((was->kind == NT_IDENT_ARP) != (now->kind == NT_IDENT_ARP))
+		return true;
+	return was->kind == now->kind && (was->kind == NT_IDENT_TCP || was->kind == NT_IDENT_ECHO) &&
+	       was->ident != now->ident;
+}
 
 /* task (pid_tgid) -> the skb it is cloning, from entry to return of the clone function */
 struct {
@@ -93,7 +144,8 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 				   __u64 location, __u32 reason)
 {
 	__u64 key = (__u64)skb;
-	__u64 *known, ctx_id;
+	struct nt_context *known, now;
+	__u64 ctx_id;
 	struct nt_packet pkt;
 	struct nt_event *e;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -103,9 +155,19 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		return 0;
 	netns = nt_skb_netns(skb);
 	nt_read_packet(skb, &pkt);
+	nt_identify(&pkt, &now);
 	known = bpf_map_lookup_elem(&contexts, &key);
+	if (known && nt_other_packet(known, &now)) {
+		/* another packet at the address of one whose end was not seen */
+		bpf_map_delete_elem(&contexts, &key);
+		known = NULL;
+	}
 	if (known) {
-		ctx_id = *known;
+		ctx_id = known->ctx_id;
+		if (known->kind == NT_IDENT_NONE && now.kind != NT_IDENT_NONE) {
+			known->kind = now.kind;
+			known->ident = now.ident;
+		}
 	} else {
 		if (pt->flags & NT_POINT_END)
 			return 0;   /* a life we did not see: nothing to close */
@@ -116,7 +178,9 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
 			return 0;
 		ctx_id = key;
-		if (bpf_map_update_elem(&contexts, &key, &ctx_id, BPF_ANY))
+		now.ctx_id = ctx_id;
+		now._pad = 0;
+		if (bpf_map_update_elem(&contexts, &key, &now, BPF_ANY))
 			nt_count(NT_STAT_CTX_FULL);
 	}
 
@@ -232,13 +296,14 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, struct sk_buff *skb,
 				       __u64 arg0, __u64 arg1, __u64 arg2)
 {
-	__u64 key = (__u64)skb, *ctx_id;
+	__u64 key = (__u64)skb;
+	struct nt_context *c;
 	struct nt_nf_event *e;
 
 	if (!(pt->flags & (NT_POINT_NF_HOOK | NT_POINT_NF_CHAIN | NT_POINT_NF_TABLE)))
 		return;
-	ctx_id = bpf_map_lookup_elem(&contexts, &key);
-	if (!ctx_id)
+	c = bpf_map_lookup_elem(&contexts, &key);
+	if (!c)
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -248,7 +313,7 @@ static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, stru
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts = bpf_ktime_get_ns();
 	e->skb = key;
-	e->ctx_id = *ctx_id;
+	e->ctx_id = c->ctx_id;
 	e->point = id;
 	e->kind = NT_KIND_NF;
 	if (pt->flags & NT_POINT_NF_HOOK) {
@@ -322,7 +387,8 @@ static __always_inline int nt_life_ret(__u32 id, __u64 retval)
 static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_point *pt, __u64 rc)
 {
 	__u64 task = bpf_get_current_pid_tgid();
-	__u64 *parent, *ctx_id;
+	__u64 *parent;
+	struct nt_context *c, clone;
 	__u64 new_skb = rc;
 
 	if (!(pt->flags & NT_POINT_CLONE))
@@ -330,11 +396,12 @@ static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_p
 	parent = bpf_map_lookup_elem(&clone_parents, &task);
 	if (!parent)
 		return 0;
-	ctx_id = bpf_map_lookup_elem(&contexts, parent);
+	c = bpf_map_lookup_elem(&contexts, parent);
 	bpf_map_delete_elem(&clone_parents, &task);
-	if (!ctx_id || !new_skb)
+	if (!c || !new_skb)
 		return 0;
-	bpf_map_update_elem(&contexts, &new_skb, ctx_id, BPF_ANY);
+	clone = *c;
+	bpf_map_update_elem(&contexts, &new_skb, &clone, BPF_ANY);
 	return nt_life(ctx, id, pt, (struct sk_buff *)new_skb, 0, 0);
 }
 

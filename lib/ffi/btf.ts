@@ -4,8 +4,8 @@
  * loaded BPF object's.
  * @module
  */
-import { checkPtr, libbpf } from "./libbpf.ts";
-import { cstr, readCString } from "./libc.ts";
+import { checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
+import { cstr, errno, readCString } from "./libc.ts";
 
 /** BTF kinds nettrace reads (include/uapi/linux/btf.h). */
 export const BtfKind = {
@@ -79,6 +79,17 @@ export class Btf {
       return new Btf(checkPtr("btf__parse", lib.btf__parse(cstr(customPath), null), customPath), true);
     }
     return new Btf(checkPtr("btf__load_vmlinux_btf", lib.btf__load_vmlinux_btf()), true);
+  }
+
+  /** Why a file is not usable as BTF (libbpf's words), or undefined when it parses. */
+  static problemWith(path: string): string | undefined {
+    const p = libbpf().btf__parse(cstr(path), null);
+    if (p) {
+      libbpf().btf__free(p);
+      return undefined;
+    }
+    const e = new LibbpfError("btf__parse", errno() || 22);
+    return e.message.replace(/^btf__parse: /, "");
   }
 
   get #p(): Deno.PointerObject {

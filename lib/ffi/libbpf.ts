@@ -102,10 +102,14 @@ export function libbpf(): Libbpf {
   return lib;
 }
 
-/** A failed libbpf call, carrying errno and its text. */
+/** libbpf's own error codes (LIBBPF_ERRNO__START and up: bad ELF, no BTF, ...). */
+const LIBBPF_ERRNO_START = 4000;
+
+/** A failed libbpf call, carrying errno and its text (libbpf's own text for its own codes). */
 export class LibbpfError extends Error {
   constructor(readonly call: string, readonly errno: number, detail = "") {
-    super(`${call}: ${errnoText(errno)}${detail ? `: ${detail}` : ""}`);
+    const text = errno >= LIBBPF_ERRNO_START ? libbpfStrerror(errno) : errnoText(errno);
+    super(`${call}: ${text}${detail ? `: ${detail}` : ""}`);
   }
 }
 

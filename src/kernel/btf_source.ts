@@ -3,6 +3,7 @@
  * @module
  */
 import { HostError, UsageError } from "../errors.ts";
+import { Btf } from "../../lib/ffi/btf.ts";
 
 /** The kernel's own BTF. */
 export const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
@@ -14,14 +15,32 @@ export interface BtfSource {
   custom: boolean;
 }
 
-/** Finds BTF; a missing --btf file is a usage error, a kernel without BTF a host error. */
+/** Why the --btf file cannot be used, in one line; undefined when it is BTF (raw, or an ELF with .BTF). */
+export function btfFileProblem(path: string): string | undefined {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "no such file" : `cannot read it: ${(e as Error).message}`;
+  }
+  if (info.isDirectory) return "a directory, not a BTF file";
+  if (!info.isFile) return "not a regular file";
+  if (info.size === 0) return "empty, not a BTF file";
+  try {
+    using f = Deno.openSync(path, { read: true });
+    f.readSync(new Uint8Array(4));
+  } catch (e) {
+    return `cannot read it: ${(e as Error).message}`;
+  }
+  const why = Btf.problemWith(path);
+  return why ? `not a BTF file (raw BTF, or an ELF with a .BTF section): ${why}` : undefined;
+}
+
+/** Finds BTF; an unusable --btf file is a usage error, a kernel without BTF a host error. */
 export function locateBtf(custom?: string): BtfSource {
   if (custom) {
-    try {
-      if (!Deno.statSync(custom).isFile) throw new Error();
-    } catch {
-      throw new UsageError(`--btf: no BTF file at '${custom}'`);
-    }
+    const why = btfFileProblem(custom);
+    if (why) throw new UsageError(`--btf '${custom}': ${why}`);
     return { path: custom, custom: true };
   }
   try {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { KernelEvent, NetfilterInfo } from "../event/decode.ts";
+import { differentPackets, packetIdentity } from "../packet/identity.ts";
 
 /** One packet's life, ready to print. */
 export interface LifeBlock {
@@ -22,6 +23,8 @@ interface Context {
   live: Set<bigint>;
   events: KernelEvent[];
   lastNs: number;
+  /** what identifies the packet (packet/identity.ts), from the first event that tells */
+  identity?: string;
 }
 
 function block(c: Context, complete: boolean): LifeBlock {
@@ -77,24 +80,38 @@ export class ContextTracker {
     return this.#open.size;
   }
 
-  /** Adds an event; returns the context's block when this event completed it. */
+  /**
+   * Adds an event; returns the context's block when this event completed it,
+   * or the block of an earlier packet this event's packet took the place of.
+   */
   add(ev: KernelEvent, endsLife: boolean): LifeBlock | undefined {
     let c = this.#open.get(ev.ctxId);
+    const identity = packetIdentity(ev.packet);
+    let cut: LifeBlock | undefined;
+    if (c && identity && c.identity && differentPackets(c.identity, identity)) {
+      // A new packet at the address of one whose end was not seen (__kfree_skb has no tracepoint): the
+      // kernel filtered it anew and gave it a context of its own, under the same id. The first one ends here.
+      this.#open.delete(ev.ctxId);
+      cut = block(c, false);
+      c = undefined;
+    }
     if (!c) {
       c = { skbs: [], live: new Set(), events: [], lastNs: ev.tsNs };
       this.#open.set(ev.ctxId, c);
     }
     c.events.push(ev);
+    c.identity ??= identity;
     c.lastNs = Math.max(c.lastNs, ev.tsNs);
     if (!c.skbs.includes(ev.skb)) c.skbs.push(ev.skb);
     if (endsLife) c.live.delete(ev.skb);
     else c.live.add(ev.skb);
     if (endsLife && c.live.size === 0) {
       this.#open.delete(ev.ctxId);
+      // (never with a cut: the kernel opens no context at an end of life)
       if (this.graceNs === 0) return block(c, true);
       this.#closing.push({ id: ev.ctxId, c, endNs: ev.tsNs });
     }
-    return undefined;
+    return cut;
   }
 
   /** Contexts with no event since nowNs - timeout, and complete ones past their grace, oldest first. */

@@ -105,14 +105,31 @@ function traceableFunctions(): Set<string> | undefined {
   return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
 }
 
+/** Why a --rules file cannot be read as one, before its text is parsed; undefined when it can. */
+function ruleFileProblem(path: string): string | undefined {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "no such file" : `cannot read it: ${(e as Error).message}`;
+  }
+  if (info.isDirectory) return "a directory, not a rule file";
+  if (!info.isFile) return "not a regular file";
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(path));
+  } catch (e) {
+    return e instanceof TypeError ? "not a text file (not UTF-8)" : `cannot read it: ${(e as Error).message}`;
+  }
+  if (!text.replace(/#.*$/gm, "").trim()) return "has no rules (empty)";
+  return undefined;
+}
+
 /** The rules of --diag (--rules FILE first); a malformed or unreadable file is bad input. */
 function diagnosisRules(opts: Options, tree: TraceGroup[]): Rule[] {
   if (opts.rulesFile) {
-    try {
-      Deno.statSync(opts.rulesFile);
-    } catch (e) {
-      throw new UsageError(`--rules ${opts.rulesFile}: cannot be read: ${(e as Error).message}`);
-    }
+    const why = ruleFileProblem(opts.rulesFile);
+    if (why) throw new UsageError(`--rules '${opts.rulesFile}': ${why}`);
   }
   const { points, groups } = treeNames(tree);
   try {

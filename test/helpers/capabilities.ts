@@ -54,15 +54,39 @@ export function attachTest(needs: string[], name: string, fn: () => Promise<void
   });
 }
 
+const FUNCTION_METHODS = ["fentry", "kprobe-multi", "kprobe"];
+
 /**
- * Whether nettrace can trace kernel functions here (fentry, kprobe-multi or kprobe). Fails when this
- * environment promises one that `--check` does not find, so a broken probe cannot pass as "not here".
+ * Whether kernel functions can be traced here, decided by a fact that does
+ * not come from nettrace: what the environment promises (NETTRACE_EXPECT_ATTACH,
+ * set by the guest suite), else whether the kernel has kprobe events
+ * (CONFIG_KPROBE_EVENTS: tracefs has kprobe_events). Fails when that fact and
+ * `nettrace --check` disagree, so a broken probe cannot flip a test's
+ * assertions to the tracepoint-only ones and pass.
  */
 export function functionProbesHere(): boolean {
-  const methods = ["fentry", "kprobe-multi", "kprobe"];
-  const here = methods.some((k) => capabilities.get(k)?.available);
-  if (!here && methods.some((k) => expectedAttach.has(k))) {
-    throw new Error("this environment promises function probes but nettrace --check finds none");
+  if (kernelTestSkipReason()) return false;
+  const promised = expectedAttach.size
+    ? FUNCTION_METHODS.some((k) => expectedAttach.has(k))
+    : ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"].some(exists);
+  const found = FUNCTION_METHODS.filter((k) => capabilities.get(k)?.available);
+  if (promised && !found.length) {
+    throw new Error(
+      `function probes are expected here (${expectedAttach.size ? "NETTRACE_EXPECT_ATTACH" : "kprobe_events"}) ` +
+        `but nettrace --check finds none`,
+    );
   }
-  return here;
+  if (!promised && found.length && !expectedAttach.size) {
+    throw new Error(`this kernel has no kprobe events, yet nettrace --check finds ${found.join(", ")}`);
+  }
+  return promised;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -258,13 +258,17 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
               x.kind === "sock" && x.lines.some((l) => l.includes(`-> ${late}:${port} `))
             );
           const back = () => mine().find((x) => x.lines.some((l) => / CA_Loss->CA_Open /.test(l)));
-          await run.waitFor(() => back() !== undefined, 2000);
+          await run.waitFor(() => back() !== undefined, scaled(5000));
           const block = back();
           const lines = block?.lines.filter((l) => l.includes(`-> ${late}:${port} `)) ?? [];
           const open = lines.findIndex((l) => / CA_Loss->CA_Open /.test(l));
           const loss = lines.slice(0, open).findLastIndex((l) => / CA_\w+->CA_Loss /.test(l));
           if (!block || loss < 0 || retrans(lines[open]) - retrans(lines[loss]) !== 1) {
-            console.log(`port ${port}: not one timeout and one retransmission before the ACK; trying again`);
+            const seen = mine().flatMap((x) => x.lines).filter((l) => l.includes(`:${port} `))
+              .map((l) => l.replace(/^\[[^\]]*\] /, "").replace(/ TCP: \S+ -> \S+/, "")).join("\n    ");
+            console.log(
+              `port ${port}: not one timeout and one retransmission before the ACK; trying again. Seen:\n    ${seen}`,
+            );
             continue;
           }
           assertMatch(lines[open], /\*the retransmissions were spurious: TCP undid its congestion window reduction\*/);

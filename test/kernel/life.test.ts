@@ -8,7 +8,7 @@
  * work (the guest suite) the function points of the tree show too.
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { capabilities } from "../helpers/capabilities.ts";
+import { functionProbesHere } from "../helpers/capabilities.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
@@ -18,7 +18,7 @@ await removeStaleNamespaces();
 
 const HEADER = /^\*{17} ([0-9a-f]+(?:,[0-9a-f]+)*) \*{15}$/;
 const LINE = /^\[(\d+\.\d{6})\] \[([A-Za-z0-9_.]+)\s*\] (.*)$/;
-const functionsHere = ["kprobe", "kprobe-multi"].some((k) => capabilities.get(k)?.available);
+const functionsHere = functionProbesHere();
 /**
  * Points for the tests that look at the output's shape rather than the whole
  * path: with kprobes each attached function costs time to attach and detach
@@ -220,12 +220,16 @@ kernelTest(
       for (const [flags, want, not] of [["S", "flags:S", "flags:AR"], ["R", "flags:AR", "flags:S"]]) {
         const run = await NettraceRun.start(["-p", "tcp", "-P", "7010", "--tcp-flags", flags, ...FEW], 60000);
         try {
+          // two refused connections, one after the other: the second's wanted packet ends after every packet of
+          // the first (its RST is taken by the client before connect returns), so once two wanted blocks are
+          // printed, an unwanted one of the first connection would have been printed too
           await net.tcpConnect(net.a, net.v4.b, 7010);
-          await run.waitFor(() => blocks(run.stdout).length >= 1, 10000);
-          await new Promise((r) => setTimeout(r, 500));
+          await net.tcpConnect(net.a, net.v4.b, 7010);
+          const wanted = () => blocks(run.stdout).filter((b) => b.texts[0].endsWith(want)).length;
+          await run.waitFor(() => wanted() >= 2, 10000);
           const r = await run.stop();
           const bs = blocks(r.stdout);
-          assert(bs.length >= 1, `--tcp-flags ${flags}: nothing:\n${r.stdout}\n${r.stderr}`);
+          assert(bs.length >= 2, `--tcp-flags ${flags}: not two blocks:\n${r.stdout}\n${r.stderr}`);
           for (const b of bs) {
             assert(b.texts[0].endsWith(want), `--tcp-flags ${flags}: ${b.texts[0]}`);
             assert(!b.texts.some((t) => t.endsWith(not)), `--tcp-flags ${flags} let ${not} through`);
@@ -245,8 +249,8 @@ kernelTest("life: --pkt-len keeps packets of that length only", async () => {
       // 142 bytes at the link: left out; 1042 bytes: shown, both of its requests
       await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-s", "100", "-W", "2", net.v4.b]);
       await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.2", "-s", "1000", "-W", "2", net.v4.b]);
-      await run.waitFor(() => blocks(run.stdout).length >= 2, 10000);
-      await new Promise((r) => setTimeout(r, 500));
+      // the second large request ends after the small one: once it is printed, the small one would have been
+      await run.waitFor(() => blocks(run.stdout).some((b) => /seq:2$/.test(b.texts[0])), 10000);
       const r = await run.stop();
       const bs = blocks(r.stdout);
       assertEquals(bs.length, 2, r.stdout);
@@ -289,8 +293,9 @@ kernelTest(
         await net.udpSend(net.a, net.v4.b, 7101); // dropped at once: no socket
         const status = await receiver.status;
         assertEquals(status.code, 0);
-        await run.waitFor(() => blocks(run.stdout).length >= 1, 8000);
-        await new Promise((r) => setTimeout(r, 500));
+        // the unread datagram ends 600 ms after the other was dropped: its block is the marker (a block is
+        // printed, or not, when its packet's life ends)
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0].includes(":7100 ")), 8000);
         const r = await run.stop();
         const bs = blocks(r.stdout);
         assertEquals(bs.length, 1, `one packet lived 300 ms or more:\n${r.stdout}\n${r.stderr}`);
@@ -334,8 +339,8 @@ kernelTest("life: --ret shows return values where kretprobes work, and says why 
     const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--ret", "-t", "icmp,life"], 60000);
     try {
       await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      // a block is printed whole, return values in (after a grace time for late returns)
       await run.waitFor(() => blocks(run.stdout).length >= 1, 10000);
-      await new Promise((r) => setTimeout(r, 500));
       const r = await run.stop();
       if (functionsHere) {
         assertMatch(

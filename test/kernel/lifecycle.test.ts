@@ -66,6 +66,14 @@ kernelTest("lifecycle: a flood through a 4 KiB ring buffer reports lost events, 
   await assertNothingLeft();
 });
 
+/** Files that are not what --btf and --rules want: empty, random bytes, a directory (removed at the end). */
+const BAD = Deno.makeTempDirSync({ prefix: "nettrace-bad-input-" });
+Deno.writeFileSync(`${BAD}/empty`, new Uint8Array());
+Deno.writeFileSync(`${BAD}/random`, crypto.getRandomValues(new Uint8Array(4096)));
+Deno.mkdirSync(`${BAD}/dir`);
+globalThis.addEventListener("unload", () => Deno.removeSync(BAD, { recursive: true }));
+const quoted = (path: string) => `'${path.replace(/[.]/g, "\\.")}'`;
+
 const BAD_INPUTS: Array<[string[], RegExp]> = [
   [["--drop", "-s", "10.0.0.300"], /-s: '10\.0\.0\.300' is not an IPv4 or IPv6 address/],
   [["--drop", "--daddr", "fe80::1::2"], /--daddr: 'fe80::1::2' is not an IPv4 or IPv6 address/],
@@ -76,7 +84,19 @@ const BAD_INPUTS: Array<[string[], RegExp]> = [
   [["--drop", "--check"], /cannot be combined with --drop/],
   [["--drop", "-c"], /-c needs a value/],
   [["--drop", "--ring-size", "12"], /--ring-size: 12 KiB is not a power of two/],
-  [["--drop", "--btf", "/nonexistent/vmlinux"], /--btf: no BTF file at '\/nonexistent\/vmlinux'/],
+  [["--drop", "--btf", "/nonexistent/vmlinux"], /--btf '\/nonexistent\/vmlinux': no such file\n$/],
+  // a file that is not BTF, in every mode: one line naming the file and what is wrong
+  [
+    ["--drop", "--btf", "/etc/passwd"],
+    /--btf '\/etc\/passwd': not a BTF file \(raw BTF, or an ELF with a \.BTF section\): /,
+  ],
+  [["-p", "icmp", "--btf", `${BAD}/random`], new RegExp(`--btf ${quoted(`${BAD}/random`)}: not a BTF file`)],
+  [["--check", "--btf", `${BAD}/dir`], new RegExp(`--btf ${quoted(`${BAD}/dir`)}: a directory, not a BTF file\n$`)],
+  [["explain", "NO_SOCKET", "--btf", `${BAD}/empty`], new RegExp(`--btf ${quoted(`${BAD}/empty`)}: empty, not a BTF`)],
+  [["-t", "?", "--btf", `${BAD}/empty`], new RegExp(`--btf ${quoted(`${BAD}/empty`)}: empty, not a BTF`)],
+  [["--diag", "-p", "tcp", "--rules", `${BAD}/dir`], new RegExp(`--rules ${quoted(`${BAD}/dir`)}: a directory`)],
+  [["--diag", "-p", "tcp", "--rules", `${BAD}/empty`], new RegExp(`--rules ${quoted(`${BAD}/empty`)}: has no rules`)],
+  [["--diag", "-p", "tcp", "--rules", `${BAD}/random`], new RegExp(`--rules ${quoted(`${BAD}/random`)}: not a text`)],
   [["--drop", "--netns", "1", "--netns-current"], /cannot be combined/],
   [[], /no filter given: .* or --force/],
 ];

@@ -4,6 +4,7 @@
  */
 import { HostError, UsageError } from "../errors.ts";
 import { Btf } from "../../lib/ffi/btf.ts";
+import { inputFileProblem } from "../runtime/input_file.ts";
 
 /** The kernel's own BTF. */
 export const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
@@ -17,21 +18,8 @@ export interface BtfSource {
 
 /** Why the --btf file cannot be used, in one line; undefined when it is BTF (raw, or an ELF with .BTF). */
 export function btfFileProblem(path: string): string | undefined {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (e) {
-    return e instanceof Deno.errors.NotFound ? "no such file" : `cannot read it: ${(e as Error).message}`;
-  }
-  if (info.isDirectory) return "a directory, not a BTF file";
-  if (!info.isFile) return "not a regular file";
-  if (info.size === 0) return "empty, not a BTF file";
-  try {
-    using f = Deno.openSync(path, { read: true });
-    f.readSync(new Uint8Array(4));
-  } catch (e) {
-    return `cannot read it: ${(e as Error).message}`;
-  }
+  const problem = inputFileProblem(path, "BTF file");
+  if (problem) return problem;
   const why = Btf.problemWith(path);
   return why ? `not a BTF file (raw BTF, or an ELF with a .BTF section): ${why}` : undefined;
 }

@@ -36,6 +36,7 @@ import type { KernelView } from "../tracer/availability.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { attachFailureText } from "../output/attach_failures.ts";
+import { inputFileProblem } from "../runtime/input_file.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import { monotonicNs } from "../../lib/ffi/libc.ts";
 import { RuleFileError } from "../diag/rule_file_error.ts";
@@ -107,14 +108,8 @@ function traceableFunctions(): Set<string> | undefined {
 
 /** Why a --rules file cannot be read as one, before its text is parsed; undefined when it can. */
 function ruleFileProblem(path: string): string | undefined {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (e) {
-    return e instanceof Deno.errors.NotFound ? "no such file" : `cannot read it: ${(e as Error).message}`;
-  }
-  if (info.isDirectory) return "a directory, not a rule file";
-  if (!info.isFile) return "not a regular file";
+  const problem = inputFileProblem(path, "rule file");
+  if (problem) return problem === "empty, not a rule file" ? "has no rules (empty)" : problem;
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(path));

@@ -5,6 +5,7 @@
  * says it must be there (NETTRACE_EXPECT_ATTACH, set by the guest suite for
  * the kernels it boots), so a broken probe cannot pass as "not available".
  */
+import { pathExists } from "./path_exists.ts";
 import { kernelTestSkipReason } from "./kernel_env.ts";
 import { nettraceCommand } from "./nettrace_process.ts";
 import { type CapabilityRow, parseCheckReport } from "./check_report.ts";
@@ -68,7 +69,7 @@ export function functionProbesHere(): boolean {
   if (kernelTestSkipReason()) return false;
   const promised = expectedAttach.size
     ? FUNCTION_METHODS.some((k) => expectedAttach.has(k))
-    : ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"].some(exists);
+    : ["/sys/kernel/tracing/kprobe_events", "/sys/kernel/debug/tracing/kprobe_events"].some(pathExists);
   const found = FUNCTION_METHODS.filter((k) => capabilities.get(k)?.available);
   if (promised && !found.length) {
     throw new Error(
@@ -80,13 +81,4 @@ export function functionProbesHere(): boolean {
     throw new Error(`this kernel has no kprobe events, yet nettrace --check finds ${found.join(", ")}`);
   }
   return promised;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

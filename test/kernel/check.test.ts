@@ -2,21 +2,13 @@
  * nettrace --check on the real kernel: its answers agree with independent
  * facts of the machine, and probing leaves nothing attached.
  */
+import { pathExists } from "../helpers/path_exists.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { expectedAttach } from "../helpers/capabilities.ts";
 import { must } from "../helpers/netns.ts";
 import { runNettrace } from "../helpers/nettrace_process.ts";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function row(report: string, name: string): { available: boolean; detail: string } {
   const m = report.match(new RegExp(`^  ${name.replace(/[-_]/g, "[-_]")}\\s+(yes|no)\\s+(.*)$`, "m"));
@@ -30,16 +22,17 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
   const report = r.stdout;
   assertMatch(report, new RegExp(`^kernel ${Deno.osRelease().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
 
-  assertEquals(row(report, "BTF").available, exists("/sys/kernel/btf/vmlinux"));
+  assertEquals(row(report, "BTF").available, pathExists("/sys/kernel/btf/vmlinux"));
   assert(row(report, "tracefs").available, report);
   assert(
-    exists("/sys/kernel/tracing/events") || exists("/sys/kernel/debug/tracing/events"),
+    pathExists("/sys/kernel/tracing/events") || pathExists("/sys/kernel/debug/tracing/events"),
     "tracefs not mounted after --check",
   );
   // every kernel nettrace supports has the kfree_skb tracepoint
   assert(row(report, "tracepoint").available, report);
 
-  const kprobeEvents = exists("/sys/kernel/tracing/kprobe_events") || exists("/sys/kernel/debug/tracing/kprobe_events");
+  const kprobeEvents = pathExists("/sys/kernel/tracing/kprobe_events") ||
+    pathExists("/sys/kernel/debug/tracing/kprobe_events");
   for (const k of ["kprobe", "kretprobe"]) {
     const c = row(report, k);
     assertEquals(c.available, kprobeEvents, `${k}: ${c.detail}`);
@@ -51,7 +44,7 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
     const c = row(report, k);
     if (!c.available) {
       assertMatch(c.detail, /\((E[A-Z]+|errno \d+)\)|BTF|did not see|never fired/, `${k} says no without a reason`);
-    } else if (k === "kretprobe" || !exists("/sys/kernel/btf/vmlinux")) {
+    } else if (k === "kretprobe" || !pathExists("/sys/kernel/btf/vmlinux")) {
       // a return probe has no skb to match, nor has any probe without BTF
       assertMatch(c.detail, /fired \d+x around a loopback datagram/);
     } else {
@@ -62,7 +55,7 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
   const reasons = row(report, "drop reasons");
   // the count, from BTF (bpftool) or else the tracepoint's format, each read without nettrace
   let count: number | undefined;
-  if (exists("/sys/kernel/btf/vmlinux")) {
+  if (pathExists("/sys/kernel/btf/vmlinux")) {
     const btf = await must(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux"]);
     const m = btf.match(/ENUM 'skb_drop_reason' encoding=\w+ size=\d+ vlen=(\d+)/);
     if (m) count = Number(m[1]) - 1; // less SKB_DROP_REASON_MAX

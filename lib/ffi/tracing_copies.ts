@@ -39,31 +39,49 @@ export interface FunctionTarget {
   objFd: number;
 }
 
-/** BTF ids of kernel functions: vmlinux first, then the BTF of each loaded module (read once, on demand). */
+/** BTF ids of kernel functions: vmlinux's, and of a module only the module's BTF, read once when first asked. */
 export class KernelFunctionIds {
   #vmlinux: Deno.PointerObject | null;
-  #modules?: Array<{ fd: number; btf: Deno.PointerObject }>;
+  /** module name -> BTF object id (names read from the kernel, no BTF loaded) */
+  #moduleIds?: Map<string, number>;
+  readonly #modules = new Map<string, { fd: number; btf: Deno.PointerObject } | null>();
 
   constructor() {
     this.#vmlinux = checkPtr("btf__load_vmlinux_btf", libbpf().btf__load_vmlinux_btf());
   }
 
-  /** The function's target, or undefined when no kernel BTF has it. */
-  find(name: string): FunctionTarget | undefined {
-    const n = cstr(name);
+  /** The function's target, or undefined when no kernel BTF has it. module: where kallsyms says it is. */
+  find(name: string, module?: string): FunctionTarget | undefined {
     if (!this.#vmlinux) return undefined;
-    const id = libbpf().btf__find_by_name_kind(this.#vmlinux, n, BTF_KIND_FUNC);
-    if (id > 0) return { btfId: id, objFd: 0 };
-    for (const m of this.#moduleBtfs()) {
-      const mid = libbpf().btf__find_by_name_kind(m.btf, n, BTF_KIND_FUNC);
-      if (mid > 0) return { btfId: mid, objFd: m.fd };
+    const n = cstr(name);
+    if (!module) {
+      const id = libbpf().btf__find_by_name_kind(this.#vmlinux, n, BTF_KIND_FUNC);
+      return id > 0 ? { btfId: id, objFd: 0 } : undefined;
     }
-    return undefined;
+    const m = this.#module(module);
+    if (!m) return undefined;
+    const id = libbpf().btf__find_by_name_kind(m.btf, n, BTF_KIND_FUNC);
+    return id > 0 ? { btfId: id, objFd: m.fd } : undefined;
   }
 
-  #moduleBtfs(): Array<{ fd: number; btf: Deno.PointerObject }> {
-    if (this.#modules) return this.#modules;
-    this.#modules = [];
+  #module(name: string): { fd: number; btf: Deno.PointerObject } | null {
+    if (this.#modules.has(name)) return this.#modules.get(name)!;
+    const id = this.#kernelBtfIds().get(name);
+    let m: { fd: number; btf: Deno.PointerObject } | null = null;
+    if (id !== undefined) {
+      const fd = libbpf().bpf_btf_get_fd_by_id(id);
+      const btf = fd >= 0 ? libbpf().btf__load_from_kernel_by_id_split(id, this.#vmlinux) : null;
+      if (btf) m = { fd, btf };
+      else if (fd >= 0) closeFd(fd);
+    }
+    this.#modules.set(name, m);
+    return m;
+  }
+
+  /** The kernel's BTF objects by name (vmlinux and each module's), from their info alone. */
+  #kernelBtfIds(): Map<string, number> {
+    if (this.#moduleIds) return this.#moduleIds;
+    this.#moduleIds = new Map();
     const next = new Uint32Array(1);
     let id = 0;
     while (libbpf().bpf_btf_get_next_id(id, new Uint8Array(next.buffer)) === 0) {
@@ -77,31 +95,22 @@ export class KernelFunctionIds {
       v.setUint32(24, name.length, true);
       const len = new Uint32Array([BTF_INFO_SIZE]);
       const ok = libbpf().bpf_obj_get_info_by_fd(fd, info, new Uint8Array(len.buffer)) === 0;
-      const kernel = ok && v.getUint32(28, true) !== 0;
-      const moduleName = readCString(Deno.UnsafePointer.of(name));
-      if (!kernel || moduleName === "vmlinux" || !moduleName) {
-        closeFd(fd);
-        continue;
-      }
-      const btf = libbpf().btf__load_from_kernel_by_id_split(id, this.#vmlinux);
-      if (!btf) {
-        closeFd(fd);
-        continue;
-      }
-      this.#modules.push({ fd, btf });
+      closeFd(fd);
+      if (ok && v.getUint32(28, true) !== 0) this.#moduleIds.set(readCString(Deno.UnsafePointer.of(name)), id);
     }
-    return this.#modules;
+    return this.#moduleIds;
   }
 
   /** Frees the BTF and closes the module BTF fds (after every program using them is loaded). Idempotent. */
   close(): void {
     if (this.#vmlinux) libbpf().btf__free(this.#vmlinux);
     this.#vmlinux = null;
-    for (const m of this.#modules ?? []) {
+    for (const m of this.#modules.values()) {
+      if (!m) continue;
       libbpf().btf__free(m.btf);
       closeFd(m.fd);
     }
-    this.#modules = [];
+    this.#modules.clear();
   }
 }
 

@@ -12,6 +12,7 @@ import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
 import { LIFE_OBJECT } from "./objects.ts";
+import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
 
 /** A point to attach: the leaf and how. */
@@ -52,7 +53,9 @@ export interface LifeProgram {
   /** the object that owns the maps */
   object: BpfObject;
   failed: Array<{ point: PlannedPoint; why: string }>;
-  /** how long loading the object took, and attaching every point (fentry copies load there) */
+  /** how long finding the fentry functions' BTF took, opening and setting up the object, loading it */
+  resolveMs: number;
+  prepareMs: number;
   loadMs: number;
   attachMs: number;
   /** detaches every point at once (faster than close() alone with many points) */
@@ -111,7 +114,7 @@ function planFentry(cfg: LifeProgramConfig, failed: LifeProgram["failed"]): Fent
       failed.push({ point: p, why: "not in available_filter_functions (ftrace cannot hook it)" });
       continue;
     }
-    const target = ids.find(p.symbol!);
+    const target = ids.find(p.symbol!, kernelSymbols().moduleOf(p.symbol!));
     if (!target) {
       failed.push({ point: p, why: `no BTF type for ${p.symbol} in the kernel or its modules` });
       continue;
@@ -154,7 +157,9 @@ async function attachCopies(
 export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgram> {
   const methods = new Set(cfg.points.map((p) => p.method));
   const failed: LifeProgram["failed"] = [];
+  const start = performance.now();
   const fentry = planFentry(cfg, failed);
+  const resolvedMs = performance.now() - start;
   const obj = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath: cfg.btfCustomPath });
   const copies: TracingCopies[] = [];
   try {
@@ -190,6 +195,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     obj.map("points").setMaxEntries(Math.max(1, cfg.points.length));
     if (!cfg.points.some((p) => p.stack)) obj.map("stacks").setMaxEntries(1);
     const t0 = performance.now();
+    const prepareMs = t0 - start - resolvedMs;
     obj.load();
     const t1 = performance.now();
     const points = obj.map("points");
@@ -260,6 +266,8 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     return {
       object: obj,
       failed,
+      resolveMs: resolvedMs,
+      prepareMs,
       loadMs: t1 - t0,
       attachMs: performance.now() - t1,
       detach: async () => {

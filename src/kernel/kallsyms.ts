@@ -13,6 +13,8 @@ export class Kallsyms {
   readonly #cache = new Map<bigint, string>();
   #variants?: Map<string, string>;
   #nameSet?: Set<string>;
+  /** function name -> the module it is in ("nf_tables"); vmlinux's functions are not in it */
+  readonly #modules = new Map<string, string>();
 
   /** Builds the table from the text of /proc/kallsyms. */
   constructor(text: string) {
@@ -25,7 +27,11 @@ export class Kallsyms {
       if (type !== "t" && type !== "T" && type !== "w" && type !== "W") continue;
       let name = line.slice(sp1 + 3);
       const tab = name.indexOf("\t");
-      if (tab >= 0) name = name.slice(0, tab);
+      if (tab >= 0) {
+        const mod = name.slice(tab + 1).match(/^\[([^\]]+)\]/);
+        name = name.slice(0, tab);
+        if (mod) this.#modules.set(name, mod[1]);
+      }
       const addr = BigInt("0x" + line.slice(0, sp1));
       if (addr === 0n) continue; // addresses hidden (kptr_restrict, not root)
       entries.push([addr, name]);
@@ -33,6 +39,11 @@ export class Kallsyms {
     entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     this.#addrs = new BigUint64Array(entries.map((e) => e[0]));
     this.#names = entries.map((e) => e[1]);
+  }
+
+  /** The module a function is in, or undefined for the kernel image's own. */
+  moduleOf(name: string): string | undefined {
+    return this.#modules.get(name);
   }
 
   /** Number of symbols. */

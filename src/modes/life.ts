@@ -154,6 +154,7 @@ export async function runLife(opts: Options): Promise<number> {
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
   const btfSource = locateBtf(opts.btf);
   const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
+  const rulesNs = performance.now();
   const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath);
   const probedNs = performance.now();
   let reasons: DropReasons | undefined;
@@ -206,6 +207,11 @@ export async function runLife(opts: Options): Promise<number> {
     );
   }
 
+  const plannedNs = performance.now();
+  const traceable = planned.some((p) => p.method === "kprobe-multi" || p.method === "fentry")
+    ? traceableFunctions()
+    : undefined;
+  const traceableNs = performance.now();
   const filter = { ...opts.filter };
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
   const stop = new StopSignal();
@@ -222,16 +228,17 @@ export async function runLife(opts: Options): Promise<number> {
       ringSize: opts.ringSize,
       rateLimit: opts.rateLimit,
       btfCustomPath,
-      traceable: planned.some((p) => p.method === "kprobe-multi" || p.method === "fentry")
-        ? traceableFunctions()
-        : undefined,
+      traceable,
     });
     life = prog;
     obj = prog.object;
+    const ms = (x: number) => `${Math.round(x)} ms`;
     log(
       "info",
-      `start-up: ${Math.round(probedNs - startNs)} ms kernel capabilities, ${Math.round(prog.loadMs)} ms load, ` +
-        `${Math.round(prog.attachMs)} ms attach`,
+      `start-up: ${ms(startNs)} runtime and modules, ${ms(rulesNs - startNs)} tree and rules, ` +
+        `${ms(probedNs - rulesNs)} kernel capabilities, ${ms(plannedNs - probedNs)} plan, ` +
+        `${ms(traceableNs - plannedNs)} ftrace's function list, ${ms(prog.resolveMs)} function BTF ids, ` +
+        `${ms(prog.prepareMs)} object set-up, ${ms(prog.loadMs)} load, ${ms(prog.attachMs)} attach`,
     );
     const failedPoints = new Set(prog.failed.map((f) => f.point));
     const attached = planned.length - failedPoints.size;

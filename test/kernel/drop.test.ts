@@ -204,20 +204,3 @@ kernelTest("drop: the ./nettrace launcher (the README's command) runs the drop m
     }
   });
 });
-
-kernelTest("drop: --btf FILE (the path for kernels without BTF) loads with the given BTF", async () => {
-  const file = await Deno.makeTempFile({ suffix: ".btf" });
-  try {
-    await Deno.copyFile("/sys/kernel/btf/vmlinux", file);
-    await withNet("btf", async (net) => {
-      const r = await traceUntil(
-        ["--drop", "--btf", file, "-d", net.v4.b, "-p", "udp"],
-        () => net.udpSend(net.a, net.v4.b, 9),
-        /UDP: .* reason: NO_SOCKET, __udp4_lib_rcv\+0x/,
-      );
-      assertEquals(r.code, 0);
-    });
-  } finally {
-    await Deno.remove(file);
-  }
-});

@@ -43,7 +43,11 @@ kernelTest("diag: TCP socket faults get their findings (one run, a step per faul
     const { server, client } = lab.addr;
     const late = "10.232.2.2"; // a second server address: the client's route to it has a 5 ms RTO floor
     await lab.must(lab.server, ["ip", "addr", "add", `${late}/24`, "dev", "veth0"]);
-    const run = await NettraceRun.start(["--diag", "--diag-keep", "--addr", client], 60000);
+    // The groups these findings come from (socket points, TCP in and out, the link, ends of life). With the
+    // whole tree (about 150 fentry functions) every packet costs so much under emulation that a round trip
+    // outlasts the 40 ms delayed ACK, and the spurious-retransmission step can never happen (6.1.0-57 guest).
+    const groups = "tcp-state,tcp-in,tcp-out,life,link-in,link-out";
+    const run = await NettraceRun.start(["--diag", "--diag-keep", "--addr", client, "-t", groups], 60000);
     const flows: FlowProcess[] = [];
     const flow = (ns: string, ...args: string[]) => {
       const f = new FlowProcess(ns, args);

@@ -13,6 +13,7 @@ import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { blockVerdicts } from "../kernel/netfilter_verdict.ts";
 import { KIND } from "../event/layout.ts";
+import { isDropReason } from "../kernel/drop_reasons.ts";
 
 /** What diagnosis needs to know about the points and reasons of this run. */
 export interface DiagnosisContext {
@@ -36,14 +37,11 @@ function flowKey(p: Packet): string | undefined {
   return `${p.saddr}>${p.daddr}/${ports}`;
 }
 
-/** Reasons a free carries that are not drops. */
-const NOT_DROPS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
-
 /** Whether an event is a free with a drop reason (what a table walker's NF_STOLEN can hide). */
 export function freedWithDropReason(ev: KernelEvent, ctx: Pick<DiagnosisContext, "reasonName">): boolean {
   if (!ev.reason || ev.kind === KIND.ret) return false;
   const name = ctx.reasonName(ev.reason);
-  return name !== undefined && !NOT_DROPS.has(name);
+  return name !== undefined && isDropReason(name);
 }
 
 /** The DiagEvents of a packet's events, in order. */

@@ -72,9 +72,14 @@ export function reasonName(r: DropReasons, value: number): string {
 /** Reasons that mean the skb was not dropped: a free with one of them is not shown as a drop. */
 const NOT_DROPS = new Set(["NOT_DROPPED_YET", "CONSUMED"]);
 
+/** Whether a reason name tells of a drop (not NOT_DROPPED_YET or CONSUMED, a normal free). */
+export function isDropReason(name: string): boolean {
+  return !NOT_DROPS.has(name);
+}
+
 /** The name of a free's reason when it tells why a packet was dropped; undefined for none, or a normal free. */
 export function dropReasonShown(r: DropReasons, value: number): string | undefined {
   if (!value) return undefined;
   const name = reasonName(r, value);
-  return NOT_DROPS.has(name) ? undefined : name;
+  return isDropReason(name) ? name : undefined;
 }

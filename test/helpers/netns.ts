@@ -39,6 +39,20 @@ export async function must(cmd: string[], opts: { input?: string } = {}): Promis
 
 const PREFIX = "ntt";
 
+/**
+ * Reads a counter of a namespace's /proc/net/FILE: "snmp" ("Udp", "NoPorts")
+ * or "netstat" ("TcpExt", "TCPLossUndo").
+ */
+export async function netCounter(ns: string, file: "snmp" | "netstat", proto: string, field: string): Promise<number> {
+  const text = await must(["ip", "netns", "exec", ns, "cat", `/proc/net/${file}`]);
+  const lines = text.split("\n").filter((l) => l.startsWith(`${proto}:`));
+  if (lines.length < 2) throw new Error(`no ${proto} counters in /proc/net/${file}`);
+  const names = lines[0].split(/\s+/), values = lines[1].split(/\s+/);
+  const at = names.indexOf(field);
+  if (at < 0) throw new Error(`no ${proto} ${field} in /proc/net/${file}`);
+  return Number(values[at]);
+}
+
 /** Removes namespaces left by an earlier run of the tests. */
 export async function removeStaleNamespaces(): Promise<void> {
   const list = await sh(["ip", "netns", "list"]);
@@ -105,12 +119,8 @@ export class VethPair {
   }
 
   /** Reads a counter of /proc/net/snmp ("Udp", "NoPorts") inside a namespace. */
-  async snmpCounter(ns: string, proto: string, field: string): Promise<number> {
-    const r = await this.exec(ns, ["cat", "/proc/net/snmp"]);
-    const lines = r.stdout.split("\n").filter((l) => l.startsWith(`${proto}:`));
-    if (lines.length < 2) throw new Error(`no ${proto} counters`);
-    const names = lines[0].split(/\s+/), values = lines[1].split(/\s+/);
-    return Number(values[names.indexOf(field)]);
+  snmpCounter(ns: string, proto: string, field: string): Promise<number> {
+    return netCounter(ns, "snmp", proto, field);
   }
 
   /** Deletes both namespaces (the veth pair goes with them). */

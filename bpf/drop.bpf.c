@@ -85,6 +85,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->ctx_id = 0;
 	e->point = 0;
 	e->sk_state = 0;
+	e->opens = 0;
 	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

@@ -146,6 +146,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	__u64 key = (__u64)skb;
 	struct nt_context *known, now;
 	__u64 ctx_id;
+	__u8 opens = 0;
 	struct nt_packet pkt;
 	struct nt_event *e;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -178,6 +179,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
 			return 0;
 		ctx_id = key;
+		opens = 1;
 		now.ctx_id = ctx_id;
 		now._pad = 0;
 		if (bpf_map_update_elem(&contexts, &key, &now, BPF_ANY))
@@ -218,6 +220,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 
 			e->sk_state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
 		}
+		e->opens = opens;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 		bpf_ringbuf_submit(e, 0);
 	}

@@ -44,7 +44,9 @@ struct nt_event {
 	__u64 ctx_id;      /* lifecycle: the context (first skb address of the packet) */
 	__u32 point;       /* lifecycle: index of the trace point (tracer tree leaf) */
 	__u8 sk_state;     /* lifecycle: state of the skb's socket (TCP_ESTABLISHED ...), 0 = no socket */
-	__u8 _pad2[3];
+	__u8 opens;        /* lifecycle: 1 when this event opened its context (a new packet, or a new one
+			    * at the address of a packet whose end was not seen) */
+	__u8 _pad2[2];
 };
 
 enum nt_kind {

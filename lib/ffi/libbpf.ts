@@ -41,6 +41,13 @@ const SYMBOLS = {
     nonblocking: true,
   },
   bpf_link_create: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  // the same on a worker thread: fentry links of different functions build their trampolines side by side
+  bpf_link_create_nonblocking: {
+    name: "bpf_link_create",
+    parameters: ["i32", "i32", "i32", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   bpf_btf_get_next_id: { parameters: ["u32", "buffer"], result: "i32" },
   bpf_btf_get_fd_by_id: { parameters: ["u32"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },

@@ -198,15 +198,30 @@ export class TracingCopies {
     return out;
   }
 
-  /** Links a loaded program (a copy's fd, or the template's) to its function with a cookie. */
-  link(progFd: number, cookie: bigint): void {
-    const o = new Uint8Array(LINK_CREATE_OPTS_SIZE);
-    const v = new DataView(o.buffer);
-    v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
-    v.setBigUint64(LCO_TRACING_COOKIE, cookie, true);
-    const fd = libbpf().bpf_link_create(progFd, 0, this.#attachType, o);
-    if (fd < 0) throw new LibbpfError("bpf_link_create", -fd, `${this.kind} cookie ${cookie}`);
-    this.#linkFds.push(fd);
+  /**
+   * Links loaded programs (copies' fds, or the template's) to their functions, each with its cookie, at most
+   * `parallel` at once (each link builds its function's trampoline); undefined where it worked, else the error.
+   */
+  async link(
+    links: Array<{ progFd: number; cookie: bigint }>,
+    parallel: number,
+  ): Promise<Array<LibbpfError | undefined>> {
+    const out: Array<LibbpfError | undefined> = new Array(links.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < links.length) {
+        const i = next++;
+        const o = new Uint8Array(LINK_CREATE_OPTS_SIZE);
+        const v = new DataView(o.buffer);
+        v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
+        v.setBigUint64(LCO_TRACING_COOKIE, links[i].cookie, true);
+        const fd = await libbpf().bpf_link_create_nonblocking(links[i].progFd, 0, this.#attachType, o);
+        if (fd >= 0) this.#linkFds.push(fd);
+        else out[i] = new LibbpfError("bpf_link_create", -fd, `${this.kind} cookie ${links[i].cookie}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+    return out;
   }
 
   /** Detaches every link at once (each close waits for grace periods; together they share them). */

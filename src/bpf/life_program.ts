@@ -142,14 +142,15 @@ async function attachCopies(
 ): Promise<void> {
   const [first, ...rest] = planned;
   const fds = [copies.template.fd, ...await copies.load(rest.map((r) => r.target), PARALLEL_LOADS)];
-  [first, ...rest].forEach(({ i }, k) => {
-    const fd = fds[k];
-    try {
-      if (typeof fd !== "number") throw fd;
-      copies.link(fd, BigInt(i));
-    } catch (e) {
-      failed.push({ point: cfg.points[i], why: `${what}: ${(e as Error).message}` });
-    }
+  const all = [first, ...rest];
+  const loaded = all.map(({ i }, k) => ({ i, fd: fds[k] }));
+  for (const { i, fd } of loaded) {
+    if (typeof fd !== "number") failed.push({ point: cfg.points[i], why: `${what}: ${fd.message}` });
+  }
+  const linkable = loaded.filter((x): x is { i: number; fd: number } => typeof x.fd === "number");
+  const errors = await copies.link(linkable.map(({ i, fd }) => ({ progFd: fd, cookie: BigInt(i) })), PARALLEL_LOADS);
+  errors.forEach((e, k) => {
+    if (e) failed.push({ point: cfg.points[linkable[k].i], why: `${what}: ${e.message}` });
   });
 }
 

@@ -40,6 +40,11 @@ export interface KernelEvent {
   point: number;
   /** lifecycle: the state of the skb's socket (1 ESTABLISHED ... 12 NEW_SYN_RECV), 0 when it has none */
   skState: number;
+  /**
+   * lifecycle: this event opened its context, the kernel's word (nt_identify in life.bpf.c): the first event
+   * of a packet, or of a new packet at the address of one whose end was not seen
+   */
+  opensContext: boolean;
   /** lifecycle --ret: the function's return value, once its return was seen */
   ret?: bigint;
   /** when the function returned (the return record's time), with ret */
@@ -184,6 +189,7 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     ctxId: view.getBigUint64(off + EVENT.ctx_id, true),
     point: view.getUint32(off + EVENT.point, true),
     skState: view.getUint8(off + EVENT.sk_state),
+    opensContext: view.getUint8(off + EVENT.opens) !== 0,
   };
 }
 

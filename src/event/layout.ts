@@ -37,6 +37,7 @@ export const EVENT = {
   ctx_id: 152,
   point: 160,
   sk_state: 164,
+  opens: 165,
   size: 168,
 } as const;
 

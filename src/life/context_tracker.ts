@@ -6,7 +6,6 @@
  * @module
  */
 import type { KernelEvent, NetfilterInfo } from "../event/decode.ts";
-import { differentPackets, packetIdentity } from "../packet/identity.ts";
 
 /** One packet's life, ready to print. */
 export interface LifeBlock {
@@ -23,8 +22,6 @@ interface Context {
   live: Set<bigint>;
   events: KernelEvent[];
   lastNs: number;
-  /** what identifies the packet (packet/identity.ts), from the first event that tells */
-  identity?: string;
 }
 
 function block(c: Context, complete: boolean): LifeBlock {
@@ -86,11 +83,11 @@ export class ContextTracker {
    */
   add(ev: KernelEvent, endsLife: boolean): LifeBlock | undefined {
     let c = this.#open.get(ev.ctxId);
-    const identity = packetIdentity(ev.packet);
     let cut: LifeBlock | undefined;
-    if (c && identity && c.identity && differentPackets(c.identity, identity)) {
+    if (c && ev.opensContext) {
       // A new packet at the address of one whose end was not seen (__kfree_skb has no tracepoint): the
-      // kernel filtered it anew and gave it a context of its own, under the same id. The first one ends here.
+      // kernel told them apart (nt_identify), filtered the new one anew and opened a context for it under
+      // the same id. The first one ends here.
       this.#open.delete(ev.ctxId);
       cut = block(c, false);
       c = undefined;
@@ -100,7 +97,6 @@ export class ContextTracker {
       this.#open.set(ev.ctxId, c);
     }
     c.events.push(ev);
-    c.identity ??= identity;
     c.lastNs = Math.max(c.lastNs, ev.tsNs);
     if (!c.skbs.includes(ev.skb)) c.skbs.push(ev.skb);
     if (endsLife) c.live.delete(ev.skb);

@@ -109,14 +109,14 @@ function traceableFunctions(): Set<string> | undefined {
 /** Why a --rules file cannot be read as one, before its text is parsed; undefined when it can. */
 function ruleFileProblem(path: string): string | undefined {
   const problem = inputFileProblem(path, "rule file");
-  if (problem) return problem === "empty, not a rule file" ? "has no rules (empty)" : problem;
+  if (problem) return problem;
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(path));
   } catch (e) {
     return e instanceof TypeError ? "not a text file (not UTF-8)" : `cannot read it: ${(e as Error).message}`;
   }
-  if (!text.replace(/#.*$/gm, "").trim()) return "has no rules (empty)";
+  if (!text.replace(/#.*$/gm, "").trim()) return "has no rules (only comments or blank lines)";
   return undefined;
 }
 

@@ -22,6 +22,7 @@ export function recordedEvent(fields: Partial<KernelEvent> & Pick<KernelEvent, "
     ctxId: 0n,
     point: 0,
     skState: 0,
+    opensContext: false,
     ...fields,
   };
 }

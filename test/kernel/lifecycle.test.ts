@@ -71,6 +71,7 @@ const BAD = Deno.makeTempDirSync({ prefix: "nettrace-bad-input-" });
 Deno.writeFileSync(`${BAD}/empty`, new Uint8Array());
 Deno.writeFileSync(`${BAD}/random`, crypto.getRandomValues(new Uint8Array(4096)));
 Deno.mkdirSync(`${BAD}/dir`);
+Deno.writeTextFileSync(`${BAD}/comments`, "# rules to come\n\n");
 globalThis.addEventListener("unload", () => Deno.removeSync(BAD, { recursive: true }));
 const quoted = (path: string) => `'${path.replace(/[.]/g, "\\.")}'`;
 
@@ -95,7 +96,14 @@ const BAD_INPUTS: Array<[string[], RegExp]> = [
   [["explain", "NO_SOCKET", "--btf", `${BAD}/empty`], new RegExp(`--btf ${quoted(`${BAD}/empty`)}: empty, not a BTF`)],
   [["-t", "?", "--btf", `${BAD}/empty`], new RegExp(`--btf ${quoted(`${BAD}/empty`)}: empty, not a BTF`)],
   [["--diag", "-p", "tcp", "--rules", `${BAD}/dir`], new RegExp(`--rules ${quoted(`${BAD}/dir`)}: a directory`)],
-  [["--diag", "-p", "tcp", "--rules", `${BAD}/empty`], new RegExp(`--rules ${quoted(`${BAD}/empty`)}: has no rules`)],
+  [
+    ["--diag", "-p", "tcp", "--rules", `${BAD}/empty`],
+    new RegExp(`--rules ${quoted(`${BAD}/empty`)}: empty, not a rule file`),
+  ],
+  [
+    ["--diag", "-p", "tcp", "--rules", `${BAD}/comments`],
+    new RegExp(`--rules ${quoted(`${BAD}/comments`)}: has no rules \\(only comments or blank lines\\)`),
+  ],
   [["--diag", "-p", "tcp", "--rules", `${BAD}/random`], new RegExp(`--rules ${quoted(`${BAD}/random`)}: not a text`)],
   [["--drop", "--netns", "1", "--netns-current"], /cannot be combined/],
   [[], /no filter given: .* or --force/],

@@ -78,11 +78,15 @@ export class NettraceRun {
     const run = new NettraceRun(
       new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped" }).spawn(),
     );
+    const t0 = Date.now();
     const ok = await run.waitFor(() => run.stderr.includes("begin trace..."), timeoutMs);
     if (!ok) {
       const r = await run.stop();
       throw new Error(`nettrace ${args.join(" ")} did not begin tracing (exit ${r.code}): ${r.stderr}`);
     }
+    // a start that uses over half its limit is not well inside it: say so in the log
+    const took = Date.now() - t0, limit = scaled(timeoutMs);
+    if (took > limit / 2) console.log(`warning: nettrace ${args.join(" ")} began tracing after ${took} ms of ${limit}`);
     return run;
   }
 

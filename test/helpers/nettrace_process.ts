@@ -170,14 +170,18 @@ export async function traceUntil(
   }
 }
 
+/** Fails when setpriv (util-linux) is missing: its absence is a broken set-up, never a reason to skip. */
+async function requireSetpriv(): Promise<void> {
+  const found = await new Deno.Command("sh", { args: ["-c", "command -v setpriv"], stdout: "null" }).output();
+  if (!found.success) throw new Error("setpriv (util-linux) is not installed: scripts/setup.sh --test installs it");
+}
+
 /**
  * Runs nettrace as user nobody with no capabilities (setpriv), its Deno cache
  * in a throw-away home. Fails when setpriv is missing.
  */
 export async function runNettraceUnprivileged(args: string[]): Promise<RunResult> {
-  const found = await new Deno.Command("sh", { args: ["-c", "command -v setpriv"], stdout: "null" }).output();
-  // util-linux is essential on Debian, and scripts/setup.sh --test installs it: its absence is a broken set-up
-  if (!found.success) throw new Error("setpriv (util-linux) is not installed: scripts/setup.sh --test installs it");
+  await requireSetpriv();
   const home = await Deno.makeTempDir();
   try {
     await Deno.chmod(home, 0o777);
@@ -196,4 +200,20 @@ export async function runNettraceUnprivileged(args: string[]): Promise<RunResult
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+}
+
+/**
+ * Runs nettrace as root without the capabilities that override file
+ * permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): a file whose mode
+ * forbids reading is then unreadable to it, as to any user.
+ */
+export async function runNettraceHonouringFileModes(args: string[]): Promise<RunResult> {
+  await requireSetpriv();
+  const drop = "-dac_override,-dac_read_search";
+  return await runNettrace(args, undefined, [
+    "setpriv",
+    `--inh-caps=${drop}`,
+    `--bounding-set=${drop}`,
+    ...nettraceCommand(args),
+  ]);
 }

@@ -7,7 +7,13 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft, ourLinks, ourPrograms } from "../helpers/bpf_state.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
-import { DENO, NettraceRun, runNettrace, runNettraceUnprivileged } from "../helpers/nettrace_process.ts";
+import {
+  DENO,
+  NettraceRun,
+  runNettrace,
+  runNettraceHonouringFileModes,
+  runNettraceUnprivileged,
+} from "../helpers/nettrace_process.ts";
 
 await removeStaleNamespaces();
 
@@ -122,6 +128,22 @@ for (const [args, re] of BAD_INPUTS) {
     },
   );
 }
+
+kernelTest("lifecycle: a file nettrace may not read (--btf, --rules) is one line naming it, exit 2", async () => {
+  const locked = `${BAD}/unreadable`;
+  Deno.writeTextFileSync(locked, "# rules\n");
+  Deno.chmodSync(locked, 0o000);
+  for (const args of [["--drop", "--btf", locked], ["--diag", "-p", "tcp", "--rules", locked]]) {
+    const r = await runNettraceHonouringFileModes(args);
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(`${args[args.length - 2]} ${quoted(locked)}: cannot read it: .*[Pp]ermission denied`),
+    );
+    assertEquals(await ourLinks(), []);
+  }
+});
 
 kernelTest("lifecycle: an unprivileged user gets one line and exit 1", async () => {
   const r = await runNettraceUnprivileged(["--drop"]);

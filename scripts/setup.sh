@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh [--test] [--guest] [--quiet]
 #
-# --test also installs what the test suite uses (iproute2, iptables, nftables).
+# --test also installs what the test suite uses (iproute2, iptables, nftables,
+# util-linux, groff, fish).
 # --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
 # xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
@@ -38,6 +39,9 @@ if [ "$TEST" = 1 ]; then
   need_cmd nft nftables
   need_cmd ping iputils-ping
   need_cmd setpriv util-linux
+  # the man page and the completions are checked by the programs that read them
+  need_cmd groff groff-base
+  need_cmd fish fish
 fi
 if [ "$GUEST" = 1 ]; then
   need_cmd qemu-system-x86_64 qemu-system-x86

@@ -1,27 +1,29 @@
-# nettrace in a container: docker run --privileged nettrace --drop
+# nettrace in a container:
+#   docker build -t nettrace .
+#   docker run --rm -it --privileged --pid=host \
+#     -v /sys/kernel/btf:/sys/kernel/btf:ro -v /sys/kernel/tracing:/sys/kernel/tracing \
+#     -v /sys/fs/bpf:/sys/fs/bpf nettrace --drop
 #
-# Build stage: compiles the CO-RE BPF objects and a single nettrace binary
-# (deno compile embeds main.ts, its modules and the BPF objects as bytes).
-# deno compile downloads the Deno runtime it embeds: build on a connected machine.
+# Build stage: the CO-RE BPF objects, the single-file bundle and the .deb
+# (scripts/package.sh). Nothing in it is compiled against the build host's
+# kernel; vmlinux.h comes from the build machine's BTF, or pass a BTF file in
+# the context: --build-arg BTF=path/inside/context
 FROM debian:bookworm AS build
-RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      clang llvm libbpf-dev bpftool nodejs npm ca-certificates >/dev/null
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      clang llvm libbpf-dev bpftool nodejs npm ca-certificates git >/dev/null
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-# vmlinux.h comes from the BTF of the machine that builds; the objects are CO-RE
-# and run on other kernels. Without /sys/kernel/btf/vmlinux in the build
-# container, pass one: --build-arg BTF=path/inside/context
 ARG BTF=/sys/kernel/btf/vmlinux
-RUN scripts/build-bpf.sh --btf "$BTF" \
- && node_modules/.bin/deno compile --allow-all \
-      --config deno.json --output /out/nettrace main.ts
+RUN scripts/build-bpf.sh --btf "$BTF" && scripts/package.sh --deb-only
 
-# Run stage: the binary and the system libbpf it binds with FFI.
+# Runtime stage: the libbpf runtime and the packaged program, nothing else
+# (no compiler, no bpftool, no npm): apt installs the .deb and its dependencies.
 FROM debian:bookworm-slim
-RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libbpf1 >/dev/null \
- && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/nettrace /usr/bin/nettrace
+COPY --from=build /src/dist/nettrace_*_amd64.deb /tmp/
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      /tmp/nettrace_*_amd64.deb >/dev/null \
+ && rm -rf /var/lib/apt/lists/* /tmp/nettrace_*_amd64.deb
 ENTRYPOINT ["/usr/bin/nettrace"]
 CMD ["--drop"]

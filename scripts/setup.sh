@@ -5,7 +5,7 @@
 #   scripts/setup.sh [--test] [--guest] [--quiet]
 #
 # --test also installs what the test suite uses (iproute2, iptables, nftables,
-# util-linux, groff, fish).
+# util-linux, groff, fish, and rpm, rpm2cpio, cpio, debootstrap for the packages).
 # --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
 # xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
@@ -42,6 +42,12 @@ if [ "$TEST" = 1 ]; then
   # the man page and the completions are checked by the programs that read them
   need_cmd groff groff-base
   need_cmd fish fish
+  # the packages: built (dpkg-deb, rpmbuild) and tried (a debootstrap root; the .rpm's payload)
+  need_cmd dpkg-deb dpkg
+  need_cmd rpmbuild rpm
+  need_cmd rpm2cpio rpm2cpio
+  need_cmd cpio cpio
+  need_cmd debootstrap debootstrap
 fi
 if [ "$GUEST" = 1 ]; then
   need_cmd qemu-system-x86_64 qemu-system-x86

@@ -28,6 +28,9 @@ if [ $GUEST = 1 ]; then DENO=$(scripts/setup.sh --test --guest); else DENO=$(scr
 phase "setup"
 scripts/build-bpf.sh --if-stale
 phase "BPF build"
+# the packages the package tests install (test/kernel/package.test.ts)
+scripts/package.sh
+phase "packages"
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 
 # The tests' time limits suit the development machine, where a warm

@@ -1,6 +1,6 @@
 /**
  * Writes the man page and the shell completions from the option table:
- *   deno run --allow-write scripts/write_docs.ts OUTDIR
+ *   deno run --allow-all scripts/write_docs.ts OUTDIR
  * -> OUTDIR/nettrace.8, OUTDIR/nettrace.bash, OUTDIR/nettrace.fish
  */
 import { OPTION_TABLE } from "../src/cli/options.ts";

@@ -2,10 +2,10 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life]
+#   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life|stock-package]
 #
 #   stock      Debian 12's kernel (6.1): every test of test/kernel/ but the
-#              lifecycle ones, with kprobe, kretprobe, fentry, fexit, tp_btf
+#              lifecycle and package ones, with kprobe, kretprobe, fentry, fexit, tp_btf
 #              and tracepoints required (NETTRACE_EXPECT_ATTACH: missing =
 #              failed, not skipped)
 #   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
@@ -14,6 +14,8 @@
 #              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
+#   stock-package   6.1: the .deb installed in a minimal Debian root, the
+#              .rpm's payload: each catches a real drop on Debian's kernel
 #
 # Every configuration runs, in order of what they prove (the attach kinds
 # first), each headed by the exact kernel it boots. Under CI one that cannot
@@ -124,7 +126,7 @@ run_config() {
 }
 
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
-mapfile -t STOCK_FILES < <(ls test/kernel/*.test.ts | grep -v '/life\.test\.ts$')
+mapfile -t STOCK_FILES < <(ls test/kernel/*.test.ts | grep -vE '/(life|package)\.test\.ts$')
 run_config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- "${STOCK_FILES[@]}"
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give
@@ -144,6 +146,13 @@ run_config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/lif
 run_config backports-life --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=kprobe-multi -- \
   --filter "/ping between|--ret|--detail/" test/kernel/life.test.ts
+
+# the packages as users install them, on Debian's own kernel (they are made from this tree first)
+if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then
+  scripts/package.sh 2>&1 | tail -n 3
+  "$DENO" run --quiet --allow-all --config deno.json test/helpers/debian_root.ts
+fi
+run_config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/package.test.ts
 
 echo
 printf '%s\n' "${SUMMARIES[@]}"

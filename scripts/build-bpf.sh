@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds nettrace's CO-RE BPF objects into bpf/.output/.
 #
-#   scripts/build-bpf.sh [--btf FILE] [--if-stale] [--quiet]
+#   scripts/build-bpf.sh [--btf FILE | --host-btf] [--if-stale] [--quiet]
 #
-# vmlinux.h comes from the build host's BTF (/sys/kernel/btf/vmlinux) or from
-# the BTF file given with --btf. The objects are CO-RE: they run on other
-# kernels too. main.ts embeds them as bytes (import ... with { type: "bytes" }),
+# The kernel types come from the committed bpf/vmlinux/ARCH/vmlinux.h, so the
+# build needs no BTF on the build host and two builds of one commit match.
+# --btf FILE generates vmlinux.h from that BTF instead (--host-btf: from
+# /sys/kernel/btf/vmlinux); so does an architecture with no committed header.
+# The objects are CO-RE: they run on other kernels too. main.ts embeds them as bytes (import ... with { type: "bytes" }),
 # so neither `deno run` nor a compiled binary reads a .o at run time.
 # --if-stale rebuilds only when the sources (or this script) changed.
 set -euo pipefail
@@ -13,22 +15,38 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 SRC=$ROOT/bpf
 OUT=$SRC/.output
-BTF=/sys/kernel/btf/vmlinux
+BTF=
 IF_STALE=0 QUIET=0
 
 while [ $# -gt 0 ]; do
   case $1 in
     --btf) BTF=$2; shift 2 ;;
+    --btf=*) BTF=${1#--btf=}; shift ;;
+    --host-btf) BTF=/sys/kernel/btf/vmlinux; shift ;;
     --if-stale) IF_STALE=1; shift ;;
     --quiet) QUIET=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-bpf.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 
 say() { [ "$QUIET" = 1 ] || echo "build-bpf: $*" >&2; }
 
-sources() { ls "$SRC"/*.bpf.c "$SRC"/include/*.h "$ROOT/scripts/build-bpf.sh" | LC_ALL=C sort; }
+arch=$(uname -m)
+case $arch in
+  x86_64) target_arch=x86 ;;
+  aarch64) target_arch=arm64 ;;
+  *) target_arch=$arch ;;
+esac
+COMMITTED=$SRC/vmlinux/$arch/vmlinux.h
+if [ -z "$BTF" ] && [ ! -f "$COMMITTED" ]; then
+  BTF=/sys/kernel/btf/vmlinux
+  say "no committed vmlinux.h for $arch: using this host's BTF"
+fi
+
+sources() {
+  { ls "$SRC"/*.bpf.c "$SRC"/include/*.h "$ROOT/scripts/build-bpf.sh"; [ -n "$BTF" ] || echo "$COMMITTED"; } | LC_ALL=C sort
+}
 stamp() { { sources | xargs cat; echo "btf=$BTF"; } | sha256sum | cut -c1-32; }
 
 want=$(stamp)
@@ -40,25 +58,25 @@ for tool in clang llvm-strip bpftool; do
   command -v "$tool" >/dev/null || { echo "build-bpf: '$tool' is missing (run scripts/setup.sh, or apt-get install clang llvm bpftool)" >&2; exit 1; }
 done
 [ -f /usr/include/bpf/bpf_helpers.h ] || { echo "build-bpf: libbpf headers are missing (apt-get install libbpf-dev)" >&2; exit 1; }
-[ -r "$BTF" ] || { echo "build-bpf: no BTF at $BTF: give a BTF file with --btf (e.g. from a kernel with CONFIG_DEBUG_INFO_BTF=y)" >&2; exit 1; }
-
 mkdir -p "$OUT"
-say "vmlinux.h from $BTF"
-bpftool btf dump file "$BTF" format c > "$OUT/vmlinux.h.tmp"
-mv "$OUT/vmlinux.h.tmp" "$OUT/vmlinux.h"
-
-arch=$(uname -m)
-case $arch in
-  x86_64) target_arch=x86 ;;
-  aarch64) target_arch=arm64 ;;
-  *) target_arch=$arch ;;
-esac
+rm -f "$OUT/vmlinux.h"
+if [ -n "$BTF" ]; then
+  [ -r "$BTF" ] || { echo "build-bpf: no BTF at $BTF: give a BTF file with --btf (e.g. from a kernel with CONFIG_DEBUG_INFO_BTF=y)" >&2; exit 1; }
+  say "vmlinux.h from $BTF"
+  mkdir -p "$OUT/vmlinux"
+  bpftool btf dump file "$BTF" format c > "$OUT/vmlinux/vmlinux.h.tmp"
+  mv "$OUT/vmlinux/vmlinux.h.tmp" "$OUT/vmlinux/vmlinux.h"
+  VMLINUX_DIR=$OUT/vmlinux
+else
+  say "vmlinux.h: ${COMMITTED#$ROOT/}"
+  VMLINUX_DIR=$(dirname "$COMMITTED")
+fi
 
 for c in "$SRC"/*.bpf.c; do
   o=$OUT/$(basename "${c%.c}").o
   say "clang $(basename "$c")"
   clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$target_arch \
-    -I"$OUT" -I"$SRC/include" -c "$c" -o "$o.tmp"
+    -I"$VMLINUX_DIR" -I"$SRC/include" -c "$c" -o "$o.tmp"
   # DWARF is not needed at run time; .BTF and .BTF.ext (CO-RE relocations) stay.
   llvm-strip -g "$o.tmp"
   mv "$o.tmp" "$o"

@@ -2,26 +2,34 @@
 # Installs what nettrace needs to build and run, when it is missing:
 #   system packages (Debian/Ubuntu: apt-get) and Deno (npm package, into node_modules/).
 #
-#   scripts/setup.sh [--test] [--guest] [--quiet]
+#   scripts/setup.sh [--test] [--guest] [--quiet] [--why TEXT] [--find-deno]
 #
 # --test also installs what the test suite uses (iproute2, iptables, nftables,
 # util-linux, groff, fish, and rpm, rpm2cpio, cpio, debootstrap for the packages).
 # --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
 # xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
+# Before installing it says what and why ("first run: installing ... with apt"),
+# then shows apt's and npm's progress on stderr. --why TEXT heads those lines.
+# --find-deno prints the Deno binary when there is one and installs nothing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-TEST=0 GUEST=0 QUIET=0
-for a in "$@"; do
-  case $a in
+TEST=0 GUEST=0 QUIET=0 WHY=setup FIND_DENO=0
+while [ $# -gt 0 ]; do
+  case $1 in
     --test) TEST=1 ;;
     --guest) GUEST=1 ;;
     --quiet) QUIET=1 ;;
-    *) echo "setup.sh: unknown argument '$a'" >&2; exit 2 ;;
+    --why) WHY=$2; shift ;;
+    --find-deno) FIND_DENO=1 ;;
+    *) echo "setup.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
+  shift
 done
-say() { [ "$QUIET" = 1 ] || echo "setup: $*" >&2; }
+say() { [ "$QUIET" = 1 ] || echo "$WHY: $*" >&2; }
+# apt's and npm's own output: progress while they work, hidden with --quiet
+progress() { if [ "$QUIET" = 1 ]; then "$@" >/dev/null 2>&1; else "$@" >&2; fi; }
 
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || [ -e "/usr/lib/$(uname -m)-linux-gnu/$1" ] || [ -e "/usr/lib64/$1" ]; }
 
@@ -68,6 +76,11 @@ deno_bin() {
   elif [ -x "$ROOT/node_modules/.bin/deno" ]; then echo "$ROOT/node_modules/.bin/deno"
   fi
 }
+if [ "$FIND_DENO" = 1 ]; then
+  d=$(deno_bin)
+  [ -n "$d" ] && [ -f "$ROOT/node_modules/yaml/package.json" ] && { echo "$d"; exit 0; }
+  exit 1
+fi
 # npm packages (package.json): Deno when none is on PATH, and the libraries nettrace imports (yaml)
 npm_needed() { [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/yaml/package.json" ]; }
 if npm_needed; then need_cmd npm npm; fi
@@ -82,17 +95,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "nettrace: missing packages ${missing[*]}: run as root, or apt-get install them" >&2
     exit 1
   fi
-  say "installing ${missing[*]}"
+  say "installing ${missing[*]} with apt (clang, llvm and bpftool build the BPF programs; libbpf runs them)"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "nettrace: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  if ! progress apt-get install -y -q "${missing[@]}"; then
+    say "apt-get update, then installing again"
+    progress apt-get update -q
+    progress apt-get install -y -q "${missing[@]}" || { echo "nettrace: apt-get install ${missing[*]} failed" >&2; exit 1; }
   fi
 fi
 
 if npm_needed; then
-  say "installing npm packages (Deno, yaml) into node_modules/"
-  (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
+  say "installing the npm packages Deno (the runtime nettrace is written for) and yaml into node_modules/"
+  (cd "$ROOT" && progress npm install --ignore-scripts --no-audit --no-fund --loglevel=error) || {
     echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi
 deno_bin

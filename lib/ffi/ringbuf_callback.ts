@@ -5,7 +5,7 @@
  */
 import { checkPtr, libbpf } from "./libbpf.ts";
 import { EpollWaiter } from "./libc.ts";
-import type { RecordHandler, RingReader } from "./ring_reader.ts";
+import type { RecordHandler, RingReader } from "./ring_records.ts";
 
 const SAMPLE_FN = { parameters: ["pointer", "pointer", "usize"], result: "i32" } as const;
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { EpollWaiter, mmapShared, munmap, pageSize } from "./libc.ts";
-import type { RecordHandler, RingReader } from "./ring_reader.ts";
+import type { RecordHandler, RingReader } from "./ring_records.ts";
 
 const BUSY = 0x80000000; // BPF_RINGBUF_BUSY_BIT: reserved, not yet committed
 const DISCARD = 0x40000000; // BPF_RINGBUF_DISCARD_BIT

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { PacketFilter } from "../bpf/filter.ts";
-import { DEFAULT_RING_READER, type RingReaderKind } from "../../lib/ffi/ring_reader.ts";
+import { DEFAULT_RING_READER, type RingReaderKind } from "../../lib/ffi/ring_records.ts";
 import { ATTACH_METHODS, type AttachMethod, isAttachMethod } from "../bpf/attach_method.ts";
 import {
   parseAddressOption,

@@ -163,7 +163,7 @@ async function tryAttach(
     }
     const prog = obj.program(name);
     probe.prepare?.(prog, target);
-    const port = closedLoopbackPort();
+    const port = await closedLoopbackPort();
     if (!useBare) obj.setReadOnly({ filter: encodeFilter({ l3Proto: ETH_P_IP, l4Proto: IPPROTO_UDP, dport: port }) });
     obj.load();
     const link = probe.attach(prog, target);

@@ -5,7 +5,8 @@
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { Btf } from "../../lib/ffi/btf.ts";
-import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
+import { openRingReader } from "../../lib/ffi/ring_reader.ts";
+import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
 import { decodeEvent } from "../event/decode.ts";

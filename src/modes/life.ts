@@ -8,7 +8,8 @@
  * @module
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { openRingReader, type RingReader } from "../../lib/ffi/ring_reader.ts";
+import { openRingReader } from "../../lib/ffi/ring_reader.ts";
+import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";

@@ -1,6 +1,7 @@
 /**
- * Runs nettrace as the user would (a child process of main.ts) and watches
- * its output: waits for "begin trace...", for lines, for its exit.
+ * Runs nettrace as users run it (the single-file bundle that the packages
+ * ship, made from this checkout) and watches its output: waits for "begin
+ * trace...", for lines, for its exit.
  */
 
 import { scaled } from "./time_scale.ts";
@@ -13,9 +14,48 @@ export const MAIN = `${ROOT}main.ts`;
 /** The launcher of this checkout. */
 export const LAUNCHER = `${ROOT}nettrace`;
 
+/** The bundle of this checkout (scripts/package.sh --bundle-only); bundle() makes it again when a source is newer. */
+export const BUNDLE = `${ROOT}dist/nettrace.js`;
+
+/** The newest modification time of what goes into the bundle. */
+function newestSourceMs(): number {
+  let newest = 0;
+  const walk = (path: string) => {
+    const info = Deno.statSync(path);
+    if (info.isDirectory) { for (const e of Deno.readDirSync(path)) walk(`${path}/${e.name}`); }
+    else newest = Math.max(newest, info.mtime?.getTime() ?? 0);
+  };
+  for (const p of ["main.ts", "deno.json", "package-lock.json", "src", "lib", "rules", "bpf/.output"]) {
+    walk(`${ROOT}${p}`);
+  }
+  return newest;
+}
+
+let bundleChecked = false;
+
+/** The bundle, made again first when it is missing or older than a source (0.2 s here). */
+function bundle(): string {
+  if (bundleChecked) return BUNDLE;
+  let made = 0;
+  try {
+    made = Deno.statSync(BUNDLE).mtime?.getTime() ?? 0;
+  } catch { /* not made yet */ }
+  if (made < newestSourceMs()) {
+    Deno.mkdirSync(`${ROOT}dist`, { recursive: true });
+    const r = new Deno.Command(DENO, {
+      args: ["bundle", "--quiet", "--config", `${ROOT}deno.json`, "--output", BUNDLE, MAIN],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    if (!r.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  bundleChecked = true;
+  return BUNDLE;
+}
+
 /** Command line that runs nettrace with args. */
 export function nettraceCommand(args: string[]): string[] {
-  return [DENO, "run", "--quiet", "--config", `${ROOT}deno.json`, "-A", MAIN, ...args];
+  return [DENO, "run", "--quiet", "--no-config", "-A", bundle(), ...args];
 }
 
 /** Prefix of a command line that runs it with the kernel's BTF hidden (an empty tmpfs over /sys/kernel/btf in a private mount namespace). */
@@ -45,10 +85,23 @@ export async function runNettrace(
   command = nettraceCommand(args),
 ): Promise<RunResult> {
   const [cmd, ...rest] = command;
-  const out = await new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped", env })
-    .output();
+  const child = new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped", env }).spawn();
+  // a run expected to end by itself that does not (a tracer left running) fails the test instead of hanging it
+  let overran = false;
+  const timer = setTimeout(() => {
+    overran = true;
+    try {
+      child.kill("SIGINT");
+    } catch { /* ended meanwhile */ }
+  }, scaled(60000));
+  const out = await child.output();
+  clearTimeout(timer);
   const dec = new TextDecoder();
-  return { code: out.code, signal: out.signal, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const result = { code: out.code, signal: out.signal, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  if (overran) {
+    throw new Error(`nettrace ${args.join(" ")} did not end by itself in ${scaled(60000)} ms: ${result.stderr}`);
+  }
+  return result;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, sink: { text: string }): Promise<void> {

@@ -2,7 +2,7 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life|stock-package]
+#   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life|backports-netfilter|stock-package]
 #
 #   stock      Debian 12's kernel (6.1): every test of test/kernel/ but the
 #              lifecycle and package ones, with kprobe, kretprobe, fentry, fexit, tp_btf
@@ -14,6 +14,8 @@
 #              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
+#   backports-netfilter  6.12: the netfilter verdicts (nft, iptables-legacy,
+#              bridge tables), as on 6.1 in stock
 #   stock-package   6.1: the .deb installed in a minimal Debian root, the
 #              .rpm's payload: each catches a real drop on Debian's kernel
 #
@@ -146,6 +148,12 @@ run_config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/lif
 run_config backports-life --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=kprobe-multi -- \
   --filter "/ping between|--ret|--detail/" test/kernel/life.test.ts
+
+# netfilter verdicts on 6.12 too, not only on 6.1.0-57 (whose nft_do_chain frees a dropped skb itself and returns
+# NF_STOLEN with an errno): the hook, nft table and chain, iptables-legacy table and bridge table say verdict: drop
+run_config backports-netfilter --kernel backports \
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
+  --filter "/netfilter details|nft bridge table/" test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts
 
 # the packages as users install them, on Debian's own kernel (they are made from this tree first)
 if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then

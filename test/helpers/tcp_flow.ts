@@ -11,9 +11,10 @@
  *                               bytes one by one, and with PAUSE_MS waits that
  *                               long and writes one chunk more; then closes.
  *                               Prints "connected" once connected
- *   reset ADDR PORT             accepts one connection, waits for its data and
- *                               closes without reading it: the kernel resets
- *                               the connection (an application's reset);
+ *   reset ADDR PORT             accepts one connection, reads the first byte
+ *                               of its data (the client sends more) and closes
+ *                               with the rest unread: the kernel resets the
+ *                               connection (an application's reset);
  *                               prints "listening" once it listens
  */
 const [role, hostname, portText, ...rest] = Deno.args;
@@ -57,8 +58,9 @@ async function reset(): Promise<void> {
   const listener = Deno.listen({ hostname, port });
   console.log("listening");
   const conn = await listener.accept();
-  // the data arrives in the socket's receive queue; wait for it without reading it
-  await new Promise((r) => setTimeout(r, 500));
+  // wait for the data by reading its first byte only: the rest stays unread in the receive queue, however
+  // late it came (a fixed wait raced a slow client: a close before the data is a FIN, not a reset)
+  await conn.read(new Uint8Array(1));
   conn.close();
   listener.close();
 }

@@ -123,6 +123,15 @@ function verifierReason(log: Uint8Array): string {
   return lines.slice(-2).join("; ");
 }
 
+/** Runs work(i) for every index below count, at most `parallel` at once. */
+async function eachInParallel(count: number, parallel: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+}
+
 /** Copies of one loaded fentry or fexit program, one per kernel function, each linked with a cookie. */
 export class TracingCopies {
   readonly #insns: Deno.PointerObject;
@@ -161,40 +170,35 @@ export class TracingCopies {
     const out: Array<number | LibbpfError> = new Array(targets.length);
     const name = cstr(this.template.name.slice(0, 15));
     const license = cstr("GPL");
-    let next = 0;
-    const worker = async () => {
-      while (next < targets.length) {
-        const i = next++;
-        const fd = await libbpf().bpf_prog_load_nonblocking(
-          BPF_PROG_TYPE_TRACING,
-          name,
-          license,
-          this.#insns,
-          this.#count,
-          this.#opts(targets[i]),
-        );
-        if (fd >= 0) {
-          this.#progFds.push(fd);
-          out[i] = fd;
-          continue;
-        }
-        // again with the verifier's log, for the reason
-        const log = new Uint8Array(1 << 16);
-        const again = libbpf().bpf_prog_load(
-          BPF_PROG_TYPE_TRACING,
-          name,
-          license,
-          this.#insns,
-          this.#count,
-          this.#opts(targets[i], log),
-        );
-        if (again >= 0) {
-          this.#progFds.push(again);
-          out[i] = again;
-        } else out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(log));
+    await eachInParallel(targets.length, parallel, async (i) => {
+      const fd = await libbpf().bpf_prog_load_nonblocking(
+        BPF_PROG_TYPE_TRACING,
+        name,
+        license,
+        this.#insns,
+        this.#count,
+        this.#opts(targets[i]),
+      );
+      if (fd >= 0) {
+        this.#progFds.push(fd);
+        out[i] = fd;
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+      // again with the verifier's log, for the reason
+      const log = new Uint8Array(1 << 16);
+      const again = libbpf().bpf_prog_load(
+        BPF_PROG_TYPE_TRACING,
+        name,
+        license,
+        this.#insns,
+        this.#count,
+        this.#opts(targets[i], log),
+      );
+      if (again >= 0) {
+        this.#progFds.push(again);
+        out[i] = again;
+      } else out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(log));
+    });
     return out;
   }
 
@@ -207,20 +211,15 @@ export class TracingCopies {
     parallel: number,
   ): Promise<Array<LibbpfError | undefined>> {
     const out: Array<LibbpfError | undefined> = new Array(links.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < links.length) {
-        const i = next++;
-        const o = new Uint8Array(LINK_CREATE_OPTS_SIZE);
-        const v = new DataView(o.buffer);
-        v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
-        v.setBigUint64(LCO_TRACING_COOKIE, links[i].cookie, true);
-        const fd = await libbpf().bpf_link_create_nonblocking(links[i].progFd, 0, this.#attachType, o);
-        if (fd >= 0) this.#linkFds.push(fd);
-        else out[i] = new LibbpfError("bpf_link_create", -fd, `${this.kind} cookie ${links[i].cookie}`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+    await eachInParallel(links.length, parallel, async (i) => {
+      const o = new Uint8Array(LINK_CREATE_OPTS_SIZE);
+      const v = new DataView(o.buffer);
+      v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
+      v.setBigUint64(LCO_TRACING_COOKIE, links[i].cookie, true);
+      const fd = await libbpf().bpf_link_create_nonblocking(links[i].progFd, 0, this.#attachType, o);
+      if (fd >= 0) this.#linkFds.push(fd);
+      else out[i] = new LibbpfError("bpf_link_create", -fd, `${this.kind} cookie ${links[i].cookie}`);
+    });
     return out;
   }
 

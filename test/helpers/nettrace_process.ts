@@ -34,7 +34,7 @@ function newestSourceMs(): number {
 let bundleChecked = false;
 
 /** The bundle, made again first when it is missing or older than a source (0.2 s here). */
-function bundle(): string {
+export function bundle(): string {
   if (bundleChecked) return BUNDLE;
   let made = 0;
   try {

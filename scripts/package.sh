@@ -7,27 +7,31 @@
 #                                        completions, the docs; they depend on the libbpf
 #                                        runtime only (no compiler, no bpftool, no npm)
 #
-#   scripts/package.sh [--bundle-only | --deb-only | --compile]
+#   scripts/package.sh [--bundle-only | --deb-only | --compile] [--btf FILE]
 #
 # --compile makes dist/nettrace, one executable (deno compile of the bundle,
 # from a directory with no package.json or node_modules, so nothing but the
 # bundle is embedded). It needs the network: deno compile downloads `denort`
 # from dl.deno.land, which no npm or Debian mirror has. Offline, use the
-# bundle or the packages.
+# bundle or the packages. --btf FILE builds the BPF objects' kernel types from
+# that BTF instead of the committed vmlinux.h (scripts/build-bpf.sh --btf).
 #
 # Needs what scripts/setup.sh installs, plus dpkg-deb (dpkg) and rpmbuild (rpm): it
 # installs rpm with apt when missing. The version is src/version.ts's.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"
-BUNDLE_ONLY=0 DEB_ONLY=0 COMPILE=0
-case ${1:-} in
-  --bundle-only) BUNDLE_ONLY=1 ;;
-  --compile) BUNDLE_ONLY=1 COMPILE=1 ;;
-  --deb-only) DEB_ONLY=1 ;;
-  "") ;;
-  *) echo "package.sh: unknown argument '$1'" >&2; exit 2 ;;
-esac
+BUNDLE_ONLY=0 DEB_ONLY=0 COMPILE=0 BTF_ARGS=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --bundle-only) BUNDLE_ONLY=1 ;;
+    --compile) BUNDLE_ONLY=1 COMPILE=1 ;;
+    --deb-only) DEB_ONLY=1 ;;
+    --btf) [ $# -ge 2 ] || { echo "package.sh: --btf needs a file" >&2; exit 2; }; BTF_ARGS=(--btf "$2"); shift ;;
+    *) echo "package.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
 say() { echo "package: $*" >&2; }
 
 DENO=$(scripts/setup.sh --quiet)
@@ -37,7 +41,7 @@ VERSION=$(sed -nE 's/^export const VERSION = "([^"]+)";$/\1/p' src/version.ts)
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH DENO_NO_UPDATE_CHECK=1
 
-scripts/build-bpf.sh --if-stale --quiet
+scripts/build-bpf.sh --if-stale --quiet "${BTF_ARGS[@]}"
 mkdir -p dist
 say "bundle dist/nettrace.js (nettrace $VERSION)"
 "$DENO" bundle --quiet --config deno.json --output dist/nettrace.js main.ts

@@ -5,7 +5,8 @@
 #   scripts/setup.sh [--test] [--guest] [--quiet] [--why TEXT] [--find-deno]
 #
 # --test also installs what the test suite uses (iproute2, iptables, nftables,
-# util-linux, groff, fish, and rpm, rpm2cpio, cpio, debootstrap for the packages).
+# util-linux, groff, fish, rpm, rpm2cpio, cpio, debootstrap for the packages,
+# podman and runc for the container image).
 # --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
 # xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
@@ -56,6 +57,10 @@ if [ "$TEST" = 1 ]; then
   need_cmd rpm2cpio rpm2cpio
   need_cmd cpio cpio
   need_cmd debootstrap debootstrap
+  # the container image: built from the Dockerfile and run (Debian's podman; runc, as crun refuses
+  # a hybrid cgroup hierarchy)
+  need_cmd podman podman
+  need_cmd runc runc
 fi
 if [ "$GUEST" = 1 ]; then
   need_cmd qemu-system-x86_64 qemu-system-x86

@@ -28,7 +28,7 @@ async function hasLibbpfDownloaded(root: string): Promise<boolean> {
  * package lists and the .deb's dependencies downloaded (not installed), so that installing the .deb with apt
  * needs no network (the qemu guests have none).
  */
-async function cachedRoot(): Promise<string> {
+export async function cachedRoot(): Promise<string> {
   if (await pathExists(`${ROOT}/etc/debian_version`) && await hasLibbpfDownloaded(ROOT)) return ROOT;
   await Deno.mkdir(CACHE, { recursive: true });
   const building = `${ROOT}.building`;

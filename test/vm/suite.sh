@@ -5,7 +5,8 @@
 #   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life|backports-netfilter|stock-package]
 #
 #   stock      Debian 12's kernel (6.1): every test of test/kernel/ but the
-#              lifecycle and package ones, with kprobe, kretprobe, fentry, fexit, tp_btf
+#              lifecycle, package and container ones (the image is built
+#              and run on the host), with kprobe, kretprobe, fentry, fexit, tp_btf
 #              and tracepoints required (NETTRACE_EXPECT_ATTACH: missing =
 #              failed, not skipped)
 #   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
@@ -128,7 +129,7 @@ run_config() {
 }
 
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
-mapfile -t STOCK_FILES < <(ls test/kernel/*.test.ts | grep -vE '/(life|package)\.test\.ts$')
+mapfile -t STOCK_FILES < <(ls test/kernel/*.test.ts | grep -vE '/(life|package|container)\.test\.ts$')
 run_config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- "${STOCK_FILES[@]}"
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give

@@ -8,6 +8,7 @@ import { Btf } from "./btf.ts";
 import { checkInt, checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
 import { cstr, errno } from "./libc.ts";
 import { clearLibbpfLog, lastLibbpfLog } from "./print.ts";
+import { oneLineLibbpfMessage } from "./verifier_log.ts";
 
 /** Options for opening an object. */
 export interface OpenOptions {
@@ -277,7 +278,7 @@ export class BpfObject {
     const ret = libbpf().bpf_object__load(this.#p);
     if (ret < 0) {
       const log = lastLibbpfLog(40)
-        .map((l) => l.trim().replace(/^libbpf: /, ""))
+        .map((l) => oneLineLibbpfMessage(l.trim().replace(/^libbpf: /, "")))
         .filter((l) => l && !LOAD_LOG_NOISE.test(l))
         .slice(-6)
         .join(" | ");

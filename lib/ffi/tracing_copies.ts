@@ -13,6 +13,7 @@
 import { checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
 import type { BpfProgram } from "./bpf_object.ts";
 import { closeFd, closeFdInBackground, cstr, readCString } from "./libc.ts";
+import { verifierReason } from "./verifier_log.ts";
 
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_TRACE_FENTRY = 24;
@@ -114,15 +115,6 @@ export class KernelFunctionIds {
   }
 }
 
-/** The last lines of a verifier log: the kernel's reason for refusing a program. */
-function verifierReason(log: Uint8Array): string {
-  const text = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0))));
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) =>
-    l && !/^(processed|verification time|stack depth)/.test(l)
-  );
-  return lines.slice(-2).join("; ");
-}
-
 /** Runs work(i) for every index below count, at most `parallel` at once. */
 async function eachInParallel(count: number, parallel: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -197,7 +189,11 @@ export class TracingCopies {
       if (again >= 0) {
         this.#progFds.push(again);
         out[i] = again;
-      } else out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(log));
+      } else {
+        const end = log.indexOf(0);
+        const text = new TextDecoder().decode(end < 0 ? log : log.subarray(0, end));
+        out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(text));
+      }
     });
     return out;
   }

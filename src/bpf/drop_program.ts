@@ -8,6 +8,7 @@ import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import type { Btf } from "../../lib/ffi/btf.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
+import { missingHelper } from "../kernel/capabilities.ts";
 import { type DropFunction, findDropFunction } from "../kernel/drop_function.ts";
 import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
 import type { AttachMethod } from "./attach_method.ts";
@@ -122,7 +123,9 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
     obj.close();
     if (e instanceof LibbpfError) {
       throw new HostError(
-        `cannot start the drop monitor with --attach-method ${cfg.method} (nettrace --check tells what this kernel has): ${e.message}`,
+        `cannot start the drop monitor with --attach-method ${cfg.method} (nettrace --check tells what this kernel has): ${
+          missingHelper(e.message) ?? e.message
+        }`,
       );
     }
     throw e;

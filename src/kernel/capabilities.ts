@@ -120,7 +120,26 @@ const PROBES: AttachProbe[] = [
  * each is on the IPv4 receive path and takes the skb as its first argument. */
 const TARGET_CANDIDATES = ["ip_rcv", "ip_rcv_core", "ip_local_deliver"];
 
+/** BPF helpers a probe program calls that older kernels lack: the verifier names them by number there. */
+const LATER_HELPERS: ReadonlyMap<number, { name: string; since: string }> = new Map([
+  [183, { name: "bpf_get_func_arg", since: "5.17" }],
+  [184, { name: "bpf_get_func_ret", since: "5.17" }],
+]);
+
+/** The helper the verifier did not know, in words, when that is why the load failed. */
+export function missingHelper(message: string): string | undefined {
+  const m = message.match(/(?:invalid|unknown) func (?:\w+)?#(\d+)/);
+  if (!m) return undefined;
+  const helper = LATER_HELPERS.get(Number(m[1]));
+  return helper
+    ? `this kernel lacks the BPF helper ${helper.name} (Linux ${helper.since}), which reads a traced function's arguments`
+    : `this kernel lacks BPF helper #${m[1]}`;
+}
+
 function explain(probe: AttachProbe, message: string, config: KernelConfig | undefined, tracefs?: string): string {
+  const helper = missingHelper(message);
+  // the verifier's whole log says no more than that
+  if (helper) return `${helper} (${message.split(" | ")[0]})`;
   const hints: string[] = [];
   if (config) {
     const missing = probe.needs.filter((n) => (config.get(n) ?? "n") === "n");

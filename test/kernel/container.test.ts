@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
+import { closedPortSynDrop } from "../helpers/drop_reason_column.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { traceUntil } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -18,7 +19,6 @@ await removeStaleNamespaces();
 const ROOT = new URL("../../", import.meta.url).pathname;
 const IMAGE = "localhost/nettrace-test:latest";
 const CONTAINER = "nettrace-test-drop";
-const SYN_DROP = /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x/;
 /** The mounts of the README's `docker run` line. */
 const RUN_OPTIONS = [
   "--privileged",
@@ -75,11 +75,11 @@ kernelTest(
           const r = await traceUntil(
             args,
             () => net.tcpConnect(net.a, net.v4.b, 9),
-            SYN_DROP,
+            closedPortSynDrop(),
             podman.command(["run", "--rm", "--name", CONTAINER, ...RUN_OPTIONS, IMAGE, ...args]),
           );
           assertEquals(r.code, 0, r.stderr);
-          assertMatch(r.stdout, SYN_DROP);
+          assertMatch(r.stdout, closedPortSynDrop());
         } finally {
           await podman.exec(["rm", "-f", "--time", "0", CONTAINER]);
         }

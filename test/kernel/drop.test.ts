@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, VethPair, withNet } from "../helpers/netns.ts";
 import { LAUNCHER, NettraceRun, traceUntil } from "../helpers/nettrace_process.ts";
+import { netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.ts";
 
 await removeStaleNamespaces();
 
@@ -19,7 +20,11 @@ kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async ()
     const line = r.stdout.split("\n").find((l) => l.includes("-> 10.231.0.2:9"))!;
     assertMatch(
       line,
-      /^\[\d+\.\d{6}\] TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x[0-9a-f]+$/,
+      new RegExp(
+        `^\\[\\d+\\.\\d{6}\\] TCP: 10\\.231\\.0\\.1:\\d+ -> 10\\.231\\.0\\.2:9 seq:\\d+, ack:0, flags:S, ${
+          reasonColumn("NO_SOCKET")
+        }tcp_v4_rcv\\+0x[0-9a-f]+$`,
+      ),
     );
     assertEquals(r.code, 0);
     assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
@@ -34,7 +39,7 @@ kernelTest("drop: IPv6 TCP SYN to a closed port is NO_SOCKET at tcp_v6_rcv", asy
       /TCP: \[fd00:231::1\]:\d+ -> \[fd00:231::2\]:9 /,
     );
     const line = r.stdout.split("\n").find((l) => l.includes("-> [fd00:231::2]:9"))!;
-    assertMatch(line, /flags:S, reason: NO_SOCKET, tcp_v6_rcv\+0x[0-9a-f]+$/);
+    assertMatch(line, new RegExp(`flags:S, ${reasonColumn("NO_SOCKET")}tcp_v6_rcv\\+0x[0-9a-f]+$`));
   });
 });
 
@@ -47,11 +52,13 @@ kernelTest("drop: an nft DROP rule gives NETFILTER_DROP", async () => {
     const r = await traceUntil(
       ["--drop", "-p", "tcp", "-D", "4444"],
       () => net.tcpConnect(net.a, net.v4.b, 4444, 1),
-      /-> 10\.231\.0\.2:4444 .*reason: NETFILTER_DROP/,
+      new RegExp(`-> 10\\.231\\.0\\.2:4444 .*${netfilterDropCause()}`),
     );
     assertMatch(
       r.stdout,
-      /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:4444 seq:\d+, ack:0, flags:S, reason: NETFILTER_DROP, \S+\+0x/,
+      new RegExp(
+        `TCP: 10\\.231\\.0\\.1:\\d+ -> 10\\.231\\.0\\.2:4444 seq:\\d+, ack:0, flags:S, ${netfilterDropCause()}`,
+      ),
     );
   });
 });
@@ -62,7 +69,7 @@ kernelTest("drop: an iptables DROP rule gives NETFILTER_DROP", async () => {
     const r = await traceUntil(
       ["--drop", "-p", "udp", "-P", "5555"],
       () => net.udpSend(net.a, net.v4.b, 5555),
-      /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:5555 .*reason: NETFILTER_DROP/,
+      new RegExp(`UDP: 10\\.231\\.0\\.1:\\d+ -> 10\\.231\\.0\\.2:5555 .*${netfilterDropCause()}`),
     );
     assertEquals(r.code, 0);
   });
@@ -73,7 +80,9 @@ kernelTest("drop: UDP to a closed port is NO_SOCKET", async () => {
     const r = await traceUntil(
       ["--drop", "-p", "udp", "--addr", net.v4.a],
       () => net.udpSend(net.a, net.v4.b, 7777),
-      /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:7777 len:22, reason: NO_SOCKET, __udp4_lib_rcv\+0x/,
+      new RegExp(
+        `UDP: 10\\.231\\.0\\.1:\\d+ -> 10\\.231\\.0\\.2:7777 len:22, ${reasonColumn("NO_SOCKET")}__udp4_lib_rcv\\+0x`,
+      ),
     );
     assertEquals(r.code, 0);
   });
@@ -165,7 +174,10 @@ kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () =
       () => net.udpSend(net.a, net.v4.b, 9),
       /-> __udp4_lib_rcv\+0x/,
     );
-    assertMatch(r.stdout, /reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n( {4}-> \S+\+0x[0-9a-f]+\n)+/);
+    assertMatch(
+      r.stdout,
+      new RegExp(`len:22, ${reasonColumn("NO_SOCKET")}__udp4_lib_rcv\\+0x[0-9a-f]+\n( {4}-> \\S+\\+0x[0-9a-f]+\n)+`),
+    );
   });
 });
 
@@ -179,7 +191,7 @@ kernelTest("drop: ICMP echo dropped by nft shows type, id and seq, with either r
       const r = await traceUntil(
         ["--drop", "-p", "icmp", "--ring-reader", reader],
         () => net.exec(net.a, ["ping", "-c", "1", "-W", "1", net.v4.b]).then(() => {}),
-        /ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1, reason: NETFILTER_DROP, /,
+        new RegExp(`ICMP: 10\\.231\\.0\\.1 -> 10\\.231\\.0\\.2 ping request, id:\\d+, seq:1, ${netfilterDropCause()}`),
       );
       assertEquals(r.code, 0);
     }
@@ -197,7 +209,11 @@ kernelTest("drop: the ./nettrace launcher (the README's command) runs the drop m
       assertEquals(r.code, 0, r.stderr);
       assertMatch(
         r.stdout,
-        /^\[\d+\.\d{6}\] UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 len:22, reason: NO_SOCKET, __udp4_lib_rcv\+0x[0-9a-f]+\n$/,
+        new RegExp(
+          `^\\[\\d+\\.\\d{6}\\] UDP: 10\\.231\\.0\\.1:\\d+ -> 10\\.231\\.0\\.2:9 len:22, ${
+            reasonColumn("NO_SOCKET")
+          }__udp4_lib_rcv\\+0x[0-9a-f]+\n$`,
+        ),
       );
     } finally {
       await run.stop();

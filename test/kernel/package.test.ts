@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
+import { closedPortSynDrop } from "../helpers/drop_reason_column.ts";
 import { must, removeStaleNamespaces, sh, withNet } from "../helpers/netns.ts";
 import { bundle, traceUntil } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -19,7 +20,6 @@ await removeStaleNamespaces();
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DEB = `${ROOT}dist/nettrace_${VERSION}_amd64.deb`;
 const RPM = `${ROOT}dist/nettrace-${VERSION}.x86_64.rpm`;
-const SYN_DROP = /TCP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 seq:\d+, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv\+0x/;
 
 /** The packages exist and hold the program of this source tree (its bundle, made again now, is theirs). */
 async function requireFreshPackages(): Promise<void> {
@@ -87,11 +87,11 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
       const r = await traceUntil(
         ["--drop", "-d", net.v4.b, "-D", "9"],
         () => net.tcpConnect(net.a, net.v4.b, 9),
-        SYN_DROP,
+        closedPortSynDrop(),
         root.command(["nettrace", "--drop", "-d", net.v4.b, "-D", "9"]),
       );
       assertEquals(r.code, 0, r.stderr);
-      assertMatch(r.stdout, SYN_DROP);
+      assertMatch(r.stdout, closedPortSynDrop());
     });
   });
   await assertNothingLeft("after the .deb's nettrace --drop");
@@ -140,9 +140,9 @@ kernelTest("package: the .rpm needs libbpf only; its payload runs --drop with no
     ];
     await withNet("pkgrpm", async (net) => {
       const args = ["--drop", "-d", net.v4.b, "-D", "9"];
-      const r = await traceUntil(args, () => net.tcpConnect(net.a, net.v4.b, 9), SYN_DROP, command(args));
+      const r = await traceUntil(args, () => net.tcpConnect(net.a, net.v4.b, 9), closedPortSynDrop(), command(args));
       assertEquals(r.code, 0, r.stderr);
-      assertMatch(r.stdout, SYN_DROP);
+      assertMatch(r.stdout, closedPortSynDrop());
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 /** The capability report's text, as the tests read it back. */
 import { assertEquals } from "../helpers/assert.ts";
 import { parseCheckReport } from "../helpers/check_report.ts";
-import { type CapabilityReport, formatCapabilityReport } from "../../src/kernel/capabilities.ts";
+import { type CapabilityReport, formatCapabilityReport, missingHelper } from "../../src/kernel/capabilities.ts";
 
 Deno.test("check report: every row formats to one line and parses back", () => {
   const cap = (name: string, available: boolean, detail: string) => ({ name, available, detail });
@@ -31,4 +31,18 @@ Deno.test("check report: every row formats to one line and parses back", () => {
   });
   assertEquals(rows.get("drop reasons")?.detail, "65 reasons (enum skb_drop_reason in BTF)");
   assertEquals(rows.get("kretprobe")?.available, true);
+});
+
+Deno.test("check report: a helper the verifier does not know is named, not its whole log", () => {
+  // Debian 11's 5.10 loading the fentry probe (its verifier names helpers by number)
+  const log = "bpf_object__load: Invalid argument (EINVAL): prog 'nt_probe_fentry': BPF program load failed: " +
+    "Invalid argument | prog 'nt_probe_fentry': -- BEGIN PROG LOAD LOG --\n5: (85) call unknown#183\n" +
+    "invalid func unknown#183\nprocessed 6 insns";
+  assertEquals(
+    missingHelper(log),
+    "this kernel lacks the BPF helper bpf_get_func_arg (Linux 5.17), which reads a traced function's arguments",
+  );
+  assertEquals(missingHelper("unknown func bpf_get_func_ret#184"), missingHelper("invalid func unknown#184"));
+  assertEquals(missingHelper("invalid func unknown#999"), "this kernel lacks BPF helper #999");
+  assertEquals(missingHelper("bpf_object__load: Operation not permitted (EPERM)"), undefined);
 });

@@ -11,6 +11,8 @@
 # Kernels (--kernel):
 #   stock      Debian 12's linux-image-amd64 (6.1): kprobes, fentry/fexit, BTF
 #   backports  bookworm-backports' linux-image-amd64 (6.12): also kprobe-multi (CONFIG_FPROBE)
+#   bullseye   Debian 11's linux-image-amd64 (5.10): BTF and ring buffers, no drop
+#              reasons (5.17), no kprobe-multi
 #
 # run options:
 #   -t SECS     time limit for the whole run (default 900)
@@ -36,7 +38,7 @@ BOOT_RETRIES=2
 
 die() { echo "$PROG: $*" >&2; exit 125; }
 unavailable() { echo "$PROG: no guest can run here: $*" >&2; exit 77; }
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------------------
 # What the host needs
@@ -67,14 +69,19 @@ APT_OPTS=()
 apt_for() {  # sets APT_OPTS for a kernel source
   case $1 in
     stock) APT_OPTS=() ;;
-    backports)
-      local d=$CACHE/apt-backports
+    backports | bullseye)
+      local d=$CACHE/apt-$1
       mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-      echo "deb http://deb.debian.org/debian bookworm-backports main" > "$d/sources.list"
+      if [ "$1" = backports ]; then
+        echo "deb http://deb.debian.org/debian bookworm-backports main" > "$d/sources.list"
+      else
+        printf '%s\n' "deb http://deb.debian.org/debian bullseye main" \
+          "deb http://deb.debian.org/debian-security bullseye-security main" > "$d/sources.list"
+      fi
       APT_OPTS=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o Debug::NoLocking=1)
       ;;
-    *) echo "$PROG: unknown kernel '$1' (stock or backports)" >&2; exit 2 ;;
+    *) echo "$PROG: unknown kernel '$1' (stock, backports or bullseye)" >&2; exit 2 ;;
   esac
 }
 

@@ -27,12 +27,8 @@ const volatile __u64 drop_func_hi = 0;          /* its caller among the stack fr
  * TypeScript layout (src/event/layout.ts) is checked. */
 const volatile struct nt_event nt_event_layout = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);   /* resized before load (--ring-size) */
-} events SEC(".maps");
-
 #include "stats.h"
+#include "event_output.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -69,7 +65,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 		nt_count(NT_STAT_LIMITED);
 		return 0;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = nt_out_reserve(struct nt_event);
 	if (!e) {
 		nt_count(NT_STAT_LOST);
 		return 0;
@@ -99,7 +95,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 			e->ifname[0] = 0;
 	}
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
-	bpf_ringbuf_submit(e, 0);
+	nt_out_submit(ctx, e);
 	return 0;
 }
 

@@ -118,12 +118,8 @@ struct {
 	__type(value, struct nt_entry);
 } entries SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
 #include "stats.h"
+#include "event_output.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -190,7 +186,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	e = NULL;
 	if (!nt_rate_allows(rate_limit))
 		nt_count(NT_STAT_LIMITED);
-	else if (!(e = bpf_ringbuf_reserve(&events, sizeof(*e), 0)))
+	else if (!(e = nt_out_reserve(struct nt_event)))
 		nt_count(NT_STAT_LOST);
 	if (e) {
 		e->ts = bpf_ktime_get_ns();
@@ -222,7 +218,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		}
 		e->opens = opens;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
-		bpf_ringbuf_submit(e, 0);
+		nt_out_submit(ctx, e);
 	}
 	if (pt->flags & NT_POINT_END)
 		bpf_map_delete_elem(&contexts, &key);
@@ -289,14 +285,14 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 	e->new_ca_state = new_ca_state;
 	e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+	if (nt_out_copy(ctx, e))
 		nt_count(NT_STAT_LOST);
 	return 0;
 }
 
 /* Netfilter details at a netfilter function whose skb is followed: a second
  * record after the event. arg0, arg1, arg2: the function's first arguments. */
-static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, struct sk_buff *skb,
+static __always_inline void nt_life_nf(void *ctx, __u32 id, const struct nt_point *pt, struct sk_buff *skb,
 				       __u64 arg0, __u64 arg1, __u64 arg2)
 {
 	__u64 key = (__u64)skb;
@@ -308,7 +304,7 @@ static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, stru
 	c = bpf_map_lookup_elem(&contexts, &key);
 	if (!c)
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = nt_out_reserve(struct nt_nf_event);
 	if (!e) {
 		nt_count(NT_STAT_LOST);
 		return;
@@ -354,11 +350,11 @@ static __always_inline void nt_life_nf(__u32 id, const struct nt_point *pt, stru
 		e->hook = BPF_CORE_READ(state, hook);
 		bpf_probe_read_kernel_str(e->table, sizeof(e->table), &table->name);
 	}
-	bpf_ringbuf_submit(e, 0);
+	nt_out_submit(ctx, e);
 }
 
 /* Return of a --ret function entered with a followed skb: one small event. */
-static __always_inline int nt_life_ret(__u32 id, __u64 retval)
+static __always_inline int nt_life_ret(void *ctx, __u32 id, __u64 retval)
 {
 	struct nt_entry_key ek = { .task = bpf_get_current_pid_tgid(), .point = id };
 	struct nt_entry *ent = bpf_map_lookup_elem(&entries, &ek);
@@ -366,7 +362,7 @@ static __always_inline int nt_life_ret(__u32 id, __u64 retval)
 
 	if (!ent)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = nt_out_reserve(struct nt_event);
 	if (!e) {
 		nt_count(NT_STAT_LOST);
 	} else {
@@ -379,7 +375,7 @@ static __always_inline int nt_life_ret(__u32 id, __u64 retval)
 		e->kind = NT_KIND_RET;
 		e->stack_id = -1;
 		e->cpu = bpf_get_smp_processor_id();
-		bpf_ringbuf_submit(e, 0);
+		nt_out_submit(ctx, e);
 	}
 	bpf_map_delete_elem(&entries, &ek);
 	return 0;
@@ -395,7 +391,7 @@ static __always_inline int nt_life_return(void *ctx, __u32 id, const struct nt_p
 	__u64 new_skb = rc;
 
 	if (!(pt->flags & NT_POINT_CLONE))
-		return (pt->flags & NT_POINT_RET) ? nt_life_ret(id, rc) : 0;
+		return (pt->flags & NT_POINT_RET) ? nt_life_ret(ctx, id, rc) : 0;
 	parent = bpf_map_lookup_elem(&clone_parents, &task);
 	if (!parent)
 		return 0;
@@ -480,7 +476,7 @@ static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
 	nt_life(ctx, id, pt, skb, 0, 0);
-	nt_life_nf(id, pt, skb, nt_kprobe_arg(ctx, 0), nt_kprobe_arg(ctx, 1), nt_kprobe_arg(ctx, 2));
+	nt_life_nf(ctx, id, pt, skb, nt_kprobe_arg(ctx, 0), nt_kprobe_arg(ctx, 1), nt_kprobe_arg(ctx, 2));
 	return 0;
 }
 
@@ -540,7 +536,7 @@ int nt_life_fentry(void *ctx)
 				    NT_SOCK_EXTRA(0, NT_CA_NONE) | NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
 	nt_life(ctx, id, pt, skb, 0, 0);
-	nt_life_nf(id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));
+	nt_life_nf(ctx, id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));
 	return 0;
 }
 

@@ -72,14 +72,24 @@ else
   VMLINUX_DIR=$(dirname "$COMMITTED")
 fi
 
-for c in "$SRC"/*.bpf.c; do
-  o=$OUT/$(basename "${c%.c}").o
-  say "clang $(basename "$c")"
-  clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$target_arch \
+# compile SOURCE OBJECT [CFLAGS...]
+compile() {
+  local c=$1 o=$2
+  shift 2
+  say "clang $(basename "$c") -> $(basename "$o")"
+  clang -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$target_arch "$@" \
     -I"$VMLINUX_DIR" -I"$SRC/include" -c "$c" -o "$o.tmp"
   # DWARF is not needed at run time; .BTF and .BTF.ext (CO-RE relocations) stay.
   llvm-strip -g "$o.tmp"
   mv "$o.tmp" "$o"
+}
+for c in "$SRC"/*.bpf.c; do
+  name=$(basename "${c%.bpf.c}")
+  compile "$c" "$OUT/$name.bpf.o"
+  # programs that send events: a second object sending them through a perf buffer (kernels before 5.8)
+  if grep -q '#include "event_output.h"' "$c"; then
+    compile "$c" "$OUT/$name.perf.bpf.o" -DNT_PERF_EVENTS
+  fi
 done
 echo "$want" > "$OUT/stamp"
 say "objects in ${OUT#$ROOT/}"

@@ -76,6 +76,15 @@ const SYMBOLS = {
   ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
   ring_buffer__free: { parameters: ["pointer"], result: "void" },
 
+  perf_buffer__new: {
+    parameters: ["i32", "usize", "function", "function", "pointer", "pointer"],
+    result: "pointer",
+  },
+  perf_buffer__consume: { parameters: ["pointer"], result: "i32" },
+  perf_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
+  perf_buffer__free: { parameters: ["pointer"], result: "void" },
+  libbpf_probe_bpf_map_type: { parameters: ["i32", "pointer"], result: "i32" },
+
   btf__load_vmlinux_btf: { parameters: [], result: "pointer" },
   btf__parse: { parameters: ["buffer", "pointer"], result: "pointer" },
   btf__free: { parameters: ["pointer"], result: "void" },

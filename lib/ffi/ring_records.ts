@@ -27,3 +27,12 @@ export type RingReaderKind = "mmap" | "callback";
 
 /** The reader used unless asked otherwise: the faster one in deno task bench. */
 export const DEFAULT_RING_READER: RingReaderKind = "mmap";
+
+/** How events leave the kernel: the BPF ring buffer (Linux 5.8+) or a per-CPU perf buffer (any kernel with BPF). */
+export type EventTransport = "ringbuf" | "perf";
+
+/** --transport: a transport, or auto (the ring buffer where the kernel has it). */
+export type TransportChoice = "auto" | EventTransport;
+
+/** The transport kinds --transport accepts. */
+export const TRANSPORT_CHOICES: readonly TransportChoice[] = ["auto", "ringbuf", "perf"];

@@ -13,7 +13,8 @@ import { type DropFunction, findDropFunction } from "../kernel/drop_function.ts"
 import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
 import type { AttachMethod } from "./attach_method.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
-import { DROP_OBJECT } from "./objects.ts";
+import { eventObjects } from "./objects.ts";
+import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 
 /** What the drop object needs to know before load. */
 export interface DropProgramConfig {
@@ -21,6 +22,8 @@ export interface DropProgramConfig {
   filter: PacketFilter;
   wantStack: boolean;
   ringSize: number;
+  /** how events leave the kernel: picks the object (ring buffer or perf buffer) */
+  transport: EventTransport;
   /** events per second per CPU, 0 = off */
   rateLimit: number;
   /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
@@ -71,7 +74,10 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
     : undefined;
   // fentry finds the caller on the stack by the drop function's address range
   const range = cfg.method === "fentry" ? kernelSymbols().range(fn!.name) : undefined;
-  const obj = BpfObject.open(DROP_OBJECT, { name: "nettrace_drop", btfCustomPath: cfg.btfCustomPath });
+  const obj = BpfObject.open(eventObjects(cfg.transport).drop, {
+    name: "nettrace_drop",
+    btfCustomPath: cfg.btfCustomPath,
+  });
   try {
     for (const name of Object.values(PROGRAM)) obj.program(name).setAutoload(name === PROGRAM[cfg.method]);
     const prog = obj.program(PROGRAM[cfg.method]);
@@ -86,7 +92,8 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
       drop_func_lo: u64(range?.start ?? 0n),
       drop_func_hi: u64(range?.end ?? 0n),
     });
-    obj.map("events").setMaxEntries(cfg.ringSize);
+    // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
+    if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     if (!cfg.wantStack) obj.map("stacks").setMaxEntries(1);
     if (cfg.method === "fentry") prog.setAttachTarget(fn!.name);
     obj.load();

@@ -11,7 +11,8 @@ import { POINT, POINT_FLAG } from "../event/layout.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
-import { LIFE_OBJECT } from "./objects.ts";
+import { eventObjects } from "./objects.ts";
+import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
 
@@ -41,6 +42,8 @@ export interface LifeProgramConfig {
   points: PlannedPoint[];
   filter: PacketFilter;
   ringSize: number;
+  /** how events leave the kernel: picks the object (ring buffer or perf buffer) */
+  transport: EventTransport;
   /** events per second per CPU, 0 = off */
   rateLimit: number;
   btfCustomPath?: string;
@@ -161,7 +164,10 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
   const start = performance.now();
   const fentry = planFentry(cfg, failed);
   const resolvedMs = performance.now() - start;
-  const obj = BpfObject.open(LIFE_OBJECT, { name: "nettrace_life", btfCustomPath: cfg.btfCustomPath });
+  const obj = BpfObject.open(eventObjects(cfg.transport).life, {
+    name: "nettrace_life",
+    btfCustomPath: cfg.btfCustomPath,
+  });
   const copies: TracingCopies[] = [];
   try {
     // a second point on one tracepoint takes the second program (the kernel takes a program once per tracepoint)
@@ -192,7 +198,8 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       filter: encodeFilter(cfg.filter),
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
     });
-    obj.map("events").setMaxEntries(cfg.ringSize);
+    // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
+    if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     obj.map("points").setMaxEntries(Math.max(1, cfg.points.length));
     if (!cfg.points.some((p) => p.stack)) obj.map("stacks").setMaxEntries(1);
     const t0 = performance.now();

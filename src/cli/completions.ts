@@ -15,6 +15,7 @@ export const OPTION_CHOICES: OptionChoices = {
   proto: [...new Set([...ETHERTYPES, ...IP_PROTOCOLS].map(([name]) => name))],
   "attach-method": ATTACH_METHODS,
   "ring-reader": ["mmap", "callback"],
+  transport: ["auto", "ringbuf", "perf"],
 };
 
 /** Options whose value is a file name. */

@@ -5,7 +5,12 @@
  */
 import { UsageError } from "../errors.ts";
 import type { PacketFilter } from "../bpf/filter.ts";
-import { DEFAULT_RING_READER, type RingReaderKind } from "../../lib/ffi/ring_records.ts";
+import {
+  DEFAULT_RING_READER,
+  type RingReaderKind,
+  TRANSPORT_CHOICES,
+  type TransportChoice,
+} from "../../lib/ffi/ring_records.ts";
 import { ATTACH_METHODS, type AttachMethod, isAttachMethod } from "../bpf/attach_method.ts";
 import {
   parseAddressOption,
@@ -39,6 +44,8 @@ export interface Options {
   /** ring buffer size in bytes */
   ringSize: number;
   ringReader: RingReaderKind;
+  /** --transport */
+  transport: TransportChoice;
   /** how programs are hooked into the kernel; "auto" chooses */
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
@@ -324,6 +331,17 @@ export const OPTION_TABLE: OptionSpec[] = [
     },
   },
   {
+    long: "transport",
+    value: "KIND",
+    help: "how events leave the kernel: 'ringbuf' (Linux 5.8+), 'perf' (a perf buffer, any kernel) or 'auto' (default)",
+    apply: (o, v, n) => {
+      if (!TRANSPORT_CHOICES.includes(v as TransportChoice)) {
+        throw new UsageError(`${n}: '${v}' is not one of ${TRANSPORT_CHOICES.join(", ")}`);
+      }
+      o.transport = v as TransportChoice;
+    },
+  },
+  {
     long: "attach-method",
     value: "METHOD",
     help: `force how probes are attached: ${ATTACH_METHODS.join(", ")} (default auto)`,
@@ -351,6 +369,7 @@ export function defaultOptions(): Options {
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
     ringReader: DEFAULT_RING_READER,
+    transport: "auto",
     attachMethod: "auto",
     trace: [],
     traceExclude: [],

@@ -7,6 +7,7 @@
  */
 import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
+import { kernelHasRingBuffer } from "../../lib/ffi/ring_reader.ts";
 import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "../bpf/objects.ts";
 import { KERNEL_BTF } from "./btf_source.ts";
 import { type KernelConfig, readKernelConfig } from "./kconfig.ts";
@@ -43,6 +44,8 @@ export interface CapabilityReport {
   btf: Capability;
   tracefs: Capability;
   attach: Record<AttachKind, Capability>;
+  /** the BPF ring buffer, else events go through a perf buffer */
+  ringBuffer: Capability;
   dropReasons: Capability;
   /** CONFIG_HZ of the kernel's config, when the config is readable (jiffies to time) */
   hz?: number;
@@ -287,14 +290,21 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
         reasons.source === "btf" ? "enum skb_drop_reason in BTF" : "kfree_skb tracepoint format"
       })`,
     };
+  const ringBuffer: Capability = kernelHasRingBuffer()
+    ? { name: "ring buffer", available: true, detail: "BPF_MAP_TYPE_RINGBUF: events go through it" }
+    : {
+      name: "ring buffer",
+      available: false,
+      detail: "no BPF_MAP_TYPE_RINGBUF (Linux 5.8): events go through a perf buffer",
+    };
   kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;
-  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, dropReasons, hz };
+  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, dropReasons, hz };
 }
 
 /** The report as text: one line per capability. */
 export function formatCapabilityReport(r: CapabilityReport): string {
-  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.dropReasons];
+  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.dropReasons];
   const lines = rows.map((c) => `  ${c.name.padEnd(15)} ${(c.available ? "yes" : "no").padEnd(4)} ${c.detail}`);
   return [`kernel ${r.kernelRelease}`, ...lines, ""].join("\n");
 }

@@ -5,7 +5,8 @@
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { Btf } from "../../lib/ffi/btf.ts";
-import { openRingReader } from "../../lib/ffi/ring_reader.ts";
+import { kernelHasRingBuffer, openEventReader } from "../../lib/ffi/ring_reader.ts";
+import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
 import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
@@ -42,6 +43,8 @@ export async function runDrop(opts: Options): Promise<number> {
   const filter = { ...opts.filter };
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
 
+  const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
+  log("info", `events through the ${bufferName(transport)}`);
   const stop = new StopSignal();
   const out = new LineWriter();
   let obj: BpfObject | undefined;
@@ -55,6 +58,7 @@ export async function runDrop(opts: Options): Promise<number> {
         filter,
         wantStack: opts.dropStack,
         ringSize: opts.ringSize,
+        transport,
         rateLimit: opts.rateLimit,
         consumedReason: reasons.consumed,
         tpHasReason: reasons.source !== "none",
@@ -65,7 +69,7 @@ export async function runDrop(opts: Options): Promise<number> {
     } finally {
       kernelBtf.close();
     }
-    losses = new LossReport(new PerCpuCounters(obj.map("stats")));
+    losses = new LossReport(new PerCpuCounters(obj.map("stats")), bufferName(transport));
     const stacks = obj.map("stacks");
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
@@ -90,7 +94,7 @@ export async function runDrop(opts: Options): Promise<number> {
       return frames;
     };
 
-    reader = openRingReader(opts.ringReader, obj.map("events"), (view, off, size) => {
+    reader = openEventReader(transport, opts.ringReader, obj.map("events"), opts.ringSize, (view, off, size) => {
       if (stop.stopped) return;
       const ev = decodeEvent(view, off, size);
       out.push(formatDropLine(ev, ctx));

@@ -8,7 +8,8 @@
  * @module
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { openRingReader } from "../../lib/ffi/ring_reader.ts";
+import { kernelHasRingBuffer, openEventReader } from "../../lib/ffi/ring_reader.ts";
+import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
 import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
@@ -215,6 +216,8 @@ export async function runLife(opts: Options): Promise<number> {
   const traceableNs = performance.now();
   const filter = { ...opts.filter };
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
+  const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
+  log("info", `events through the ${bufferName(transport)}`);
   const stop = new StopSignal();
   const out = new LineWriter();
   let life: LifeProgram | undefined;
@@ -227,6 +230,7 @@ export async function runLife(opts: Options): Promise<number> {
       points: planned,
       filter,
       ringSize: opts.ringSize,
+      transport,
       rateLimit: opts.rateLimit,
       btfCustomPath,
       traceable,
@@ -257,7 +261,7 @@ export async function runLife(opts: Options): Promise<number> {
     }
     for (const f of prog.failed) log("info", `${f.point.leaf.name}: ${f.why}`);
 
-    losses = new LossReport(new PerCpuCounters(obj.map("stats")));
+    losses = new LossReport(new PerCpuCounters(obj.map("stats")), bufferName(transport));
     const stacks = obj.map("stacks");
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
@@ -330,7 +334,7 @@ export async function runLife(opts: Options): Promise<number> {
       socketBlocks++;
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
-    reader = openRingReader(opts.ringReader, obj.map("events"), (v, off, size) => {
+    reader = openEventReader(transport, opts.ringReader, obj.map("events"), opts.ringSize, (v, off, size) => {
       if (stop.stopped) return;
       const kind = recordKind(v, off);
       if (kind === KIND.sock) {

@@ -1,6 +1,6 @@
 /**
  * Events the kernel could not send are never silent: those lost to a full
- * ring buffer and those held back by --rate-limit are read from the per-CPU
+ * ring or perf buffer and those held back by --rate-limit are read from the per-CPU
  * counters and reported as they happen and in the closing summary; so are
  * packets the lifecycle mode could not follow (its context map full).
  * @module
@@ -15,9 +15,10 @@ export class LossReport {
   #limited = 0;
   #ctxFull = 0;
 
-  constructor(readonly counters: PerCpuCounters) {}
+  /** buffer: what events go through ("ring buffer", "perf buffer"), named when it is full */
+  constructor(readonly counters: PerCpuCounters, readonly buffer = "ring buffer") {}
 
-  /** Events lost to a full ring buffer so far. */
+  /** Events lost to a full buffer so far. */
   get lost(): number {
     return this.#lost;
   }
@@ -31,7 +32,7 @@ export class LossReport {
   check(): void {
     const lost = this.counters.read(STAT.lost);
     if (lost > this.#lost) {
-      writeErr(`nettrace: ${lost - this.#lost} events lost: ring buffer full (${lost} lost in all)`);
+      writeErr(`nettrace: ${lost - this.#lost} events lost: ${this.buffer} full (${lost} lost in all)`);
       this.#lost = lost;
     }
     const limited = this.counters.read(STAT.limited);

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, VethPair, withNet } from "../helpers/netns.ts";
 import { LAUNCHER, NettraceRun, traceUntil } from "../helpers/nettrace_process.ts";
-import { netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.ts";
+import { closedPortSynDrop, netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.ts";
 
 await removeStaleNamespaces();
 
@@ -27,6 +27,19 @@ kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async ()
       ),
     );
     assertEquals(r.code, 0);
+    assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
+  });
+});
+
+kernelTest("drop: through a perf buffer (--transport perf) the SYN drop reads as through the ring buffer", async () => {
+  await withNet("perf", async (net) => {
+    const r = await traceUntil(
+      ["--drop", "-v", "--transport", "perf", "-d", net.v4.b, "-D", "9"],
+      () => net.tcpConnect(net.a, net.v4.b, 9),
+      closedPortSynDrop(),
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stderr, /events through the perf buffer/);
     assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
   });
 });

@@ -99,6 +99,34 @@ kernelTest("life: a ping between namespaces is one block per echo request and re
   });
 });
 
+kernelTest(
+  "life: through a perf buffer (--transport perf) a ping's blocks read as through the ring buffer",
+  async () => {
+    await withNet("lifeperf", async (net) => {
+      const run = await NettraceRun.start(
+        ["-v", "--transport", "perf", ...FEW, "-p", "icmp", "--addr", net.v4.b],
+        60000,
+      );
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+        const seen = await run.waitFor(() => blocks(run.stdout).length >= 2, 10000);
+        const r = await run.stop();
+        assert(seen, `fewer than 2 blocks:\n${r.stdout}\n${r.stderr}`);
+        assertMatch(r.stderr, /events through the perf buffer/);
+        assertMatch(r.stderr, /end trace: \d+ packets shown, 0 events lost/);
+        const bs = blocks(r.stdout);
+        for (const what of ["request", "reply"]) {
+          const b = bs.find((b) => b.texts[0]?.includes(`ping ${what}`));
+          assert(b, `no ${what} block:\n${r.stdout}`);
+          assertInOrder(b.points, ["net_dev_queue", "net_dev_xmit", "netif_receive_skb_tp"], what);
+        }
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+);
+
 kernelTest("life: --detail shows on every line an skb address of the block (the packet or its clones)", async () => {
   await withNet("lifed", async (net) => {
     const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--detail", ...FEW], 60000);

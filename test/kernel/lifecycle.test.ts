@@ -44,33 +44,36 @@ kernelTest("lifecycle: SIGTERM ends with a summary and nothing left", async () =
   await assertNothingLeft();
 });
 
-kernelTest("lifecycle: a flood through a 4 KiB ring buffer reports lost events, live and at the end", async () => {
-  const net = await VethPair.create("flood");
-  try {
-    const run = await NettraceRun.start(["--drop", "--ring-size", "4", "-d", net.v4.b, "-p", "udp"]);
+for (const [transport, buffer] of [["ringbuf", "ring buffer"], ["perf", "perf buffer"]]) {
+  kernelTest(`lifecycle: a flood through a 4 KiB ${buffer} reports lost events, live and at the end`, async () => {
+    const net = await VethPair.create(`fl${transport.slice(0, 4)}`);
     try {
-      const sent = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", "30000"]);
-      assertEquals(sent.code, 0, sent.stderr);
-      await run.waitFor(() => /events lost: ring buffer full/.test(run.stderr), 3000);
-      const r = await run.stop();
-      const live = r.stderr.match(/(\d+) events lost: ring buffer full \((\d+) lost in all\)/);
-      assert(live, `no live loss line:\n${r.stderr}`);
-      const end = r.stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
-      assert(end, r.stderr);
-      const shown = Number(end[1]), lost = Number(end[2]);
-      assert(lost > 0, `lost is 0: ${r.stderr}`);
-      assertEquals(shown, r.stdout.trim().split("\n").length);
-      // every drop the kernel counted was either shown or counted lost
-      const noPorts = await net.snmpCounter(net.b, "Udp", "NoPorts");
-      assertEquals(shown + lost, noPorts, `shown ${shown} + lost ${lost} != kernel NoPorts ${noPorts}`);
+      const args = ["--drop", "--transport", transport, "--ring-size", "4", "-d", net.v4.b, "-p", "udp"];
+      const run = await NettraceRun.start(args);
+      try {
+        const sent = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", "30000"]);
+        assertEquals(sent.code, 0, sent.stderr);
+        const lossLine = new RegExp(`(\\d+) events lost: ${buffer} full \\((\\d+) lost in all\\)`);
+        await run.waitFor(() => lossLine.test(run.stderr), 3000);
+        const r = await run.stop();
+        assert(lossLine.test(r.stderr), `no live loss line:\n${r.stderr}`);
+        const end = r.stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
+        assert(end, r.stderr);
+        const shown = Number(end[1]), lost = Number(end[2]);
+        assert(lost > 0, `lost is 0: ${r.stderr}`);
+        assertEquals(shown, r.stdout.trim().split("\n").length);
+        // every drop the kernel counted was either shown or counted lost
+        const noPorts = await net.snmpCounter(net.b, "Udp", "NoPorts");
+        assertEquals(shown + lost, noPorts, `shown ${shown} + lost ${lost} != kernel NoPorts ${noPorts}`);
+      } finally {
+        await run.stop();
+      }
     } finally {
-      await run.stop();
+      await net.destroy();
     }
-  } finally {
-    await net.destroy();
-  }
-  await assertNothingLeft();
-});
+    await assertNothingLeft();
+  });
+}
 
 /** Files that are not what --btf and --rules want: empty, random bytes, a directory (removed at the end). */
 const BAD = Deno.makeTempDirSync({ prefix: "nettrace-bad-input-" });

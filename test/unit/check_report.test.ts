@@ -19,12 +19,13 @@ Deno.test("check report: every row formats to one line and parses back", () => {
       fentry: cap("fentry", true, "attached to ip_rcv, saw a loopback datagram"),
       fexit: cap("fexit", true, "attached to ip_rcv, saw a loopback datagram"),
     },
+    ringBuffer: cap("ring buffer", true, "BPF_MAP_TYPE_RINGBUF: events go through it"),
     dropReasons: cap("drop reasons", true, "65 reasons (enum skb_drop_reason in BTF)"),
   };
   const text = formatCapabilityReport(report);
   assertEquals(text.split("\n")[0], "kernel 6.1.0-50-amd64");
   const rows = parseCheckReport(text);
-  assertEquals(rows.size, 11);
+  assertEquals(rows.size, 12);
   assertEquals(rows.get("kprobe-multi"), {
     available: false,
     detail: "kernel built without CONFIG_FPROBE (EOPNOTSUPP)",

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { DEFAULT_RING_SIZE, helpText, OPTION_TABLE, parseArgs } from "../../src/cli/options.ts";
-import { UsageError } from "../../src/errors.ts";
+import { HostError, UsageError } from "../../src/errors.ts";
+import { resolveTransport } from "../../src/bpf/event_transport.ts";
+import { perfPagesPerCpu } from "../../lib/ffi/ring_reader.ts";
 
 Deno.test("options: filters parse into the kernel filter", () => {
   const o = parseArgs([
@@ -131,6 +133,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "btf", "FILE"],
   [undefined, "ring-size", "KIB"],
   [undefined, "ring-reader", "KIND"],
+  [undefined, "transport", "KIND"],
   [undefined, "attach-method", "METHOD"],
   ["v", "verbose", undefined],
   [undefined, "debug", undefined],
@@ -151,4 +154,20 @@ Deno.test("options: -h has one line per option a user types, with a meaning, and
   for (const [short, long] of USER_OPTIONS) {
     assert(OPTION_TABLE.some((o) => o.long === long && o.short === short), `--${long} is not in the option table`);
   }
+});
+
+Deno.test("options: --transport is auto, ringbuf or perf; auto takes the ring buffer where the kernel has one", () => {
+  assertEquals(parseArgs([]).transport, "auto");
+  assertEquals(parseArgs(["--transport", "perf"]).transport, "perf");
+  assertThrows(
+    () => parseArgs(["--transport", "pipe"]),
+    UsageError,
+    "--transport: 'pipe' is not one of auto, ringbuf, perf",
+  );
+  assertEquals(resolveTransport("auto", () => true), "ringbuf");
+  assertEquals(resolveTransport("auto", () => false), "perf");
+  assertEquals(resolveTransport("perf", () => true), "perf");
+  assertThrows(() => resolveTransport("ringbuf", () => false), HostError, "no BPF ring buffer");
+  assertEquals([1, 2, 4, 1024].map((cpus) => perfPagesPerCpu(4 << 20, cpus, 4096)), [1024, 512, 256, 1]);
+  assertEquals(perfPagesPerCpu(3 * 4096, 1, 4096), 2);
 });

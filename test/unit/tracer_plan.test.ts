@@ -13,7 +13,14 @@ function caps(available: string[]): CapabilityReport {
     ) => [k, { name: k, available: available.includes(k), detail: available.includes(k) ? "ok" : `no ${k} (EPERM)` }]),
   );
   const c = { name: "x", available: true, detail: "" };
-  return { kernelRelease: "t", btf: c, tracefs: c, dropReasons: c, attach } as unknown as CapabilityReport;
+  return {
+    kernelRelease: "t",
+    btf: c,
+    tracefs: c,
+    ringBuffer: c,
+    dropReasons: c,
+    attach,
+  } as unknown as CapabilityReport;
 }
 
 const [ipRcv, finish, missing, tp, gone, cong, activeReset, rtoTimer, sockless] = allLeaves(parseTree(`

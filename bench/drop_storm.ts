@@ -3,7 +3,8 @@
  *
  * A UDP flood to a closed port inside test namespaces (fixed packet count,
  * sent with sendmmsg by bench/udp_flood.c, built with clang);
- * for each ring reader (mmap, callback): packets sent, kernel drops (the
+ * for each transport and reader (the ring buffer read by mmap or by libbpf's
+ * callback, a perf buffer read by libbpf): packets sent, kernel drops (the
  * namespace's own Udp NoPorts counter), events printed, events reported
  * lost, events/s, time from start to "begin trace...", peak RSS. Then the
  * TypeScript event path alone (decode + format of recorded records).
@@ -57,10 +58,17 @@ function vmHwmKiB(pid: number): number {
   }
 }
 
-async function storm(net: VethPair, reader: string): Promise<Row> {
+/** The transports and readers measured: (label, nettrace's arguments). */
+const READERS: Array<[string, string[]]> = [
+  ["ringbuf mmap", ["--transport", "ringbuf", "--ring-reader", "mmap"]],
+  ["ringbuf callback", ["--transport", "ringbuf", "--ring-reader", "callback"]],
+  ["perf callback", ["--transport", "perf"]],
+];
+
+async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
-  const outFile = `${WORK}${reader}.out`;
-  const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", "--ring-reader", reader], outFile);
+  const outFile = `${WORK}${reader.replace(" ", "-")}.out`;
+  const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);
 
   const floodStart = Date.now();
   const flood = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
@@ -125,14 +133,14 @@ if (import.meta.main) {
   const net = await VethPair.create("bench");
   const rows: Row[] = [];
   try {
-    for (const reader of ["mmap", "callback"]) rows.push(await storm(net, reader));
+    for (const [reader, args] of READERS) rows.push(await storm(net, reader, args));
   } finally {
     await net.destroy();
   }
   console.log(
     `\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`,
   );
-  const head = ["reader", "sent", "kernel drops", "printed", "lost", "events/s", "begin trace ms", "peak RSS MiB"];
+  const head = ["transport, reader", "sent", "kernel drops", "printed", "lost", "events/s", "begin trace ms", "peak RSS MiB"];
   const table = [
     head,
     ...rows.map((r) =>
@@ -142,7 +150,8 @@ if (import.meta.main) {
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) console.log("  " + row.map((c, i) => c.padStart(widths[i])).join("  "));
   console.log("\n  events/s: lines written per second from the flood's start to the last line;");
-  console.log("  lost: events the kernel could not put in the 4 MiB ring because nettrace was behind");
+  console.log("  lost: events the kernel could not put in the 4 MiB buffer (the perf buffer: 4 MiB over all CPUs)");
+  console.log("  because nettrace was behind");
   for (const r of rows) {
     if (r.printed + r.lost !== r.kernelDrops) {
       console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);

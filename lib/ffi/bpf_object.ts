@@ -20,7 +20,7 @@ export interface OpenOptions {
 
 /** libbpf log lines that say nothing about why a load failed. */
 const LOAD_LOG_NOISE =
-  /skipped loading|^failed to load object|created successfully|CO-RE relocating|sec '[^']*': found|relo #\d+|CO-RE relocations|try raising 'ulimit -l'|failed to load: -\d+$/;
+  /skipped loading|^failed to load object|created successfully|CO-RE relocating|sec '[^']*': found|relo #\d+|CO-RE relocations|try raising 'ulimit -l'|failed to load: -\d+$|added \d+ insns from sub-prog|insn #\d+ relocated/;
 
 const OPEN_OPTS_SIZE = 80; // sizeof(struct bpf_object_open_opts), libbpf 1.x
 const OPEN_OPTS_OBJECT_NAME = 8;

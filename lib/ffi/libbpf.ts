@@ -84,6 +84,7 @@ const SYMBOLS = {
   perf_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
   perf_buffer__free: { parameters: ["pointer"], result: "void" },
   libbpf_probe_bpf_map_type: { parameters: ["i32", "pointer"], result: "i32" },
+  libbpf_probe_bpf_helper: { parameters: ["i32", "i32", "pointer"], result: "i32" },
 
   btf__load_vmlinux_btf: { parameters: [], result: "pointer" },
   btf__parse: { parameters: ["buffer", "pointer"], result: "pointer" },
@@ -146,4 +147,11 @@ export function libbpfStrerror(err: number): string {
   const buf = new Uint8Array(256);
   libbpf().libbpf_strerror(err, buf, BigInt(buf.length));
   return readCString(Deno.UnsafePointer.of(buf));
+}
+
+const BPF_PROG_TYPE_KPROBE = 2;
+
+/** Whether a kprobe program may call BPF helper `id` on this kernel: libbpf's probe loads one that does. */
+export function kernelHasHelper(id: number): boolean {
+  return libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, id, null) === 1;
 }

@@ -7,6 +7,7 @@
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
+import { missingHelper } from "../kernel/capabilities.ts";
 import { POINT, POINT_FLAG } from "../event/layout.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
@@ -290,7 +291,9 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     for (const c of copies) c.close();
     fentry?.ids.close();
     obj.close();
-    if (e instanceof LibbpfError) throw new HostError(`cannot start lifecycle tracing: ${e.message}`);
+    if (e instanceof LibbpfError) {
+      throw new HostError(`cannot start lifecycle tracing: ${missingHelper(e.message) ?? e.message}`);
+    }
     throw e;
   }
 }

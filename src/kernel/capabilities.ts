@@ -8,6 +8,7 @@
 import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { kernelHasRingBuffer } from "../../lib/ffi/ring_reader.ts";
+import { kernelHasHelper } from "../../lib/ffi/libbpf.ts";
 import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "../bpf/objects.ts";
 import { KERNEL_BTF } from "./btf_source.ts";
 import { type KernelConfig, readKernelConfig } from "./kconfig.ts";
@@ -46,6 +47,8 @@ export interface CapabilityReport {
   attach: Record<AttachKind, Capability>;
   /** the BPF ring buffer, else events go through a perf buffer */
   ringBuffer: Capability;
+  /** bpf_get_attach_cookie: one lifecycle program tells its points apart */
+  attachCookie: Capability;
   dropReasons: Capability;
   /** CONFIG_HZ of the kernel's config, when the config is readable (jiffies to time) */
   hz?: number;
@@ -123,10 +126,13 @@ const PROBES: AttachProbe[] = [
  * each is on the IPv4 receive path and takes the skb as its first argument. */
 const TARGET_CANDIDATES = ["ip_rcv", "ip_rcv_core", "ip_local_deliver"];
 
+const BPF_FUNC_GET_ATTACH_COOKIE = 174;
+
 /** BPF helpers a probe program calls that older kernels lack: the verifier names them by number there. */
-const LATER_HELPERS: ReadonlyMap<number, { name: string; since: string }> = new Map([
-  [183, { name: "bpf_get_func_arg", since: "5.17" }],
-  [184, { name: "bpf_get_func_ret", since: "5.17" }],
+const LATER_HELPERS: ReadonlyMap<number, { name: string; since: string; use: string }> = new Map([
+  [174, { name: "bpf_get_attach_cookie", since: "5.15", use: "tells one program which of its points fired" }],
+  [183, { name: "bpf_get_func_arg", since: "5.17", use: "reads a traced function's arguments" }],
+  [184, { name: "bpf_get_func_ret", since: "5.17", use: "reads a traced function's return value" }],
 ]);
 
 /** The helper the verifier did not know, in words, when that is why the load failed. */
@@ -135,7 +141,7 @@ export function missingHelper(message: string): string | undefined {
   if (!m) return undefined;
   const helper = LATER_HELPERS.get(Number(m[1]));
   return helper
-    ? `this kernel lacks the BPF helper ${helper.name} (Linux ${helper.since}), which reads a traced function's arguments`
+    ? `this kernel lacks the BPF helper ${helper.name} (Linux ${helper.since}), which ${helper.use}`
     : `this kernel lacks BPF helper #${m[1]}`;
 }
 
@@ -297,14 +303,21 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       available: false,
       detail: "no BPF_MAP_TYPE_RINGBUF (Linux 5.8): events go through a perf buffer",
     };
+  const attachCookie: Capability = kernelHasHelper(BPF_FUNC_GET_ATTACH_COOKIE)
+    ? { name: "attach cookie", available: true, detail: "bpf_get_attach_cookie: lifecycle tracing and --diag can run" }
+    : {
+      name: "attach cookie",
+      available: false,
+      detail: "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing and --diag cannot run here; --drop can",
+    };
   kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;
-  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, dropReasons, hz };
+  return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, attachCookie, dropReasons, hz };
 }
 
 /** The report as text: one line per capability. */
 export function formatCapabilityReport(r: CapabilityReport): string {
-  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.dropReasons];
+  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.attachCookie, r.dropReasons];
   const lines = rows.map((c) => `  ${c.name.padEnd(15)} ${(c.available ? "yes" : "no").padEnd(4)} ${c.detail}`);
   return [`kernel ${r.kernelRelease}`, ...lines, ""].join("\n");
 }

@@ -3,8 +3,29 @@
  * programs (all named nt_*) and the links that attach them.
  */
 import { assertEquals } from "./assert.ts";
-import { must } from "./netns.ts";
+import { must, sh } from "./netns.ts";
 import { scaled } from "./time_scale.ts";
+
+/**
+ * Whether a tracepoint, kprobe or uprobe attachment shows as a BPF link (BPF_LINK_TYPE_PERF_EVENT, Linux
+ * 5.15): before it, libbpf attaches those through a perf event's ioctl and `bpftool link` lists nothing.
+ * Read from the kernel's BTF.
+ */
+export async function perfEventLinksShow(): Promise<boolean> {
+  return /'BPF_LINK_TYPE_PERF_EVENT' val=/.test(await kernelBtfText());
+}
+
+/** Whether BPF programs can call bpf_get_attach_cookie (Linux 5.15), as the kernel's BTF names its helpers. */
+export async function attachCookiesHere(): Promise<boolean> {
+  return /'BPF_FUNC_get_attach_cookie' val=/.test(await kernelBtfText());
+}
+
+/** The kernel's BTF as bpftool prints it. */
+async function kernelBtfText(): Promise<string> {
+  const r = await sh(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux"]);
+  if (r.code !== 0) throw new Error(`bpftool btf dump failed: ${r.stderr}`);
+  return r.stdout;
+}
 
 /** Names of loaded BPF programs that are nettrace's. */
 export async function ourPrograms(): Promise<string[]> {

@@ -59,6 +59,9 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
     const btf = await must(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux"]);
     const m = btf.match(/ENUM 'skb_drop_reason' encoding=\w+ size=\d+ vlen=(\d+)/);
     if (m) count = Number(m[1]) - 1; // less SKB_DROP_REASON_MAX
+    // the ring buffer and the attach cookie helper, as the kernel's own enums name them
+    assertEquals(row(report, "ring buffer").available, /'BPF_MAP_TYPE_RINGBUF' val=/.test(btf), report);
+    assertEquals(row(report, "attach cookie").available, /'BPF_FUNC_get_attach_cookie' val=/.test(btf), report);
   } else {
     const format = await Deno.readTextFile("/sys/kernel/tracing/events/skb/kfree_skb/format");
     const pairs = [...format.matchAll(/\{\s*\d+\s*,\s*"([A-Z0-9_]+)"\s*\}/g)].filter((p) => p[1] !== "MAX");

@@ -20,12 +20,13 @@ Deno.test("check report: every row formats to one line and parses back", () => {
       fexit: cap("fexit", true, "attached to ip_rcv, saw a loopback datagram"),
     },
     ringBuffer: cap("ring buffer", true, "BPF_MAP_TYPE_RINGBUF: events go through it"),
+    attachCookie: cap("attach cookie", true, "bpf_get_attach_cookie: lifecycle tracing and --diag can run"),
     dropReasons: cap("drop reasons", true, "65 reasons (enum skb_drop_reason in BTF)"),
   };
   const text = formatCapabilityReport(report);
   assertEquals(text.split("\n")[0], "kernel 6.1.0-50-amd64");
   const rows = parseCheckReport(text);
-  assertEquals(rows.size, 12);
+  assertEquals(rows.size, 13);
   assertEquals(rows.get("kprobe-multi"), {
     available: false,
     detail: "kernel built without CONFIG_FPROBE (EOPNOTSUPP)",

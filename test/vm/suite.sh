@@ -2,7 +2,7 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|nobtf|backports|stock-life|backports-life|backports-netfilter|stock-package]
+#   test/vm/suite.sh [--only harness|stock|nobtf|backports|bullseye|stock-life|backports-life|backports-netfilter|stock-package]
 #
 #   stock      Debian 12's kernel (6.1): every test of test/kernel/ but the
 #              lifecycle, package and container ones (the image is built
@@ -13,6 +13,9 @@
 #              the no-BTF tests, --btf given the kernel image's own .BTF
 #   backports  bookworm-backports' kernel (6.12): kprobe-multi (CONFIG_FPROBE,
 #              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests
+#   bullseye   Debian 11's kernel (5.10): no drop reasons, no attach cookies,
+#              no fentry as nettrace uses it (bpf_get_func_arg): check, attach,
+#              drop (both transports), explain and lifecycle tests
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
 #   backports-netfilter  6.12: the netfilter verdicts (nft, iptables-legacy,
@@ -141,6 +144,12 @@ run_config nobtf \
 run_config backports --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts
+
+# Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
+# lifecycle tracing refused in one line (no bpf_get_attach_cookie before 5.15)
+run_config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
+  test/kernel/check.test.ts test/kernel/attach.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
+  test/kernel/lifecycle.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 run_config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts

@@ -5,7 +5,8 @@
 #          layout) and test/kernel (this machine's kernel: namespaces, veth,
 #          nft/iptables, real drops, every attach method it has)
 #   guest  test/vm/suite.sh: test/kernel again inside qemu guests on Debian's
-#          kernels (6.1: kprobes, fentry; 6.12: kprobe-multi; 6.1 without BTF)
+#          kernels (6.1: kprobes, fentry; 6.12: kprobe-multi; 6.1 without BTF;
+#          5.10: no drop reasons, no attach cookies)
 # The real-kernel tests need root; without it they are skipped with the reason.
 #
 #   scripts/test.sh [--host | --guest] [deno test arguments for the host suite, e.g. --filter drop]

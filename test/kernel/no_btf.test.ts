@@ -10,7 +10,7 @@ import { kernelTest } from "../helpers/kernel_env.ts";
 import { reasonColumn } from "../helpers/drop_reason_column.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
-import { HIDE_BTF, nettraceCommand, runNettrace, traceUntil } from "../helpers/nettrace_process.ts";
+import { HIDE_BTF, nettraceCommand, NettraceRun, runNettrace, traceUntil } from "../helpers/nettrace_process.ts";
 
 await removeStaleNamespaces();
 
@@ -73,4 +73,41 @@ kernelTest("no BTF: --drop --btf FILE traces drops again", async () => {
   } finally {
     if (btf.temporary) await Deno.remove(btf.path);
   }
+});
+
+kernelTest("no BTF: lifecycle tracing and --diag with --btf FILE follow packets again", async () => {
+  const btf = await btfFile();
+  assert(btf, "no BTF file: neither /sys/kernel/btf/vmlinux nor NETTRACE_TEST_BTF_FILE");
+  try {
+    await withNet("nobtfl", async (net) => {
+      const points = ["-t", "link-out,link-in,life"];
+      const life = ["--btf", btf.path, ...points, "-p", "icmp", "--addr", net.v4.b];
+      let run = await NettraceRun.start(life, 60000, hidden(life));
+      try {
+        await net.exec(net.a, ["ping", "-c", "1", "-W", "2", net.v4.b]);
+        const seen = await run.waitForLine(
+          /\[net_dev_queue\s*\] ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request/,
+          10000,
+        );
+        const r = await run.stop();
+        assert(seen, `no ping request block:\n${r.stdout}\n${r.stderr}`);
+        assertEquals(r.code, 0, r.stderr);
+      } finally {
+        await run.stop();
+      }
+      const diag = ["--diag", "--btf", btf.path, ...points, "-p", "udp", "--addr", net.v4.b];
+      run = await NettraceRun.start(diag, 60000, hidden(diag));
+      try {
+        await net.udpSend(net.a, net.v4.b, 9);
+        const seen = await run.waitFor(() => /ERROR happens in kfree_skb\(life\)/.test(run.stdout), 10000);
+        const r = await run.stop();
+        assert(seen, `no analysis of the drop:\n${r.stdout}\n${r.stderr}`);
+      } finally {
+        await run.stop();
+      }
+    });
+  } finally {
+    if (btf.temporary) await Deno.remove(btf.path);
+  }
+  await assertNothingLeft("after lifecycle and --diag with --btf");
 });

@@ -4,7 +4,7 @@
  * A UDP flood to a closed port inside test namespaces (fixed packet count,
  * sent with sendmmsg by bench/udp_flood.c, built with clang);
  * for each transport and reader (the ring buffer read by mmap or by libbpf's
- * callback, a perf buffer read by libbpf): packets sent, kernel drops (the
+ * callback, a perf buffer read the same two ways): packets sent, kernel drops (the
  * namespace's own Udp NoPorts counter), events printed, events reported
  * lost, events/s, time from start to "begin trace...", peak RSS. Then the
  * TypeScript event path alone (decode + format of recorded records).
@@ -62,7 +62,8 @@ function vmHwmKiB(pid: number): number {
 const READERS: Array<[string, string[]]> = [
   ["ringbuf mmap", ["--transport", "ringbuf", "--ring-reader", "mmap"]],
   ["ringbuf callback", ["--transport", "ringbuf", "--ring-reader", "callback"]],
-  ["perf callback", ["--transport", "perf"]],
+  ["perf mmap", ["--transport", "perf", "--ring-reader", "mmap"]],
+  ["perf callback", ["--transport", "perf", "--ring-reader", "callback"]],
 ];
 
 async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
@@ -140,7 +141,16 @@ if (import.meta.main) {
   console.log(
     `\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`,
   );
-  const head = ["transport, reader", "sent", "kernel drops", "printed", "lost", "events/s", "begin trace ms", "peak RSS MiB"];
+  const head = [
+    "transport, reader",
+    "sent",
+    "kernel drops",
+    "printed",
+    "lost",
+    "events/s",
+    "begin trace ms",
+    "peak RSS MiB",
+  ];
   const table = [
     head,
     ...rows.map((r) =>

@@ -27,6 +27,9 @@ const libc = Deno.dlopen("libc.so.6", {
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
   getpagesize: { parameters: [], result: "i32" },
+  // perf_event_open(attr, pid, cpu, group_fd, flags) has no libc wrapper
+  syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
 });
 
 const sym = libc.symbols;
@@ -116,20 +119,22 @@ export function pageSize(): number {
   return sym.getpagesize();
 }
 
-/** An epoll instance watching one fd for input; wait() does not block the event loop. */
+/** An epoll instance watching fds for input; wait() does not block the event loop. */
 export class EpollWaiter {
   #epfd: number;
   #events = new Uint8Array(12 * 4);
 
-  constructor(fd: number) {
+  constructor(fds: number | number[]) {
     this.#epfd = sym.epoll_create1(EPOLL_CLOEXEC);
     if (this.#epfd < 0) throw new Error(`epoll_create1 failed: ${errnoText(errno())}`);
     const ev = new Uint8Array(12); // struct epoll_event is packed on x86_64: u32 events, u64 data
     new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
-    if (sym.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
-      const e = errno();
-      sym.close(this.#epfd);
-      throw new Error(`epoll_ctl failed: ${errnoText(e)}`);
+    for (const fd of typeof fds === "number" ? [fds] : fds) {
+      if (sym.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+        const e = errno();
+        sym.close(this.#epfd);
+        throw new Error(`epoll_ctl failed: ${errnoText(e)}`);
+      }
     }
   }
 
@@ -175,4 +180,18 @@ export function closeFd(fd: number): void {
 /** Closes a file descriptor on a worker thread (a tracing link's close waits for RCU grace periods). */
 export async function closeFdInBackground(fd: number): Promise<void> {
   await sym.close_nonblocking(fd);
+}
+
+const SYS_PERF_EVENT_OPEN = Deno.build.arch === "aarch64" ? 241 : 298;
+const PERF_FLAG_FD_CLOEXEC = 8;
+
+/** perf_event_open(2): a perf event fd, or -errno. attr is a struct perf_event_attr. */
+export function perfEventOpen(attr: Uint8Array<ArrayBuffer>, pid: number, cpu: number): number {
+  const fd = Number(sym.syscall(BigInt(SYS_PERF_EVENT_OPEN), attr, pid, cpu, -1, BigInt(PERF_FLAG_FD_CLOEXEC)));
+  return fd < 0 ? -errno() : fd;
+}
+
+/** ioctl(2) with an integer argument; -errno on failure. */
+export function ioctl(fd: number, request: number, arg: number): number {
+  return sym.ioctl(fd, BigInt(request), BigInt(arg)) < 0 ? -errno() : 0;
 }

@@ -2,7 +2,8 @@
  * Opening a reader of the events map. For the BPF ring buffer two readers
  * exist because both were measured (deno task bench): one reads the mmapped
  * ring directly from TypeScript, the other lets libbpf walk it and call back
- * into TypeScript per record. A perf buffer is read through libbpf. Their
+ * into TypeScript per record. A perf buffer has the same two: its per-CPU
+ * rings mapped and walked from TypeScript, or libbpf's perf_buffer. Their
  * contract is in ring_records.ts.
  * @module
  */
@@ -10,6 +11,7 @@ import type { BpfMap } from "./bpf_object.ts";
 import { CallbackRingReader } from "./ringbuf_callback.ts";
 import { MmapRingReader } from "./ringbuf_mmap.ts";
 import { PerfBufferReader } from "./perf_buffer.ts";
+import { MmapPerfReader } from "./perf_mmap.ts";
 import { libbpf } from "./libbpf.ts";
 import { pageSize } from "./libc.ts";
 import type { EventTransport, RecordHandler, RingReader, RingReaderKind } from "./ring_records.ts";
@@ -36,7 +38,9 @@ export function openEventReader(
 ): RingReader {
   if (transport === "perf") {
     const pages = perfPagesPerCpu(bufferBytes, libbpf().libbpf_num_possible_cpus(), pageSize());
-    return new PerfBufferReader(map.fd, pages, onRecord);
+    return kind === "mmap"
+      ? new MmapPerfReader(map.fd, pages, onRecord)
+      : new PerfBufferReader(map.fd, pages, onRecord);
   }
   return kind === "mmap"
     ? new MmapRingReader(map.fd, map.maxEntries, onRecord)

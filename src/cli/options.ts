@@ -324,7 +324,7 @@ export const OPTION_TABLE: OptionSpec[] = [
   {
     long: "ring-reader",
     value: "KIND",
-    help: "how events are read: 'mmap' (default) or 'callback' (libbpf)",
+    help: "how events are read, with either transport: 'mmap' (default) or 'callback' (libbpf)",
     apply: (o, v, n) => {
       if (v !== "mmap" && v !== "callback") throw new UsageError(`${n}: '${v}' is not 'mmap' or 'callback'`);
       o.ringReader = v;

@@ -31,18 +31,23 @@ kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async ()
   });
 });
 
-kernelTest("drop: through a perf buffer (--transport perf) the SYN drop reads as through the ring buffer", async () => {
-  await withNet("perf", async (net) => {
-    const r = await traceUntil(
-      ["--drop", "-v", "--transport", "perf", "-d", net.v4.b, "-D", "9"],
-      () => net.tcpConnect(net.a, net.v4.b, 9),
-      closedPortSynDrop(),
-    );
-    assertEquals(r.code, 0, r.stderr);
-    assertMatch(r.stderr, /events through the perf buffer/);
-    assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
-  });
-});
+kernelTest(
+  "drop: through a perf buffer (--transport perf), either reader, the SYN drop reads as through the ring",
+  async () => {
+    await withNet("perf", async (net) => {
+      for (const reader of ["mmap", "callback"]) {
+        const r = await traceUntil(
+          ["--drop", "-v", "--transport", "perf", "--ring-reader", reader, "-d", net.v4.b, "-D", "9"],
+          () => net.tcpConnect(net.a, net.v4.b, 9),
+          closedPortSynDrop(),
+        );
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /events through the perf buffer/);
+        assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
+      }
+    });
+  },
+);
 
 kernelTest("drop: IPv6 TCP SYN to a closed port is NO_SOCKET at tcp_v6_rcv", async () => {
   await withNet("tcp6", async (net) => {

@@ -155,3 +155,10 @@ const BPF_PROG_TYPE_KPROBE = 2;
 export function kernelHasHelper(id: number): boolean {
   return libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, id, null) === 1;
 }
+
+const BPF_FUNC_GET_ATTACH_COOKIE = 174;
+
+/** Whether a program can learn which attachment fired (bpf_get_attach_cookie, Linux 5.15). */
+export function kernelHasAttachCookies(): boolean {
+  return kernelHasHelper(BPF_FUNC_GET_ATTACH_COOKIE);
+}

@@ -116,7 +116,11 @@ export class KernelFunctionIds {
 }
 
 /** Runs work(i) for every index below count, at most `parallel` at once. */
-async function eachInParallel(count: number, parallel: number, work: (i: number) => Promise<void>): Promise<void> {
+export async function eachInParallel(
+  count: number,
+  parallel: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) await work(next++);

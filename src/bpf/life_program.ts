@@ -16,6 +16,9 @@ import { eventObjects } from "./objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
+import { PointCopies } from "../../lib/ffi/point_copies.ts";
+import { kernelHasAttachCookies } from "../../lib/ffi/libbpf.ts";
+import { ensureTracefs } from "../kernel/tracefs.ts";
 
 /** A point to attach: the leaf and how. */
 export interface PlannedPoint {
@@ -158,6 +161,83 @@ async function attachCopies(
   });
 }
 
+/** The loaded program, with what detaches and frees it. */
+function finished(
+  obj: BpfObject,
+  failed: LifeProgram["failed"],
+  copies: TracingCopies[],
+  pointCopies: PointCopies[],
+  t: { resolvedMs: number; prepareMs: number; loadMs: number; t1: number },
+): LifeProgram {
+  return {
+    object: obj,
+    failed,
+    resolveMs: t.resolvedMs,
+    prepareMs: t.prepareMs,
+    loadMs: t.loadMs,
+    attachMs: performance.now() - t.t1,
+    detach: async () => {
+      for (const c of pointCopies) c.detach();
+      await Promise.all([obj.detachAll(), ...copies.map((c) => c.detach())]);
+    },
+    close: () => {
+      for (const c of pointCopies) c.close();
+      for (const c of copies) c.close();
+      obj.close();
+    },
+  };
+}
+
+/**
+ * Kernels without attach cookies: a copy of the tracepoint, kprobe or kretprobe program for every point, its
+ * marker set to the point's index, attached through a perf event of its own (lib/ffi/point_copies.ts).
+ */
+async function attachPointCopies(
+  obj: BpfObject,
+  cfg: LifeProgramConfig,
+  returns: ReadonlyArray<readonly [PlannedPoint, number]>,
+  failed: LifeProgram["failed"],
+): Promise<PointCopies[]> {
+  const tf = ensureTracefs();
+  const groups: Array<{ program: string; kind: "tracepoint" | "kprobe"; ids: number[]; ret: boolean }> = [
+    { program: "nt_life_tp", kind: "tracepoint", ids: [], ret: false },
+    { program: "nt_life_kp", kind: "kprobe", ids: [], ret: false },
+    {
+      program: "nt_life_krp",
+      kind: "kprobe",
+      ids: returns.filter(([p]) => p.method === "kprobe").map(([, i]) => i),
+      ret: true,
+    },
+  ];
+  cfg.points.forEach((p, i) => {
+    if (p.method === "tracepoint") groups[0].ids.push(i);
+    else if (p.method === "kprobe") groups[1].ids.push(i);
+    else failed.push({ point: p, why: `${p.method} needs attach cookies, which this kernel lacks (Linux 5.15)` });
+  });
+  const out: PointCopies[] = [];
+  for (const g of groups.filter((g) => g.ids.length)) {
+    const copies = new PointCopies(obj.program(g.program), g.kind);
+    out.push(copies);
+    const fds = await copies.load(g.ids, PARALLEL_LOADS);
+    g.ids.forEach((i, k) => {
+      const p = cfg.points[i], fd = fds[k];
+      const what = g.ret ? "return probe: " : "";
+      if (typeof fd !== "number") return failed.push({ point: p, why: `${what}${fd.message}` });
+      try {
+        if (g.kind === "kprobe") copies.attachKprobe(fd, p.symbol!, g.ret);
+        else if ("path" in tf) {
+          copies.attachTracepoint(fd, `${tf.path}/events/${p.leaf.category}/${p.leaf.event}/id`, tpName(p));
+        } else throw new Error(`tracefs is not available: ${tf.error}`);
+      } catch (e) {
+        failed.push({ point: p, why: `${what}${(e as Error).message}` });
+      }
+    });
+  }
+  return out;
+}
+
+const tpName = (p: PlannedPoint) => `${p.leaf.category}:${p.leaf.event}`;
+
 /** Loads the object, fills the points map, attaches every point (index = cookie). */
 export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgram> {
   const methods = new Set(cfg.points.map((p) => p.method));
@@ -170,9 +250,10 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     btfCustomPath: cfg.btfCustomPath,
   });
   const copies: TracingCopies[] = [];
+  const pointCopies: PointCopies[] = [];
+  const byCookie = kernelHasAttachCookies();
   try {
     // a second point on one tracepoint takes the second program (the kernel takes a program once per tracepoint)
-    const tpName = (p: PlannedPoint) => `${p.leaf.category}:${p.leaf.event}`;
     const tpSeen = new Set<string>();
     const tpProgram = cfg.points.map((p) => {
       if (p.method !== "tracepoint") return "";
@@ -181,7 +262,8 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       return again ? "nt_life_tp2" : "nt_life_tp";
     });
     obj.program("nt_life_tp").setAutoload(methods.has("tracepoint"));
-    obj.program("nt_life_tp2").setAutoload(tpProgram.includes("nt_life_tp2"));
+    // without cookies every point has a copy of its own: the second program is not needed
+    obj.program("nt_life_tp2").setAutoload(byCookie && tpProgram.includes("nt_life_tp2"));
     obj.program("nt_life_kp").setAutoload(methods.has("kprobe"));
     obj.program("nt_life_kpm").setAutoload(methods.has("kprobe-multi"));
     const clones = cfg.points.map((p, i) => [p, i] as const).filter(([p]) => probesReturn(p));
@@ -198,6 +280,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     obj.setReadOnly({
       filter: encodeFilter(cfg.filter),
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
+      point_by_cookie: new Uint8Array([byCookie ? 1 : 0]),
     });
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
@@ -220,6 +303,10 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       await attachCopies(copies[copies.length - 1], exit, cfg, failed, "return probe (fexit)");
     }
     fentry?.ids.close();
+    if (!byCookie) {
+      pointCopies.push(...await attachPointCopies(obj, cfg, clones, failed));
+      return finished(obj, failed, copies, pointCopies, { resolvedMs, prepareMs, loadMs: t1 - t0, t1 });
+    }
     cfg.points.forEach((p, i) => {
       try {
         if (p.method === "tracepoint") {
@@ -272,22 +359,9 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
         for (const [p] of multiRet) failed.push({ point: p, why: `return probe: ${(e as Error).message}` });
       }
     }
-    return {
-      object: obj,
-      failed,
-      resolveMs: resolvedMs,
-      prepareMs,
-      loadMs: t1 - t0,
-      attachMs: performance.now() - t1,
-      detach: async () => {
-        await Promise.all([obj.detachAll(), ...copies.map((c) => c.detach())]);
-      },
-      close: () => {
-        for (const c of copies) c.close();
-        obj.close();
-      },
-    };
+    return finished(obj, failed, copies, pointCopies, { resolvedMs, prepareMs, loadMs: t1 - t0, t1 });
   } catch (e) {
+    for (const c of pointCopies) c.close();
     for (const c of copies) c.close();
     fentry?.ids.close();
     obj.close();

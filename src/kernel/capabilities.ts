@@ -8,7 +8,7 @@
 import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_object.ts";
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { kernelHasRingBuffer } from "../../lib/ffi/ring_reader.ts";
-import { kernelHasHelper } from "../../lib/ffi/libbpf.ts";
+import { kernelHasAttachCookies } from "../../lib/ffi/libbpf.ts";
 import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "../bpf/objects.ts";
 import { KERNEL_BTF } from "./btf_source.ts";
 import { type KernelConfig, readKernelConfig } from "./kconfig.ts";
@@ -125,8 +125,6 @@ const PROBES: AttachProbe[] = [
 /** Kernel functions a probe attaches to, the first that the kernel's BTF has:
  * each is on the IPv4 receive path and takes the skb as its first argument. */
 const TARGET_CANDIDATES = ["ip_rcv", "ip_rcv_core", "ip_local_deliver"];
-
-const BPF_FUNC_GET_ATTACH_COOKIE = 174;
 
 /** BPF helpers a probe program calls that older kernels lack: the verifier names them by number there. */
 const LATER_HELPERS: ReadonlyMap<number, { name: string; since: string; use: string }> = new Map([
@@ -303,12 +301,12 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       available: false,
       detail: "no BPF_MAP_TYPE_RINGBUF (Linux 5.8): events go through a perf buffer",
     };
-  const attachCookie: Capability = kernelHasHelper(BPF_FUNC_GET_ATTACH_COOKIE)
-    ? { name: "attach cookie", available: true, detail: "bpf_get_attach_cookie: lifecycle tracing and --diag can run" }
+  const attachCookie: Capability = kernelHasAttachCookies()
+    ? { name: "attach cookie", available: true, detail: "bpf_get_attach_cookie: one lifecycle program serves every point" }
     : {
       name: "attach cookie",
       available: false,
-      detail: "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing and --diag cannot run here; --drop can",
+      detail: "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing loads a program per point (a slower start)",
     };
   kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;

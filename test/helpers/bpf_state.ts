@@ -15,11 +15,6 @@ export async function perfEventLinksShow(): Promise<boolean> {
   return /'BPF_LINK_TYPE_PERF_EVENT' val=/.test(await kernelBtfText());
 }
 
-/** Whether BPF programs can call bpf_get_attach_cookie (Linux 5.15), as the kernel's BTF names its helpers. */
-export async function attachCookiesHere(): Promise<boolean> {
-  return /'BPF_FUNC_get_attach_cookie' val=/.test(await kernelBtfText());
-}
-
 /** The kernel's BTF as bpftool prints it. */
 async function kernelBtfText(): Promise<string> {
   const r = await sh(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux"]);

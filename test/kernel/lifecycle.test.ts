@@ -4,14 +4,8 @@
  * (SIGINT, -c, SIGKILL, an error) nothing of ours stays in the kernel.
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import {
-  assertNothingLeft,
-  attachCookiesHere,
-  ourLinks,
-  ourPrograms,
-  perfEventLinksShow,
-} from "../helpers/bpf_state.ts";
-import { kernelTest, kernelTestSkipReason } from "../helpers/kernel_env.ts";
+import { assertNothingLeft, ourLinks, ourPrograms, perfEventLinksShow } from "../helpers/bpf_state.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
 import {
   DENO,
@@ -160,27 +154,6 @@ kernelTest("lifecycle: an unprivileged user gets one line and exit 1", async () 
   assertEquals(r.code, 1, r.stderr);
   assertEquals(r.stderr.trim(), "nettrace: nettrace needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs");
   assertEquals(await ourLinks(), []);
-});
-
-// Before 5.15 a BPF program cannot tell which of its attachments fired (no bpf_get_attach_cookie), which
-// lifecycle tracing needs: there it must refuse in one line, exit 1, with nothing left attached.
-const cookies = kernelTestSkipReason() === undefined ? await attachCookiesHere() : true;
-if (cookies) console.log(`skipped "lifecycle: without attach cookies ...": this kernel has bpf_get_attach_cookie`);
-Deno.test({
-  name: "lifecycle: without attach cookies (before 5.15) lifecycle tracing and --diag refuse in one line, exit 1",
-  ignore: kernelTestSkipReason() !== undefined || cookies,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    for (const args of [["-p", "icmp", "--addr", "10.9.9.9"], ["--diag", "-p", "icmp", "--addr", "10.9.9.9"]]) {
-      const r = await runNettrace(args);
-      assertEquals(r.code, 1, r.stderr);
-      const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("nettrace: "));
-      assertEquals(lines.length, 1, r.stderr);
-      assertMatch(lines[0], /lacks the BPF helper bpf_get_attach_cookie \(Linux 5\.15\)/);
-      await assertNothingLeft(args.join(" "));
-    }
-  },
 });
 
 kernelTest("lifecycle: -h lists every option with a meaning; -V prints the version", async () => {

@@ -20,7 +20,7 @@ Deno.test("check report: every row formats to one line and parses back", () => {
       fexit: cap("fexit", true, "attached to ip_rcv, saw a loopback datagram"),
     },
     ringBuffer: cap("ring buffer", true, "BPF_MAP_TYPE_RINGBUF: events go through it"),
-    attachCookie: cap("attach cookie", true, "bpf_get_attach_cookie: lifecycle tracing and --diag can run"),
+    attachCookie: cap("attach cookie", true, "bpf_get_attach_cookie: one lifecycle program serves every point"),
     dropReasons: cap("drop reasons", true, "65 reasons (enum skb_drop_reason in BTF)"),
   };
   const text = formatCapabilityReport(report);

@@ -16,7 +16,7 @@
 #   bullseye   Debian 11's kernel (5.10): no drop reasons, no attach cookies,
 #              no fentry as nettrace uses it (bpf_get_func_arg): check (every
 #              kind attached and shown a datagram), drop (both transports),
-#              explain, the flood and exit tests
+#              explain, floods, exits, a ping's life through a program per point
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
 #   backports-netfilter  6.12: the netfilter verdicts (nft, iptables-legacy,
@@ -151,11 +151,12 @@ run_config backports --kernel backports \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts
 
 # Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
-# lifecycle tracing refused in one line (no bpf_get_attach_cookie before 5.15)
+# lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
 # (the bad-input tests depend on no kernel: they run in stock; deno's --filter is a Rust regex: no lookahead)
 run_config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
-  --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|attach cookies|rate-limit/" \
-  test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts test/kernel/lifecycle.test.ts
+  --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: (a ping between|through a perf buffer)/" \
+  test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts test/kernel/lifecycle.test.ts \
+  test/kernel/life.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 run_config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts

@@ -302,11 +302,16 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       detail: "no BPF_MAP_TYPE_RINGBUF (Linux 5.8): events go through a perf buffer",
     };
   const attachCookie: Capability = kernelHasAttachCookies()
-    ? { name: "attach cookie", available: true, detail: "bpf_get_attach_cookie: one lifecycle program serves every point" }
+    ? {
+      name: "attach cookie",
+      available: true,
+      detail: "bpf_get_attach_cookie: one lifecycle program serves every point",
+    }
     : {
       name: "attach cookie",
       available: false,
-      detail: "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing loads a program per point (a slower start)",
+      detail:
+        "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing loads a program per point (a slower start)",
     };
   kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;

@@ -392,6 +392,13 @@ run() {
       echo "$PROG: the guest did not start the command within ${BOOT_TIMEOUT}s; booting again" >&2
       continue
     fi
+    # the kernel died while booting (seen once: 6.12 oopsed in sched_init_debug under TCG): boot again
+    if [ $stalled = 0 ] && ! grep -qx started "$RUN/ctl" 2>/dev/null && [ $attempt -le $BOOT_RETRIES ] &&
+      [ $SECONDS -lt $deadline ]; then
+      cp "$RUN/console.log" "$CACHE/last-failure-console.log" 2>/dev/null
+      echo "$PROG: the guest stopped (qemu exit $qrc) before it started the command; booting again" >&2
+      continue
+    fi
     break
   done
 

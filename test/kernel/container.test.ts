@@ -58,7 +58,7 @@ kernelTest(
 
       // the runtime stage: the package and the libbpf runtime, no compiler, bpftool, npm or Node.js
       const run = (entrypoint: string, args: string[]) =>
-        podman.must(["run", "--rm", "--entrypoint", entrypoint, IMAGE, ...args]);
+        podman.must(["run", "--rm", "--network=none", "--entrypoint", entrypoint, IMAGE, ...args]);
       const found = await run("sh", [
         "-c",
         "for t in clang llc gcc bpftool npm node; do command -v $t; done; echo checked",
@@ -67,7 +67,7 @@ kernelTest(
       for (const pkg of ["nettrace", "libbpf1"]) {
         assertEquals(await run("dpkg-query", ["-W", "-f", "${Status}", pkg]), "install ok installed");
       }
-      assertEquals((await podman.must(["run", "--rm", IMAGE, "-V"])).trim(), `nettrace ${VERSION}`);
+      assertEquals((await podman.must(["run", "--rm", "--network=none", IMAGE, "-V"])).trim(), `nettrace ${VERSION}`);
 
       await withNet("ctr", async (net) => {
         const args = ["--drop", "-d", net.v4.b, "-D", "9"];

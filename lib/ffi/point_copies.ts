@@ -11,7 +11,7 @@
 import type { BpfProgram } from "./bpf_object.ts";
 import { checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
 import { closeFd, cstr, errnoText, ioctl, perfEventOpen } from "./libc.ts";
-import { verifierReason } from "./verifier_log.ts";
+import { loadProgramCopy } from "./program_copy.ts";
 import { eachInParallel } from "./tracing_copies.ts";
 
 /** The marker instruction's immediate in bpf/life.bpf.c. */
@@ -24,10 +24,6 @@ const PERF_TYPE_TRACEPOINT = 2;
 const PERF_EVENT_IOC_ENABLE = 0x2400;
 const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 const ATTR_SIZE = 112; // PERF_ATTR_SIZE_VER5
-const PROG_LOAD_OPTS_SIZE = 104; // sizeof(struct bpf_prog_load_opts), libbpf 1.x
-const PLO_LOG_LEVEL = 88;
-const PLO_LOG_SIZE = 92;
-const PLO_LOG_BUF = 96;
 
 /** The kprobe PMU: its perf type and the config bit of a return probe (sysfs, since 4.17). */
 function kprobePmu(): { type: number; retprobeBit: number } {
@@ -75,44 +71,15 @@ export class PointCopies {
     return copy;
   }
 
-  #opts(log?: Uint8Array): Uint8Array<ArrayBuffer> {
-    const o = new Uint8Array(PROG_LOAD_OPTS_SIZE);
-    const v = new DataView(o.buffer);
-    v.setBigUint64(0, BigInt(PROG_LOAD_OPTS_SIZE), true);
-    if (log) {
-      v.setUint32(PLO_LOG_LEVEL, 1, true);
-      v.setUint32(PLO_LOG_SIZE, log.length, true);
-      v.setBigUint64(PLO_LOG_BUF, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(log))), true);
-    }
-    return o;
-  }
-
   /** Loads one copy per point index, at most `parallel` at once: its fd, or the kernel's reason. */
   async load(ids: number[], parallel: number): Promise<Array<number | LibbpfError>> {
     const out: Array<number | LibbpfError> = new Array(ids.length);
-    const name = cstr(this.template.name.slice(0, 15));
-    const license = cstr("GPL");
     const count = BigInt(this.#insns.length / 8);
     await eachInParallel(ids.length, parallel, async (k) => {
       const insns = this.#instructionsFor(ids[k]);
-      const fd = await libbpf().bpf_prog_load_nonblocking(
-        this.#progType,
-        name,
-        license,
-        Deno.UnsafePointer.of(insns),
-        count,
-        this.#opts(),
-      );
-      if (fd >= 0) {
-        this.#progFds.push(fd);
-        out[k] = fd;
-        return;
-      }
-      const log = new Uint8Array(1 << 16);
-      libbpf().bpf_prog_load(this.#progType, name, license, Deno.UnsafePointer.of(insns), count, this.#opts(log));
-      const end = log.indexOf(0);
-      const text = new TextDecoder().decode(end < 0 ? log : log.subarray(0, end));
-      out[k] = new LibbpfError("bpf_prog_load", -fd, verifierReason(text));
+      out[k] = await loadProgramCopy(this.#progType, this.template.name, insns, count);
+      const fd = out[k];
+      if (typeof fd === "number") this.#progFds.push(fd);
     });
     return out;
   }

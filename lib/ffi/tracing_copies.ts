@@ -13,21 +13,13 @@
 import { checkPtr, libbpf, LibbpfError } from "./libbpf.ts";
 import type { BpfProgram } from "./bpf_object.ts";
 import { closeFd, closeFdInBackground, cstr, readCString } from "./libc.ts";
-import { verifierReason } from "./verifier_log.ts";
+import { loadProgramCopy } from "./program_copy.ts";
 
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_TRACE_FENTRY = 24;
 const BPF_TRACE_FEXIT = 25;
 const BTF_KIND_FUNC = 12;
 
-/* struct bpf_prog_load_opts (libbpf 1.0/1.1 layout; later versions only append) */
-const PROG_LOAD_OPTS_SIZE = 104;
-const PLO_EXPECTED_ATTACH_TYPE = 12;
-const PLO_ATTACH_BTF_ID = 32;
-const PLO_ATTACH_BTF_OBJ_FD = 40;
-const PLO_LOG_LEVEL = 88;
-const PLO_LOG_SIZE = 92;
-const PLO_LOG_BUF = 96;
 /* struct bpf_link_create_opts: sz, flags, iter_info, iter_info_len, target_btf_id, union { tracing.cookie } */
 const LINK_CREATE_OPTS_SIZE = 64;
 const LCO_TRACING_COOKIE = 32;
@@ -143,61 +135,20 @@ export class TracingCopies {
     this.#attachType = kind === "fentry" ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
   }
 
-  #opts(target: FunctionTarget, log?: Uint8Array): Uint8Array<ArrayBuffer> {
-    const o = new Uint8Array(PROG_LOAD_OPTS_SIZE);
-    const v = new DataView(o.buffer);
-    v.setBigUint64(0, BigInt(PROG_LOAD_OPTS_SIZE), true);
-    v.setUint32(PLO_EXPECTED_ATTACH_TYPE, this.#attachType, true);
-    v.setUint32(PLO_ATTACH_BTF_ID, target.btfId, true);
-    v.setUint32(PLO_ATTACH_BTF_OBJ_FD, target.objFd, true);
-    if (log) {
-      v.setUint32(PLO_LOG_LEVEL, 1, true);
-      v.setUint32(PLO_LOG_SIZE, log.length, true);
-      v.setBigUint64(PLO_LOG_BUF, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(log))), true);
-    }
-    return o;
-  }
-
   /**
    * Loads one program per target, at most `parallel` at once; returns its fd,
    * or the error with the kernel's reason (the verifier log's last lines).
    */
   async load(targets: FunctionTarget[], parallel: number): Promise<Array<number | LibbpfError>> {
     const out: Array<number | LibbpfError> = new Array(targets.length);
-    const name = cstr(this.template.name.slice(0, 15));
-    const license = cstr("GPL");
     await eachInParallel(targets.length, parallel, async (i) => {
-      const fd = await libbpf().bpf_prog_load_nonblocking(
-        BPF_PROG_TYPE_TRACING,
-        name,
-        license,
-        this.#insns,
-        this.#count,
-        this.#opts(targets[i]),
-      );
-      if (fd >= 0) {
-        this.#progFds.push(fd);
-        out[i] = fd;
-        return;
-      }
-      // again with the verifier's log, for the reason
-      const log = new Uint8Array(1 << 16);
-      const again = libbpf().bpf_prog_load(
-        BPF_PROG_TYPE_TRACING,
-        name,
-        license,
-        this.#insns,
-        this.#count,
-        this.#opts(targets[i], log),
-      );
-      if (again >= 0) {
-        this.#progFds.push(again);
-        out[i] = again;
-      } else {
-        const end = log.indexOf(0);
-        const text = new TextDecoder().decode(end < 0 ? log : log.subarray(0, end));
-        out[i] = new LibbpfError("bpf_prog_load", -fd, verifierReason(text));
-      }
+      out[i] = await loadProgramCopy(BPF_PROG_TYPE_TRACING, this.template.name, this.#insns, this.#count, {
+        expectedAttachType: this.#attachType,
+        attachBtfId: targets[i].btfId,
+        attachBtfObjFd: targets[i].objFd,
+      });
+      const fd = out[i];
+      if (typeof fd === "number") this.#progFds.push(fd);
     });
     return out;
   }

@@ -1,16 +1,32 @@
 /**
  * Kernel symbols from /proc/kallsyms: resolves code addresses (drop
  * locations, stack frames) to `func+0xoff`. Read once, when first needed.
+ *
+ * Kernel text lives in the top of the address space (x86_64 and arm64 both
+ * put it above 0xffff000000000000), so an address is kept as a double: its
+ * distance from that base, below 2^48 and exact. /proc/kallsyms has some
+ * 120,000 text symbols; parsing them without a BigInt or a name string per
+ * line keeps the first drop line from waiting on the table (a quarter of a
+ * second here, seconds under emulation). Names are cut from the text when
+ * asked for.
  * @module
  */
 
-const MAX_FUNCTION_SIZE = 0x100000n;
+const MAX_FUNCTION_SIZE = 0x100000;
+/** Addresses are kept relative to this base. */
+const BASE = 0xffff000000000000n;
+const BASE_HI = 0xffff0000;
 
 /** A sorted table of kernel text symbols. */
 export class Kallsyms {
-  readonly #addrs: BigUint64Array;
-  readonly #names: string[];
+  readonly #text: string;
+  /** address - BASE, ascending */
+  readonly #addrs: Float64Array;
+  /** where each symbol's name starts and ends in #text */
+  readonly #nameStart: Uint32Array;
+  readonly #nameEnd: Uint32Array;
   readonly #cache = new Map<bigint, string>();
+  #names?: string[];
   #variants?: Map<string, string>;
   #nameSet?: Set<string>;
   /** function name -> the module it is in ("nf_tables"); vmlinux's functions are not in it */
@@ -18,27 +34,70 @@ export class Kallsyms {
 
   /** Builds the table from the text of /proc/kallsyms. */
   constructor(text: string) {
-    const entries: Array<[bigint, string]> = [];
-    for (const line of text.split("\n")) {
+    this.#text = text;
+    let cap = 1024, n = 0;
+    let addrs = new Float64Array(cap), starts = new Uint32Array(cap), ends = new Uint32Array(cap);
+    let sorted = true, prev = -1;
+    let tab = 0; // the next tab at or after the current line (module symbols only have one)
+    for (let at = 0; at < text.length;) {
       // "ffffffff81000000 T _text" or "ffffffffc0a01000 t nft_do_chain	[nf_tables]"
-      const sp1 = line.indexOf(" ");
-      if (sp1 <= 0) continue;
-      const type = line[sp1 + 1];
-      if (type !== "t" && type !== "T" && type !== "w" && type !== "W") continue;
-      let name = line.slice(sp1 + 3);
-      const tab = name.indexOf("\t");
-      if (tab >= 0) {
-        const mod = name.slice(tab + 1).match(/^\[([^\]]+)\]/);
-        name = name.slice(0, tab);
-        if (mod) this.#modules.set(name, mod[1]);
+      let eol = text.indexOf("\n", at);
+      if (eol < 0) eol = text.length;
+      const line = at;
+      at = eol + 1;
+      const sp1 = text.indexOf(" ", line);
+      if (sp1 <= line || sp1 > eol) continue;
+      const type = text.charCodeAt(sp1 + 1); // t T w W
+      if (type !== 0x74 && type !== 0x54 && type !== 0x77 && type !== 0x57) continue;
+      if (sp1 - line !== 16) continue; // not a 64-bit address
+      const hi = parseInt(text.slice(line, line + 8), 16);
+      if (!(hi >= BASE_HI)) continue; // hidden (kptr_restrict, not root: all zeros) or not kernel text
+      const addr = (hi - BASE_HI) * 0x100000000 + parseInt(text.slice(line + 8, line + 16), 16);
+      const start = sp1 + 3;
+      if (tab >= 0 && tab < start) tab = text.indexOf("\t", start);
+      let end = tab;
+      if (end < 0 || end > eol) end = eol;
+      else {
+        const mod = /^\[([^\]]+)\]/.exec(text.slice(end + 1, eol));
+        if (mod) this.#modules.set(text.slice(start, end), mod[1]);
       }
-      const addr = BigInt("0x" + line.slice(0, sp1));
-      if (addr === 0n) continue; // addresses hidden (kptr_restrict, not root)
-      entries.push([addr, name]);
+      if (n === cap) {
+        cap *= 2;
+        addrs = grow(addrs, new Float64Array(cap));
+        starts = grow(starts, new Uint32Array(cap));
+        ends = grow(ends, new Uint32Array(cap));
+      }
+      if (addr < prev) sorted = false;
+      prev = addr;
+      addrs[n] = addr;
+      starts[n] = start;
+      ends[n] = end;
+      n++;
     }
-    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    this.#addrs = new BigUint64Array(entries.map((e) => e[0]));
-    this.#names = entries.map((e) => e[1]);
+    if (!sorted) {
+      // /proc/kallsyms is in address order on the kernels seen so far; sort when one is not
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => addrs[a] - addrs[b]);
+      const [a2, s2, e2] = [new Float64Array(n), new Uint32Array(n), new Uint32Array(n)];
+      order.forEach((from, i) => {
+        a2[i] = addrs[from];
+        s2[i] = starts[from];
+        e2[i] = ends[from];
+      });
+      [addrs, starts, ends] = [a2, s2, e2];
+    }
+    this.#addrs = addrs.subarray(0, n);
+    this.#nameStart = starts.subarray(0, n);
+    this.#nameEnd = ends.subarray(0, n);
+  }
+
+  #name(i: number): string {
+    return this.#text.slice(this.#nameStart[i], this.#nameEnd[i]);
+  }
+
+  /** Every name, in address order (made on first use: lookups by name are rare). */
+  #allNames(): string[] {
+    this.#names ??= Array.from({ length: this.#addrs.length }, (_, i) => this.#name(i));
+    return this.#names;
   }
 
   /** The module a function is in, or undefined for the kernel image's own. */
@@ -48,23 +107,24 @@ export class Kallsyms {
 
   /** Number of symbols. */
   get size(): number {
-    return this.#names.length;
+    return this.#addrs.length;
   }
 
   /** Address of a symbol (first match), or undefined. */
   address(name: string): bigint | undefined {
-    const i = this.#names.indexOf(name);
-    return i < 0 ? undefined : this.#addrs[i];
+    const i = this.#allNames().indexOf(name);
+    return i < 0 ? undefined : BASE + BigInt(this.#addrs[i]);
   }
 
   /** Start and end (the next symbol's address) of a function, or undefined. */
   range(name: string): { start: bigint; end: bigint } | undefined {
-    const i = this.#names.indexOf(name);
+    const i = this.#allNames().indexOf(name);
     if (i < 0) return undefined;
     const start = this.#addrs[i];
     let j = i + 1;
     while (j < this.#addrs.length && this.#addrs[j] === start) j++;
-    return { start, end: j < this.#addrs.length ? this.#addrs[j] : start + 1n };
+    const end = j < this.#addrs.length ? this.#addrs[j] : start + 1;
+    return { start: BASE + BigInt(start), end: BASE + BigInt(end) };
   }
 
   /** The symbol of function name: itself, or a compiled variant (name.isra.0, name.constprop.0, ...). */
@@ -72,7 +132,7 @@ export class Kallsyms {
     if (this.has(name)) return name;
     if (!this.#variants) {
       this.#variants = new Map();
-      for (const n of this.#names) {
+      for (const n of this.#allNames()) {
         const dot = n.indexOf(".");
         if (dot > 0 && !this.#variants.has(n.slice(0, dot))) this.#variants.set(n.slice(0, dot), n);
       }
@@ -82,7 +142,7 @@ export class Kallsyms {
 
   /** Whether a function of that name exists. */
   has(name: string): boolean {
-    this.#nameSet ??= new Set(this.#names);
+    this.#nameSet ??= new Set(this.#allNames());
     return this.#nameSet.has(name);
   }
 
@@ -91,10 +151,11 @@ export class Kallsyms {
     const hit = this.#cache.get(addr);
     if (hit !== undefined) return hit;
     const a = this.#addrs;
+    const key = addr >= BASE ? Number(addr - BASE) : -1;
     let lo = 0, hi = a.length - 1, found = -1;
-    while (lo <= hi) {
+    while (key >= 0 && lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (a[mid] <= addr) {
+      if (a[mid] <= key) {
         found = mid;
         lo = mid + 1;
       } else {
@@ -102,12 +163,17 @@ export class Kallsyms {
       }
     }
     // no function is a megabyte long: such an offset means a symbol we do not know
-    const text = found < 0 || addr === 0n || addr - a[found] > MAX_FUNCTION_SIZE
+    const text = found < 0 || key - a[found] > MAX_FUNCTION_SIZE
       ? `0x${addr.toString(16)}`
-      : `${this.#names[found]}+0x${(addr - a[found]).toString(16)}`;
+      : `${this.#name(found)}+0x${(key - a[found]).toString(16)}`;
     if (this.#cache.size < 65536) this.#cache.set(addr, text);
     return text;
   }
+}
+
+function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+  (to as Float64Array).set(from as Float64Array);
+  return to;
 }
 
 let shared: Kallsyms | undefined;

@@ -103,6 +103,8 @@ export async function runDrop(opts: Options): Promise<number> {
       if (opts.count && shown >= opts.count) stop.request("count");
     });
 
+    // every line names its location: the symbols are read now, not while the first drop waits
+    kernelSymbols();
     writeErr("begin trace...");
     let lastLossCheck = performance.now();
     while (!stop.stopped) {

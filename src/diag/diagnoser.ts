@@ -77,6 +77,7 @@ export function ruleMatches(r: Rule, ev: DiagEvent): boolean {
   if (r.ret && (ev.ret === undefined || !numberPasses(r.ret, BigInt.asIntN(64, ev.ret)))) return false;
   if (r.reasons && (ev.reason === undefined || !r.reasons.includes(ev.reason))) return false;
   if (r.locations && (ev.location === undefined || !r.locations.includes(ev.location))) return false;
+  if (r.noReason !== undefined && (ev.reason === undefined) !== r.noReason) return false;
   if (r.verdict && ev.verdict !== r.verdict) return false;
   if (r.proto && ev.proto !== r.proto) return false;
   if (r.tcpStates && (ev.tcpState === undefined || !r.tcpStates.includes(ev.tcpState))) return false;

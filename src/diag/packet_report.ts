@@ -5,6 +5,7 @@
  * @module
  */
 import type { KernelEvent, SocketEvent } from "../event/decode.ts";
+import { KIND } from "../event/layout.ts";
 import type { DropReasons } from "../kernel/drop_reasons.ts";
 import { dropReasonShown, reasonName } from "../kernel/drop_reasons.ts";
 import { type FindingReport, formatAnalysis } from "../output/analysis_result.ts";
@@ -45,6 +46,8 @@ export interface DiagnosisSetup {
 }
 
 const MAX_NAMED = 8;
+/** the point whose `reason` is a reset's reason, not a drop's */
+const RESET_POINT = "tcp_send_active_reset";
 
 /** Diagnoses packets of one run. */
 export class PacketDiagnosis {
@@ -59,6 +62,14 @@ export class PacketDiagnosis {
         rules++;
         for (const p of r.points) unseen.add(p);
       }
+    }
+    if (setup.reasons.source === "none") {
+      // rules on reset reasons (tcp_send_active_reset) are not drop reasons
+      const reasonRules = setup.diagnoser.rules.filter((r) => r.reasons && !r.points.includes(RESET_POINT)).length;
+      this.notes.push(
+        `not available on this kernel: ${reasonRules} rules on drop reasons (kernels before 5.17 name none); ` +
+          "a drop's finding comes from where the skb was freed and from return values",
+      );
     }
     if (rules) {
       const names = [...unseen];
@@ -108,11 +119,14 @@ export class PacketDiagnosis {
   }
 
   #detail(f: Finding, ev: KernelEvent): FindingReport {
-    const reason = f.rule.addrChanged === undefined ? dropReasonShown(this.setup.reasons, ev.reason) : undefined;
+    const ofPoint = f.rule.addrChanged === undefined;
+    const reason = ofPoint ? dropReasonShown(this.setup.reasons, ev.reason) : undefined;
     const text = reason ? this.setup.reasonTexts.get(reason) : undefined;
+    // without drop reasons (before 5.17), where a free happened is all the kernel says of it
+    const bareFree = ofPoint && this.setup.reasons.source === "none" && ev.kind !== KIND.ret;
     return {
       finding: f,
-      location: reason && ev.location ? this.setup.symbolize(ev.location) : undefined,
+      location: (reason || bareFree) && ev.location ? this.setup.symbolize(ev.location) : undefined,
       reason: reason ? { name: reason, meaning: text?.meaning } : undefined,
       advice: f.advice ?? text?.advice,
       hooks: this.setup.showHooks && ev.nf?.hooks.length

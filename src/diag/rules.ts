@@ -30,6 +30,8 @@ export interface Rule {
   reasons?: string[];
   /** functions where the skb was freed (the free's location, without +0xoff) */
   locations?: string[];
+  /** whether the free carries no drop reason (kernels before 5.17 name none) */
+  noReason?: boolean;
   verdict?: Verdict;
   /** transport protocol: tcp, udp, icmp, icmpv6 */
   proto?: string;
@@ -57,6 +59,7 @@ const FIELDS = new Set([
   "ret",
   "reason",
   "location",
+  "no_reason",
   "verdict",
   "proto",
   "tcp_state",
@@ -190,6 +193,10 @@ export function parseRules(text: string, file: string): Rule[] {
           failAt("ca_state")(`'${st}' is not a congestion state (${TCP_CA_STATES.join(", ")})`);
         }
       }
+    }
+    if (v.no_reason !== undefined) {
+      if (typeof v.no_reason !== "boolean") failAt("no_reason")("is true or false");
+      rule.noReason = v.no_reason as boolean;
     }
     if (v.undone !== undefined) {
       if (typeof v.undone !== "boolean") failAt("undone")("is true or false");

@@ -19,6 +19,7 @@ import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { attachTest } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
 import { FlowProcess } from "../helpers/tcp_flow_process.ts";
+import { kernelReportsDropReasons } from "../helpers/drop_reason_column.ts";
 
 await removeStaleNamespaces();
 
@@ -431,5 +432,84 @@ kernelTest(
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+);
+
+kernelTest(
+  "diag: a closed TCP port, a closed UDP port and an iptables DROP: findings from the drop reason, or (kernels before 5.17) from where the skb was freed",
+  async (t) => {
+    const reasons = kernelReportsDropReasons();
+    console.log(`this kernel ${reasons ? "names drop reasons" : "names no drop reasons: findings by location"}`);
+    await withNet("diagloc", async (net) => {
+      await must([
+        "ip",
+        "netns",
+        "exec",
+        net.b,
+        "iptables",
+        "-A",
+        "INPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        "7403",
+        "-j",
+        "DROP",
+      ]);
+      const run = await NettraceRun.start(
+        ["--diag", "--diag-keep", "-t", "link-out,link-in,life", "--addr", net.v4.b],
+        60000,
+      );
+      try {
+        /** Sends traffic, waits for the packet's ANALYSIS RESULT (a packet to `port`, matching `want`), checks it. */
+        const expectFinding = async (traffic: () => Promise<void>, port: number, want: RegExp) => {
+          const before = diagBlocks(run.stdout).length;
+          await traffic();
+          const found = () =>
+            diagBlocks(run.stdout).slice(before).find((b) =>
+              b.kind === "packet" && b.lines.some((l) => l.includes(`${net.v4.b}:${port}`)) && want.test(b.analysis)
+            );
+          await run.waitFor(() => found() !== undefined, 10000);
+          const b = found();
+          assert(b, `no packet to port ${port} with ${want} in:\n${run.stdout.split("\n").slice(-40).join("\n")}`);
+          if (reasons) {
+            assert(!b.analysis.includes("not available on this kernel"), b.analysis);
+          } else {
+            assert(!b.analysis.includes("drop reason:"), b.analysis);
+            assertMatch(
+              b.analysis,
+              /\nnot available on this kernel: \d+ rules on drop reasons \(kernels before 5\.17 name none\)/,
+            );
+          }
+        };
+        await t.step("TCP SYN to a closed port", () =>
+          expectFinding(
+            () => net.tcpConnect(net.a, net.v4.b, 7401),
+            7401,
+            reasons
+              ? /ERROR happens in kfree_skb\(life\):\n\tTCP port is not listened[^]*drop reason:\n\tNO_SOCKET: /
+              : /ERROR happens in kfree_skb\(life\):\n\tTCP dropped the SYN on receive: most often no socket listens[^\n]*\n {4}location:\n\ttcp_v4_rcv\+0x[0-9a-f]+\n {4}fix advice:\n\tcheck that the service listens/,
+          ));
+        await t.step("UDP to a closed port", () =>
+          expectFinding(
+            () => net.udpSend(net.a, net.v4.b, 7402),
+            7402,
+            reasons
+              ? /ERROR happens in kfree_skb\(life\):\n\tUDP port is not open[^]*drop reason:\n\tNO_SOCKET: /
+              : /ERROR happens in kfree_skb\(life\):\n\tUDP dropped the datagram on receive[^\n]*\n {4}location:\n\t(__udp4_lib_rcv|udp_rcv)\+0x[0-9a-f]+\n/,
+          ));
+        await t.step("an iptables DROP in INPUT", () =>
+          expectFinding(
+            () => net.tcpConnect(net.a, net.v4.b, 7403),
+            7403,
+            reasons
+              ? /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter \(an iptables or nftables rule\)[^]*drop reason:\n\tNETFILTER_DROP/
+              : /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter \(freed where a hook's verdict is NF_DROP\)\n {4}location:\n\tnf_hook_slow\+0x[0-9a-f]+\n/,
+          ));
+      } finally {
+        await run.stop();
+      }
+    });
+    await assertNothingLeft("after --diag by location");
   },
 );

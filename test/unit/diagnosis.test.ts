@@ -40,6 +40,7 @@ Deno.test("rules: a malformed rule names the file, the line and the field", () =
     ["- point: x\n  tcp_flags: SZ\n  level: INFO\n  message: y\n", 2, "tcp_flags"],
     ["- point: x\n  reason: no_socket\n  level: INFO\n  message: y\n", 2, "reason"],
     ["- point: x\n  tcp_state: LISTENING\n  level: INFO\n  message: y\n", 2, "tcp_state"],
+    ["- point: x\n  no_reason: yes\n  level: INFO\n  message: y\n", 2, "no_reason"],
     ["- point: x\n  level: INFO\n  message: [unclosed\n", 4, "syntax"],
     ["point: x\n", 1, "top"],
   ];
@@ -379,4 +380,52 @@ Deno.test("analysis: --hooks names the hook functions under a netfilter finding"
     diag.report([e]).analysis!,
     /^-+ ANALYSIS RESULT -+\n\[1\] ERROR happens in nf_hook_slow\(netfilter\):\n\tnf drop\n\n {4}following hook functions are blamed:\n\tnft_do_chain_inet\n\tipv4_conntrack_in\n\n/,
   );
+});
+
+Deno.test("analysis: without drop reasons (before 5.17) a free is diagnosed by its location, and the reason rules are said to be unavailable", () => {
+  const names = ["ip_rcv", "kfree_skb"];
+  const rules = shippedRules();
+  const setup = (source: "none" | "btf", where: string) => ({
+    diagnoser: new Diagnoser(rules),
+    pointName: (i: number) => names[i],
+    pointGroup: (i: number) => ["ip-in", "life"][i],
+    reasons: { source, names: new Map([[2, "NOT_SPECIFIED"]]), subsystems: new Map() },
+    reasonTexts: new Map(),
+    symbolize: () => `${where}+0x93`,
+    attached: new Set(names),
+  });
+  // a SYN freed in tcp_v4_rcv with no reason, as Debian 11's 5.10 reports it
+  const bare = (where: string) => {
+    const diag = new PacketDiagnosis(setup("none", where));
+    const free = { ...tcpEvent(1, 2, 9), location: 0xffffffff81000093n, reason: 0 };
+    return { diag, r: diag.report([tcpEvent(0, 1, 9), free]) };
+  };
+  const { diag, r } = bare("tcp_v4_rcv");
+  const reasonRules = rules.filter((x) => x.reasons && !x.points.includes("tcp_send_active_reset")).length;
+  assert(reasonRules >= 10, `${reasonRules} reason rules`);
+  assertEquals(
+    diag.notes[0],
+    `not available on this kernel: ${reasonRules} rules on drop reasons (kernels before 5.17 name none); ` +
+      "a drop's finding comes from where the skb was freed and from return values",
+  );
+  assertMatch(
+    r.analysis ?? "",
+    /ERROR happens in kfree_skb\(life\):\n\tTCP dropped the SYN on receive: most often no socket listens[^\n]*\n {4}location:\n\ttcp_v4_rcv\+0x93\n {4}fix advice:\n\tcheck that the service listens/,
+  );
+  assert(!r.analysis?.includes("drop reason:"), r.analysis);
+  assertMatch(r.analysis ?? "", /\n\nnot available on this kernel: /);
+  // a netfilter verdict's free, and a place no rule knows: the generic drop, still with its location
+  assertMatch(
+    bare("nf_hook_slow").r.marks[1],
+    /packet is dropped by netfilter \(freed where a hook's verdict is NF_DROP\)/,
+  );
+  assertMatch(
+    bare("sk_filter_trim_cap").r.analysis ?? "",
+    /packet is dropped by the kernel\n {4}location:\n\tsk_filter_trim_cap\+0x93/,
+  );
+  // a kernel that names reasons: the location rules stay out of the way of a reason's rule
+  const named = new PacketDiagnosis(setup("btf", "tcp_v4_rcv"));
+  assertEquals(named.notes.filter((n) => n.startsWith("not available")), []);
+  const withReason = named.report([tcpEvent(0, 1, 9), { ...tcpEvent(1, 2, 9, 2) }]);
+  assertMatch(withReason.marks[1], /freed by the kernel without a reason given/);
 });

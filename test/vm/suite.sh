@@ -2,13 +2,14 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|nobtf|backports|bullseye|stock-life|backports-life|backports-netfilter|stock-package]
+#   test/vm/suite.sh [--only harness|stock|stock-diag|nobtf|backports|bullseye|stock-life|backports-life|backports-netfilter|stock-package]
 #
-#   stock      Debian 12's kernel (6.1): every test of test/kernel/ but the
-#              lifecycle, package and container ones (the image is built
-#              and run on the host), with kprobe, kretprobe, fentry, fexit, tp_btf
-#              and tracepoints required (NETTRACE_EXPECT_ATTACH: missing =
-#              failed, not skipped)
+#   stock      Debian 12's kernel (6.1): attach, check, drop, explain and the
+#              lifecycle tests (exits, floods, bad input), with kprobe,
+#              kretprobe, fentry, fexit, tp_btf and tracepoints required
+#              (NETTRACE_EXPECT_ATTACH: missing = failed, not skipped)
+#   stock-diag 6.1: the diagnosis tests (faults, netfilter details, bridge,
+#              TCP sockets), no-BTF with BTF visible, the launcher
 #   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
 #              the no-BTF tests, --btf given the kernel image's own .BTF
 #   backports  bookworm-backports' kernel (6.12): kprobe-multi (CONFIG_FPROBE,
@@ -16,18 +17,21 @@
 #   bullseye   Debian 11's kernel (5.10): no drop reasons, no attach cookies,
 #              no fentry as nettrace uses it (bpf_get_func_arg): check (every
 #              kind attached and shown a datagram), drop (both transports),
-#              explain, floods, exits, a ping's life through a program per point
+#              explain, floods, exits, a ping's life through a program per point,
+#              --diag by where skbs were freed
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
 #   backports-netfilter  6.12: the netfilter verdicts (nft, iptables-legacy,
-#              bridge tables), as on 6.1 in stock
+#              bridge tables), as on 6.1 in stock-diag
 #   stock-package   6.1: the .deb installed in a minimal Debian root, the
 #              .rpm's payload: each catches a real drop on Debian's kernel
+#   (the container image is built and run on the host, not here)
 #
-# Every configuration runs, in order of what they prove (the attach kinds
-# first), each headed by the exact kernel it boots. Under CI one that cannot
-# start, or finds no time left before CI's hard end (NETTRACE_CI_DEADLINE),
-# is a failure that says why.
+# Every configuration runs; they run side by side (NETTRACE_VM_JOBS at a
+# time), the longest first, and each one's output is printed whole when it
+# ends, headed by the exact kernel it booted. Under CI one that cannot start,
+# or finds no time left before CI's hard end (NETTRACE_CI_DEADLINE), is a
+# failure that says why.
 #
 # The harness's own tests (test/vm/harness.test.ts) run first, on the host.
 # Prints one summary line per configuration and a closing "guest: ..." line.
@@ -91,93 +95,180 @@ if { [ -z "$ONLY" ] || [ "$ONLY" = harness ]; } && limit harness; then
   TOTAL_PASSED=${h_passed:-0} TOTAL_FAILED=${h_failed:-0}
 fi
 
-# run_config NAME GUEST-OPTIONS... -- TEST-FILES...
-run_config() {
-  local name=$1; shift
-  local opts=() files=()
-  while [ "$1" != -- ]; do opts+=("$1"); shift; done
-  shift; files=("$@")
-  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
-  limit "$name" || return 0
-  # the exact kernel this configuration boots: Debian moves its kernel packages under us
-  local kernel=stock i kinfo kver kpkg
-  for ((i = 0; i < ${#opts[@]}; i++)); do [ "${opts[$i]}" = --kernel ] && kernel=${opts[$((i + 1))]}; done
-  if ! kinfo=$($GUEST prepare --kernel "$kernel"); then
-    echo "=== guest $name: FAILED: the $kernel kernel could not be prepared"
-    SUMMARIES+=("guest $name: failed: the $kernel kernel could not be prepared")
-    TOTAL_FAILED=$((TOTAL_FAILED + 1)) RC=1
-    return 0
+# Configurations run side by side, JOBS at a time (NETTRACE_VM_JOBS, default: the host's cores, at most 4),
+# each guest with the host's cores shared out (one vCPU each on 2 cores). Under TCG one guest cannot keep two
+# vCPUs busy: side by side, two 1-vCPU guests ran drop.test.ts in 216 s, where one 2-vCPU guest took 178 s for one.
+CORES=$(nproc)
+JOBS=${NETTRACE_VM_JOBS:-$CORES}
+[ "$JOBS" -le 4 ] || JOBS=4
+[ "$JOBS" -ge 1 ] || JOBS=1
+VCPUS=$((CORES / JOBS))
+[ "$VCPUS" -ge 1 ] || VCPUS=1
+RESULTS=$(mktemp -d)
+PIDS=()
+# on the way out (also Ctrl-C or SIGTERM: background jobs ignore SIGINT), each job is told to stop; it tells its
+# guest.sh, which stops its qemu
+stop_jobs() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  wait
+  rm -rf "$RESULTS"
+}
+trap stop_jobs EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+if [ "$ONLY" = harness ]; then
+  echo "guest: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
+  [ "$TOTAL_FAILED" = 0 ] || RC=1
+  exit $RC
+fi
+
+# the kernels, fetched and each named once, before any guest boots (Debian moves its kernel packages under us)
+declare -A KVER KPKG KPROBLEM
+for kernel in stock backports bullseye; do
+  if kinfo=$($GUEST prepare --kernel "$kernel"); then
+    KVER[$kernel]=$(sed -n 's/^kernel \([^:]*\):.*/\1/p' <<<"$kinfo")
+    KPKG[$kernel]=$(sed -n 's/^package: //p' <<<"$kinfo")
+    echo "guest kernel $kernel: ${KVER[$kernel]} (${KPKG[$kernel]})"
+  else
+    KPROBLEM[$kernel]=1
   fi
-  kver=$(sed -n 's/^kernel \([^:]*\):.*/\1/p' <<<"$kinfo")
-  kpkg=$(sed -n 's/^package: //p' <<<"$kinfo")
-  echo "=== guest $name: kernel $kver ($kpkg): ${files[*]}"
-  local started=$SECONDS
-  local log rc summary passed failed ignored
-  log=$(mktemp)
-  $GUEST run -t "$TIME_LIMIT" -e NO_COLOR=1 -e DENO_NO_UPDATE_CHECK=1 -e NETTRACE_TEST_TIME_SCALE="$SCALE" "${opts[@]}" -- "${DENO_TEST[@]}" "${files[@]}" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+done
+# the package lists were refreshed just now: the runs below need not fetch them again
+export NETTRACE_VM_REFRESH=0
+
+# the packages as users install them (stock-package): made from this tree before the guests start
+if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then
+  scripts/package.sh 2>&1 | tail -n 3
+  "$DENO" run --quiet --allow-all --config deno.json test/helpers/debian_root.ts
+fi
+
+# config NAME GUEST-OPTIONS... -- TEST-FILES...: defines a configuration
+declare -A CONFIG
+ORDER=()
+config() {
+  local name=$1; shift
+  CONFIG[$name]=$(printf '%q ' "$@")
+  ORDER+=("$name")
+}
+
+# run_config NAME: runs one configuration in its guest; its output goes to $RESULTS/NAME.log, its
+# counts to $RESULTS/NAME.result ("passed failed skipped rc summary...")
+run_config() {
+  local name=$1 opts=() files=() args
+  eval "args=(${CONFIG[$name]})"
+  while [ "${args[0]}" != -- ]; do opts+=("${args[0]}"); args=("${args[@]:1}"); done
+  files=("${args[@]:1}")
+  local kernel=stock i
+  for ((i = 0; i < ${#opts[@]}; i++)); do [ "${opts[$i]}" = --kernel ] && kernel=${opts[$((i + 1))]}; done
+  local log=$RESULTS/$name.log result=$RESULTS/$name.result
+  if [ -n "${KPROBLEM[$kernel]:-}" ]; then
+    echo "=== guest $name: FAILED: the $kernel kernel could not be prepared" > "$log"
+    echo "0 1 0 1 guest $name: failed: the $kernel kernel could not be prepared" > "$result"
+    return
+  fi
+  limit "$name" > "$log" || { echo "0 1 0 1 guest $name: failed: no time left before CI's end" > "$result"; return; }
+  local kver=${KVER[$kernel]}
+  echo "=== guest $name: kernel $kver (${KPKG[$kernel]}), $VCPUS vCPU: ${files[*]}" >> "$log"
+  local started=$SECONDS rc summary passed failed ignored line
+  # a signal to this job (or to the whole suite, see stop_jobs) reaches guest.sh, which stops its qemu
+  $GUEST run -c "$VCPUS" -t "$TIME_LIMIT" -e NO_COLOR=1 -e DENO_NO_UPDATE_CHECK=1 -e NETTRACE_TEST_TIME_SCALE="$SCALE" \
+    "${opts[@]}" -- "${DENO_TEST[@]}" "${files[@]}" >> "$log" 2>&1 &
+  local guest=$!
+  trap 'kill -TERM $guest 2>/dev/null; wait $guest; exit 143' TERM HUP INT
+  wait $guest
+  rc=$?
+  trap - TERM HUP INT
   summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
-  rm -f "$log"
   passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
   failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
   ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
   if [ -z "$summary" ]; then
     failed=1
-    SUMMARIES+=("guest $name ($kver): no test result: the guest did not run the tests (exit $rc)")
-  elif [ "${passed:-0}" = 0 ]; then
+    line="guest $name ($kver): no test result: the guest did not run the tests (exit $rc)"
+  elif [ "${passed:-0}" = 0 ] && [ "${failed:-0}" = 0 ]; then
     # a filter that matches nothing (deno's --filter takes no lookahead, and says nothing) passes vacuously
     failed=1 rc=1
-    SUMMARIES+=("guest $name ($kver): FAILED: no test ran (a --filter that matches no test name?)")
+    line="guest $name ($kver): FAILED: no test ran (a --filter that matches no test name?)"
   else
-    SUMMARIES+=("guest $name ($kver, $((SECONDS - started)) s): ${passed:-0} passed, ${failed:-0} failed${ignored:+, $ignored skipped}")
+    line="guest $name ($kver, $((SECONDS - started)) s): ${passed:-0} passed, ${failed:-0} failed${ignored:+, $ignored skipped}"
   fi
-  TOTAL_PASSED=$((TOTAL_PASSED + ${passed:-0})) TOTAL_FAILED=$((TOTAL_FAILED + ${failed:-0}))
-  TOTAL_SKIPPED=$((TOTAL_SKIPPED + ${ignored:-0}))
-  [ "$rc" = 0 ] || RC=1
+  echo "${passed:-0} ${failed:-0} ${ignored:-0} $rc $line" > "$result"
 }
 
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
-mapfile -t STOCK_FILES < <(ls test/kernel/*.test.ts | grep -vE '/(life|package|container)\.test\.ts$')
-run_config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- "${STOCK_FILES[@]}"
+config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
+  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
+  test/kernel/lifecycle.test.ts
+
+# the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance)
+config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
+  test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts test/kernel/diag_socket.test.ts test/kernel/no_btf.test.ts \
+  test/kernel/launcher.test.ts
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give
-image=$($GUEST prepare --kernel stock | sed -n 's/^kernel [^:]*: //p')
-run_config nobtf \
+image=$($GUEST prepare --kernel stock 2>/dev/null | sed -n 's/^kernel [^:]*: //p')
+config nobtf \
   --hide-btf -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -e NETTRACE_TEST_BTF_FILE="$image" -- \
   test/kernel/no_btf.test.ts test/kernel/check.test.ts
 
-run_config backports --kernel backports \
+config backports --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts
 
 # Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
 # (the bad-input tests depend on no kernel: they run in stock; deno's --filter is a Rust regex: no lookahead)
-run_config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
-  --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: (a ping between|through a perf buffer)/" \
+config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
+  --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: (a ping between|through a perf buffer)|^diag: a closed TCP port/" \
   test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts test/kernel/lifecycle.test.ts \
-  test/kernel/life.test.ts
+  test/kernel/life.test.ts test/kernel/diag.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
-run_config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts
+config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts
 
 # lifecycle through kprobe-multi: the path, clones, --ret
-run_config backports-life --kernel backports \
+config backports-life --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=kprobe-multi -- \
   --filter "/ping between|--ret|--detail/" test/kernel/life.test.ts
 
 # netfilter verdicts on 6.12 too, not only on 6.1.0-57 (whose nft_do_chain frees a dropped skb itself and returns
 # NF_STOLEN with an errno): the hook, nft table and chain, iptables-legacy table and bridge table say verdict: drop
-run_config backports-netfilter --kernel backports \
+config backports-netfilter --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
   --filter "/netfilter details|nft bridge table/" test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts
 
-# the packages as users install them, on Debian's own kernel (they are made from this tree first)
-if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then
-  scripts/package.sh 2>&1 | tail -n 3
-  "$DENO" run --quiet --allow-all --config deno.json test/helpers/debian_root.ts
-fi
-run_config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/package.test.ts
+# the packages as users install them, on Debian's own kernel
+config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/package.test.ts
+
+# the longest first, so that the jobs end close together (measured: stock, stock-life, stock-diag, bullseye, ...)
+QUEUE=(stock stock-life stock-diag bullseye backports backports-netfilter backports-life stock-package nobtf)
+[ -z "$ONLY" ] || [ -n "${CONFIG[$ONLY]:-}" ] || { echo "suite.sh: no configuration '$ONLY'" >&2; exit 2; }
+[ ${#QUEUE[@]} = ${#ORDER[@]} ] || { echo "suite.sh: the queue and the configurations differ" >&2; exit 2; }
+echo "guest: ${#QUEUE[@]} configurations, $JOBS at a time, $VCPUS vCPU each; each one's output follows when it ends"
+for name in "${QUEUE[@]}"; do
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && continue
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+  echo "guest $name: started"
+  (
+    trap - EXIT
+    run_config "$name"
+    cat "$RESULTS/$name.log"
+  ) &
+  PIDS+=($!)
+done
+wait
+for name in "${ORDER[@]}"; do
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && continue
+  if ! read -r passed failed ignored rc line < "$RESULTS/$name.result" 2>/dev/null; then
+    passed=0 failed=1 ignored=0 rc=1 line="guest $name: no result (the job was stopped)"
+  fi
+  SUMMARIES+=("$line")
+  TOTAL_PASSED=$((TOTAL_PASSED + passed)) TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  TOTAL_SKIPPED=$((TOTAL_SKIPPED + ignored))
+  [ "$rc" = 0 ] || RC=1
+done
 
 echo
 printf '%s\n' "${SUMMARIES[@]}"

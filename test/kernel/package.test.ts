@@ -71,7 +71,7 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
     // the capability report loads and attaches probes and sends itself a datagram: the whole runtime works
     assertMatch(
       await root.must(["nettrace", "--check"]),
-      /\n  tracepoint +yes +attached to skb:kfree_skb, saw a loopback datagram\n/,
+      /\n {2}tracepoint +yes +attached to skb:kfree_skb, saw a loopback datagram\n/,
     );
     assertMatch(
       await root.must(["nettrace", "explain", "NO_SOCKET"]),

@@ -306,8 +306,11 @@ export async function runLife(opts: Options): Promise<number> {
     lineCtx.freedWithDropReason = (ev) => dropShown(ev) !== undefined;
     lineCtx.dropNote = (ev) => {
       const name = dropShown(ev);
-      if (!name) return undefined;
-      return `reason: ${name}${ev.location ? `, ${kernelSymbols().resolve(ev.location)}` : ""}`;
+      const at = ev.location ? kernelSymbols().resolve(ev.location) : undefined;
+      if (name) return `reason: ${name}${at ? `, ${at}` : ""}`;
+      // before 5.17 kfree_skb names no reason: where it freed the skb is all it says, as in --drop
+      if (kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb" && at) return at;
+      return undefined;
     };
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);

@@ -4,10 +4,7 @@
  * sent over a ring buffer. One program per attach method; the TypeScript side
  * loads only the one it attaches (--attach-method).
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
+#include "kernel.h"
 #include "nettrace.h"
 #include "skb_packet.h"
 #include "func_args.h"
@@ -86,11 +83,11 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	{
-		struct net_device *dev = BPF_CORE_READ(skb, dev);
+		struct net_device *dev = NT_READ(skb, dev);
 
-		e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+		e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 		if (dev)
-			BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+			NT_READ_STR_INTO(&e->ifname, dev, name);
 		else
 			e->ifname[0] = 0;
 	}
@@ -103,11 +100,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 SEC("tracepoint/skb/kfree_skb")
 int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
 {
-	__u32 reason = 0;
-
-	if (bpf_core_field_exists(ctx->reason))
-		reason = ctx->reason;
-	return nt_drop(ctx, ctx->skbaddr, (__u64)ctx->location, reason);
+	return nt_drop(ctx, ctx->skbaddr, (__u64)ctx->location, NT_KFREE_SKB_REASON(ctx));
 }
 
 /* --attach-method raw_tracepoint: args are (skb, location[, reason]). */

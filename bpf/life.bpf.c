@@ -10,10 +10,7 @@
  * socket sends) have no skb: each of their events passing the filter is one
  * struct nt_sock_event.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
+#include "kernel.h"
 #include "nettrace.h"
 #include "skb_packet.h"
 #include "func_args.h"
@@ -217,11 +214,11 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		{
-			struct net_device *dev = BPF_CORE_READ(skb, dev);
+			struct net_device *dev = NT_READ(skb, dev);
 
-			e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 			if (dev)
-				BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+				NT_READ_STR_INTO(&e->ifname, dev, name);
 			else
 				e->ifname[0] = 0;
 		}
@@ -229,9 +226,9 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->ctx_id = ctx_id;
 		e->point = id;
 		{
-			struct sock *sk = BPF_CORE_READ(skb, sk);
+			struct sock *sk = NT_READ(skb, sk);
 
-			e->sk_state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+			e->sk_state = sk ? NT_READ(sk, __sk_common.skc_state) : 0;
 		}
 		e->opens = opens;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
@@ -276,7 +273,7 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 		return 0;
 	if (filter.pid && pid != filter.pid)
 		return 0;
-	netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	netns = NT_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (filter.netns && netns != filter.netns)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
@@ -337,34 +334,34 @@ static __always_inline void nt_life_nf(void *ctx, __u32 id, const struct nt_poin
 		struct nf_hook_entries *entries = (struct nf_hook_entries *)arg2;
 		__u16 n = 0;
 
-		e->pf = BPF_CORE_READ(state, pf);
-		e->hook = BPF_CORE_READ(state, hook);
+		e->pf = NT_READ(state, pf);
+		e->hook = NT_READ(state, hook);
 		if (entries)
-			n = BPF_CORE_READ(entries, num_hook_entries);
+			n = NT_READ(entries, num_hook_entries);
 		if (n > NT_NF_HOOKS_MAX)
 			n = NT_NF_HOOKS_MAX;
 		e->n_hooks = n;
 		for (int i = 0; i < NT_NF_HOOKS_MAX; i++) {
 			if (i >= n)
 				break;
-			e->hooks[i] = (__u64)BPF_CORE_READ(entries, hooks[i].hook);
+			e->hooks[i] = (__u64)NT_READ(entries, hooks[i].hook);
 		}
-	} else if ((pt->flags & NT_POINT_NF_CHAIN) && bpf_core_type_exists(struct nft_chain)) {
+	} else if ((pt->flags & NT_POINT_NF_CHAIN) && NT_HAS_NFT_CHAIN) {
 		/* nf_tables may be a module: without its BTF at load, this is left out */
 		struct nft_chain *chain = (struct nft_chain *)arg0;
 		struct nf_hook_state *state = (struct nf_hook_state *)arg2;
 
-		e->pf = BPF_CORE_READ(state, pf);
-		e->hook = BPF_CORE_READ(state, hook);
-		bpf_probe_read_kernel_str(e->chain, sizeof(e->chain), BPF_CORE_READ(chain, name));
-		bpf_probe_read_kernel_str(e->table, sizeof(e->table), BPF_CORE_READ(chain, table, name));
-	} else if ((pt->flags & NT_POINT_NF_TABLE) && bpf_core_type_exists(struct xt_table)) {
+		e->pf = NT_READ(state, pf);
+		e->hook = NT_READ(state, hook);
+		bpf_probe_read_kernel_str(e->chain, sizeof(e->chain), NT_READ(chain, name));
+		bpf_probe_read_kernel_str(e->table, sizeof(e->table), NT_READ(chain, table, name));
+	} else if ((pt->flags & NT_POINT_NF_TABLE) && NT_HAS_XT_TABLE) {
 		/* (table, skb, state) since 5.16; (skb, state, table) before */
 		struct xt_table *table = (struct xt_table *)(pt->skb_arg ? arg0 : arg2);
 		struct nf_hook_state *state = (struct nf_hook_state *)(pt->skb_arg ? arg2 : arg1);
 
-		e->pf = BPF_CORE_READ(state, pf);
-		e->hook = BPF_CORE_READ(state, hook);
+		e->pf = NT_READ(state, pf);
+		e->hook = NT_READ(state, hook);
 		bpf_probe_read_kernel_str(e->table, sizeof(e->table), &table->name);
 	}
 	nt_out_submit(ctx, e);

@@ -5,10 +5,7 @@
  * sends one UDP datagram over loopback and reads whether the program saw it.
  * Targets (kernel function, tracepoint) are chosen at run time.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
+#include "kernel.h"
 #include "nettrace.h"
 #include "skb_packet.h"
 #include "func_args.h"

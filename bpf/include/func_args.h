@@ -3,30 +3,29 @@
  * Arguments of a kernel function by position, for programs attached to
  * functions whose signature differs between kernels (the TypeScript side reads
  * the positions from the running kernel's BTF and sets them in .rodata).
+ * Needs kernel.h.
  */
 #ifndef NETTRACE_FUNC_ARGS_H
 #define NETTRACE_FUNC_ARGS_H
 
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 
 #define NT_NO_ARG 0xff
 
 /* Argument n (0-based) of a kprobe or kprobe-multi at function entry. Read
- * with CO-RE probe reads: a direct ctx->di/si/... chain gets folded by clang
+ * with probe reads (NT_REGS_PARM): a direct ctx->di/si/... chain gets folded by clang
  * into one load at a computed offset, which the verifier refuses for ctx. */
 static __always_inline __u64 nt_kprobe_arg(struct pt_regs *ctx, __u32 n)
 {
 	if (n == 0)
-		return PT_REGS_PARM1_CORE(ctx);
+		return NT_REGS_PARM(ctx, __PT_PARM1_REG);
 	if (n == 1)
-		return PT_REGS_PARM2_CORE(ctx);
+		return NT_REGS_PARM(ctx, __PT_PARM2_REG);
 	if (n == 2)
-		return PT_REGS_PARM3_CORE(ctx);
+		return NT_REGS_PARM(ctx, __PT_PARM3_REG);
 	if (n == 3)
-		return PT_REGS_PARM4_CORE(ctx);
+		return NT_REGS_PARM(ctx, __PT_PARM4_REG);
 	if (n == 4)
-		return PT_REGS_PARM5_CORE(ctx);
+		return NT_REGS_PARM(ctx, __PT_PARM5_REG);
 	return 0;
 }
 

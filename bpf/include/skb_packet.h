@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Reading an skb's headers and applying nettrace's filters, in the kernel.
- * Needs vmlinux.h, bpf_helpers.h, bpf_core_read.h, bpf_endian.h and nettrace.h.
+ * Needs kernel.h and nettrace.h.
  */
 #ifndef NETTRACE_SKB_PACKET_H
 #define NETTRACE_SKB_PACKET_H
@@ -16,13 +16,13 @@
  * skb->transport_header, which is not set yet on the receive path. */
 static __always_inline void nt_read_packet(struct sk_buff *skb, struct nt_packet *pkt)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
+	unsigned char *head = NT_READ(skb, head);
+	__u16 nh = NT_READ(skb, network_header);
+	__u32 tail = NT_READ(skb, tail);
 	__u32 l4off;
 	__s64 avail;
 
-	pkt->l3_proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	pkt->l3_proto = bpf_ntohs(NT_READ(skb, protocol));
 	pkt->l3_len = 0;
 	pkt->l4_len = 0;
 	pkt->l4_proto = NT_L4_UNKNOWN;
@@ -167,23 +167,23 @@ static __always_inline bool nt_len_match(const volatile struct nt_filter *f, str
 
 	if (!f->len_max)
 		return true;
-	len = BPF_CORE_READ(skb, len);
+	len = NT_READ(skb, len);
 	return len >= f->len_min && len <= f->len_max;
 }
 
 /* Network namespace of the skb: its device's, else its socket's. */
 static __always_inline __u32 nt_skb_netns(struct sk_buff *skb)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev = NT_READ(skb, dev);
 	__u32 inum = 0;
 
 	if (dev)
-		inum = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		inum = NT_READ(dev, nd_net.net, ns.inum);
 	if (!inum) {
-		struct sock *sk = BPF_CORE_READ(skb, sk);
+		struct sock *sk = NT_READ(skb, sk);
 
 		if (sk)
-			inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			inum = NT_READ(sk, __sk_common.skc_net.net, ns.inum);
 	}
 	return inum;
 }

@@ -2,8 +2,8 @@
 /*
  * Socket events of the lifecycle mode: what a TCP socket's connection and
  * counters are (nt_read_sock_tuple, nt_read_tcp), and whether the packet
- * filter takes the connection (nt_sock_match). Needs vmlinux.h,
- * bpf_core_read.h, bpf_endian.h, nettrace.h, skb_packet.h and the program's
+ * filter takes the connection (nt_sock_match). Needs kernel.h,
+ * nettrace.h, skb_packet.h and the program's
  * `filter` before it.
  */
 #ifndef NETTRACE_SOCK_EVENT_H
@@ -20,27 +20,27 @@
  * reads as IPv4: its packets are IPv4. */
 static __always_inline void nt_read_sock_tuple(struct sock *sk, struct nt_sock_event *e)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = NT_READ(sk, __sk_common.skc_family);
 
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	/* inet_sport, not skc_num: a closing socket loses its local port number (inet_put_port) before its reset */
-	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == NT_AF_INET6 && bpf_core_field_exists(sk->__sk_common.skc_v6_daddr)) {
+	e->sport = bpf_ntohs(NT_READ((struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(NT_READ(sk, __sk_common.skc_dport));
+	if (family == NT_AF_INET6 && NT_SK_HAS_V6(sk)) {
 		__u32 d[4];
 
-		bpf_core_read(d, sizeof(d), &sk->__sk_common.skc_v6_daddr);
+		nt_read_into(d, sizeof(d), &sk->__sk_common.skc_v6_daddr);
 		if (d[0] == 0 && d[1] == 0 && d[2] == bpf_htonl(0xffff)) {
 			family = NT_AF_INET;
 		} else {
 			__builtin_memcpy(e->daddr, d, sizeof(d));
-			bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
+			nt_read_into(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
 		}
 	}
 	if (family == NT_AF_INET) {
-		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u32 s = NT_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = NT_READ(sk, __sk_common.skc_daddr);
 
 		__builtin_memcpy(e->saddr, &s, 4);
 		__builtin_memcpy(e->daddr, &d, 4);
@@ -124,24 +124,24 @@ static __always_inline void nt_read_tcp(struct sock *sk, struct nt_sock_event *e
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u32 undo_marker;
 
-	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->state = NT_READ(sk, __sk_common.skc_state);
 	if (e->state == NT_TCP_TIME_WAIT || e->state == NT_TCP_NEW_SYN_RECV)
 		return;   /* not a full socket: no TCP counters */
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != NT_IPPROTO_TCP)
+	if (nt_sk_protocol(sk) != NT_IPPROTO_TCP)
 		return;
-	e->ca_state = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
-	e->retransmits = BPF_CORE_READ(icsk, icsk_retransmits);
-	e->backoff = BPF_CORE_READ(icsk, icsk_backoff);
-	e->rto = BPF_CORE_READ(icsk, icsk_rto);
-	e->packets_out = BPF_CORE_READ(tp, packets_out);
-	e->retrans_out = BPF_CORE_READ(tp, retrans_out);
-	e->lost_out = BPF_CORE_READ(tp, lost_out);
-	e->sacked_out = BPF_CORE_READ(tp, sacked_out);
-	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	e->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	e->snd_ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	undo_marker = BPF_CORE_READ(tp, undo_marker);
+	e->ca_state = nt_icsk_ca_state(icsk);
+	e->retransmits = NT_READ(icsk, icsk_retransmits);
+	e->backoff = NT_READ(icsk, icsk_backoff);
+	e->rto = NT_READ(icsk, icsk_rto);
+	e->packets_out = NT_READ(tp, packets_out);
+	e->retrans_out = NT_READ(tp, retrans_out);
+	e->lost_out = NT_READ(tp, lost_out);
+	e->sacked_out = NT_READ(tp, sacked_out);
+	e->total_retrans = NT_READ(tp, total_retrans);
+	e->snd_cwnd = NT_READ(tp, snd_cwnd);
+	e->snd_ssthresh = NT_READ(tp, snd_ssthresh);
+	e->srtt_us = NT_READ(tp, srtt_us) >> 3;
+	undo_marker = NT_READ(tp, undo_marker);
 	if (!undo_marker)
 		e->flags |= NT_SOCK_UNDO_CLEARED;
 }

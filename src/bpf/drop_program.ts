@@ -13,7 +13,8 @@ import { type DropFunction, findDropFunction } from "../kernel/drop_function.ts"
 import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
 import type { AttachMethod } from "./attach_method.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
-import { eventObjects } from "./objects.ts";
+import { eventObject } from "./objects.ts";
+import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 
 /** What the drop object needs to know before load. */
@@ -31,6 +32,8 @@ export interface DropProgramConfig {
   /** whether the kfree_skb tracepoint carries a reason */
   tpHasReason: boolean;
   btfCustomPath?: string;
+  /** objects built for this kernel without BTF, instead of the CO-RE ones */
+  compat?: CompatObjects;
 }
 
 const PROGRAM: Record<DropProgramConfig["method"], string> = {
@@ -69,12 +72,15 @@ function dropFunctionFor(method: string, btf: Btf | undefined): DropFunction {
 
 /** Opens, configures, loads and attaches the drop object. btf: the kernel's, when it has one. */
 export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): DropProgram {
+  if (cfg.compat && (cfg.method === "tp_btf" || cfg.method === "fentry")) {
+    throw new HostError(`--attach-method ${cfg.method} needs BTF, which this kernel does not have`);
+  }
   const fn = cfg.method === "kprobe" || cfg.method === "kprobe-multi" || cfg.method === "fentry"
     ? dropFunctionFor(cfg.method, btf)
     : undefined;
   // fentry finds the caller on the stack by the drop function's address range
   const range = cfg.method === "fentry" ? kernelSymbols().range(fn!.name) : undefined;
-  const obj = BpfObject.open(eventObjects(cfg.transport).drop, {
+  const obj = BpfObject.open(eventObject("drop", cfg.transport, cfg.compat), {
     name: "nettrace_drop",
     btfCustomPath: cfg.btfCustomPath,
   });

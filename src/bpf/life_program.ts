@@ -12,7 +12,8 @@ import { POINT, POINT_FLAG } from "../event/layout.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
-import { eventObjects } from "./objects.ts";
+import { eventObject } from "./objects.ts";
+import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
@@ -51,6 +52,8 @@ export interface LifeProgramConfig {
   /** events per second per CPU, 0 = off */
   rateLimit: number;
   btfCustomPath?: string;
+  /** objects built for this kernel without BTF, instead of the CO-RE ones */
+  compat?: CompatObjects;
   /** functions ftrace can hook; fentry and kprobe-multi points outside it are not tried */
   traceable?: Set<string>;
 }
@@ -245,7 +248,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
   const start = performance.now();
   const fentry = planFentry(cfg, failed);
   const resolvedMs = performance.now() - start;
-  const obj = BpfObject.open(eventObjects(cfg.transport).life, {
+  const obj = BpfObject.open(eventObject("life", cfg.transport, cfg.compat), {
     name: "nettrace_life",
     btfCustomPath: cfg.btfCustomPath,
   });

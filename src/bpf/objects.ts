@@ -4,6 +4,7 @@
  * @module
  */
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
+import { type CompatObjects, type EventProgram, readCompatObject } from "./compat_objects.ts";
 import dropObject from "../../bpf/.output/drop.bpf.o" with { type: "bytes" };
 import dropPerfObject from "../../bpf/.output/drop.perf.bpf.o" with { type: "bytes" };
 import lifeObject from "../../bpf/.output/life.bpf.o" with { type: "bytes" };
@@ -20,7 +21,15 @@ export const PROBE_BARE_OBJECT: Uint8Array = probeBareObject;
 /** ELF bytes of bpf/life.bpf.c (the lifecycle mode). */
 export const LIFE_OBJECT: Uint8Array = lifeObject;
 
-/** The drop and lifecycle objects of one event transport (bpf/include/event_output.h). */
-export function eventObjects(transport: EventTransport): { drop: Uint8Array; life: Uint8Array } {
-  return transport === "perf" ? { drop: dropPerfObject, life: lifePerfObject } : { drop: dropObject, life: lifeObject };
+const EMBEDDED: Record<EventProgram, Record<EventTransport, Uint8Array>> = {
+  drop: { ringbuf: dropObject, perf: dropPerfObject },
+  life: { ringbuf: lifeObject, perf: lifePerfObject },
+};
+
+/**
+ * The object of an event program for one transport (bpf/include/event_output.h):
+ * the embedded CO-RE one, or the compat one built for this kernel.
+ */
+export function eventObject(program: EventProgram, transport: EventTransport, compat?: CompatObjects): Uint8Array {
+  return compat ? readCompatObject(compat, program, transport) : EMBEDDED[program][transport];
 }

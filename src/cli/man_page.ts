@@ -62,7 +62,14 @@ const AFTER: Array<[string, string[]]> = [
   ]],
   ["REQUIREMENTS", [
     "Root (or CAP_BPF and CAP_PERFMON), the system libbpf (libbpf.so.1), and the kernel's BTF",
-    "(/sys/kernel/btf/vmlinux) or a BTF file given with \\fB\\-\\-btf\\fR.",
+    "(/sys/kernel/btf/vmlinux), a BTF file given with \\fB\\-\\-btf\\fR, or compat objects built for the",
+    "running kernel from its headers (\\fBscripts/build\\-bpf.sh \\-\\-compat\\fR in the source tree).",
+  ]],
+  ["ENVIRONMENT", [
+    ".TP",
+    "\\fBNETTRACE_COMPAT_DIR\\fR",
+    "A directory of compat objects, one subdirectory per kernel release, searched before",
+    "\\fI/usr/lib/nettrace/compat\\fR on kernels without BTF.",
   ]],
   ["SEE ALSO", ["\\fBtcpdump\\fR(8), \\fBbpftool\\fR(8), \\fBnft\\fR(8), \\fBiptables\\fR(8)"]],
 ];

@@ -318,9 +318,9 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
   return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, attachCookie, dropReasons, hz };
 }
 
-/** The report as text: one line per capability. */
-export function formatCapabilityReport(r: CapabilityReport): string {
-  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.attachCookie, r.dropReasons];
+/** The report as text: one line per capability, then the extra rows. */
+export function formatCapabilityReport(r: CapabilityReport, extra: Capability[] = []): string {
+  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.attachCookie, r.dropReasons, ...extra];
   const lines = rows.map((c) => `  ${c.name.padEnd(15)} ${(c.available ? "yes" : "no").padEnd(4)} ${c.detail}`);
   return [`kernel ${r.kernelRelease}`, ...lines, ""].join("\n");
 }

@@ -1,13 +1,38 @@
 /**
- * nettrace --check: prints what the running kernel supports.
+ * nettrace --check: prints what the running kernel supports, and on a kernel
+ * without BTF whether compat objects were built for it.
  * @module
  */
 import type { Options } from "../cli/options.ts";
-import { formatCapabilityReport, probeCapabilities } from "../kernel/capabilities.ts";
+import { type Capability, formatCapabilityReport, probeCapabilities } from "../kernel/capabilities.ts";
+import { findCompatObjects } from "../bpf/compat_objects.ts";
+import { compatBuildHint } from "../bpf/kernel_types.ts";
+
+/** The compat objects row: found, unusable, or where they were looked for and how to build them. */
+export function compatRow(release: string): Capability {
+  const found = findCompatObjects(release);
+  const name = "compat objects";
+  if ("objects" in found) {
+    return {
+      name,
+      available: true,
+      detail: `${found.objects.dir} (built for ${release}): --drop and lifecycle tracing load them`,
+    };
+  }
+  if ("problem" in found) return { name, available: false, detail: found.problem };
+  return {
+    name,
+    available: false,
+    detail: `none for ${release} (looked in ${found.searched.join(", ")}): build them with ${
+      compatBuildHint(release)
+    }, or give a BTF file with --btf`,
+  };
+}
 
 /** Runs the capability probe and prints its report; exit status 0. */
 export async function runCheck(opts: Options): Promise<number> {
   const report = await probeCapabilities(opts.btf);
-  await Deno.stdout.write(new TextEncoder().encode(formatCapabilityReport(report)));
+  const extra = report.btf.available ? [] : [compatRow(report.kernelRelease)];
+  await Deno.stdout.write(new TextEncoder().encode(formatCapabilityReport(report, extra)));
   return 0;
 }

@@ -13,7 +13,8 @@ import { HostError } from "../errors.ts";
 import { decodeEvent } from "../event/decode.ts";
 import { loadDropProgram } from "../bpf/drop_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
-import { locateBtf } from "../kernel/btf_source.ts";
+import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
+import { compatFileName } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
@@ -32,12 +33,13 @@ const BPF_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run)/;
 
 /** Runs the drop monitor until a signal, -c, or a closed stdout. Returns the exit status. */
 export async function runDrop(opts: Options): Promise<number> {
-  const btfSource = locateBtf(opts.btf);
-  const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
+  const types = kernelTypes(opts.btf);
+  const btfCustomPath = customPathOf(types);
+  const compat = types.kind === "compat" ? types.objects : undefined;
   const tracefs = ensureTracefs();
   if ("error" in tracefs) throw new HostError(`tracefs is not available: ${tracefs.error}`);
 
-  const kernelBtf = Btf.kernel(btfCustomPath);
+  const kernelBtf = compat ? undefined : Btf.kernel(btfCustomPath);
   const reasons = loadDropReasons(kernelBtf, tracefs.path);
   if (reasons.source === "none") log("info", "this kernel reports no drop reasons: the reason column is left out");
   const filter = { ...opts.filter };
@@ -45,6 +47,13 @@ export async function runDrop(opts: Options): Promise<number> {
 
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
+  if (compat) {
+    writeErr(
+      `nettrace: no BTF on this kernel: loading ${compat.dir}/${
+        compatFileName("drop", transport)
+      }, built for ${compat.release} from its headers`,
+    );
+  }
   const stop = new StopSignal();
   const out = new LineWriter();
   let obj: BpfObject | undefined;
@@ -63,11 +72,12 @@ export async function runDrop(opts: Options): Promise<number> {
         consumedReason: reasons.consumed,
         tpHasReason: reasons.source !== "none",
         btfCustomPath,
+        compat,
       }, kernelBtf);
       obj = prog.object;
       log("info", `drops seen at ${prog.point}`);
     } finally {
-      kernelBtf.close();
+      kernelBtf?.close();
     }
     losses = new LossReport(new PerCpuCounters(obj.map("stats")), bufferName(transport));
     const stacks = obj.map("stacks");

@@ -12,13 +12,14 @@ import { kernelHasRingBuffer, openEventReader } from "../../lib/ffi/ring_reader.
 import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
 import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
-import { UsageError } from "../errors.ts";
+import { HostError, UsageError } from "../errors.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
 import { netfilterNote } from "../output/netfilter_text.ts";
 import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
-import { locateBtf } from "../kernel/btf_source.ts";
+import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
+import { compatFileName } from "../bpf/compat_objects.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
 import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
@@ -154,8 +155,12 @@ export async function runLife(opts: Options): Promise<number> {
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
-  const btfSource = locateBtf(opts.btf);
-  const btfCustomPath = btfSource.custom ? btfSource.path : undefined;
+  const types = kernelTypes(opts.btf);
+  const btfCustomPath = customPathOf(types);
+  const compat = types.kind === "compat" ? types.objects : undefined;
+  if (compat && opts.allSkbFunctions) {
+    throw new HostError("--all-skb-functions finds the functions in the kernel's BTF, which this kernel does not have");
+  }
   const rulesNs = performance.now();
   const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath);
   const probedNs = performance.now();
@@ -218,6 +223,13 @@ export async function runLife(opts: Options): Promise<number> {
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
+  if (compat) {
+    writeErr(
+      `nettrace: no BTF on this kernel: loading ${compat.dir}/${
+        compatFileName("life", transport)
+      }, built for ${compat.release} from its headers; functions take their arguments where the tracer tree says`,
+    );
+  }
   const stop = new StopSignal();
   const out = new LineWriter();
   let life: LifeProgram | undefined;
@@ -233,6 +245,7 @@ export async function runLife(opts: Options): Promise<number> {
       transport,
       rateLimit: opts.rateLimit,
       btfCustomPath,
+      compat,
       traceable,
     });
     life = prog;
@@ -306,11 +319,11 @@ export async function runLife(opts: Options): Promise<number> {
     lineCtx.freedWithDropReason = (ev) => dropShown(ev) !== undefined;
     lineCtx.dropNote = (ev) => {
       const name = dropShown(ev);
-      const at = ev.location ? kernelSymbols().resolve(ev.location) : undefined;
-      if (name) return `reason: ${name}${at ? `, ${at}` : ""}`;
       // before 5.17 kfree_skb names no reason: where it freed the skb is all it says, as in --drop
-      if (kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb" && at) return at;
-      return undefined;
+      const bareFree = !name && kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb";
+      if (!ev.location || !(name || bareFree)) return name ? `reason: ${name}` : undefined;
+      const at = kernelSymbols().resolve(ev.location);
+      return name ? `reason: ${name}, ${at}` : at;
     };
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);

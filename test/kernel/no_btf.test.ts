@@ -15,6 +15,7 @@ import { HIDE_BTF, nettraceCommand, NettraceRun, runNettrace, traceUntil } from 
 await removeStaleNamespaces();
 
 const hidden = (args: string[]) => [...HIDE_BTF, ...nettraceCommand(args)];
+const RELEASE = Deno.osRelease().replace(/[.+]/g, "\\$&");
 
 kernelTest("no BTF: --check reports it, and what needs it, in plain words", async () => {
   const r = await runNettrace(["--check"], undefined, hidden(["--check"]));
@@ -27,18 +28,31 @@ kernelTest("no BTF: --check reports it, and what needs it, in plain words", asyn
   assertMatch(r.stdout, /^ {2}tracepoint\s+yes\s+attached to skb:kfree_skb, fired \d+x around a loopback datagram$/m);
   // drop reason names still come from the tracepoint's format file
   assertMatch(r.stdout, /^ {2}drop reasons\s+yes\s+\d+ reasons \(kfree_skb tracepoint format\)$/m);
+  // and what the user can do: no compat objects were built for this kernel here
+  assertMatch(
+    r.stdout,
+    new RegExp(
+      `^ {2}compat objects\\s+no\\s+none for ${RELEASE} \\(looked in [^)]+\\): build them with ` +
+        `scripts/build-bpf\\.sh --compat /usr/src/linux-headers-${RELEASE}, or give a BTF file with --btf$`,
+      "m",
+    ),
+  );
   await assertNothingLeft();
 });
 
-kernelTest("no BTF: --drop refuses with one line and exit 1, nothing attached", async () => {
-  const r = await runNettrace(["--drop"], undefined, hidden(["--drop"]));
-  assertEquals(r.code, 1, r.stderr);
-  assertEquals(r.stdout, "");
-  assertEquals(
-    r.stderr,
-    "nettrace: this kernel has no BTF (/sys/kernel/btf/vmlinux is missing: CONFIG_DEBUG_INFO_BTF is off); give one with --btf FILE\n",
-  );
-  await assertNothingLeft();
+kernelTest("no BTF and no compat objects: --drop and lifecycle tracing refuse with one line and exit 1", async () => {
+  for (const args of [["--drop"], ["-p", "icmp"]]) {
+    const r = await runNettrace(args, undefined, hidden(args));
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stdout, "");
+    assertEquals(
+      r.stderr,
+      "nettrace: this kernel has no BTF (/sys/kernel/btf/vmlinux is missing: CONFIG_DEBUG_INFO_BTF is off); " +
+        `give one with --btf FILE (BTFHub has them), or build compat objects for ${Deno.osRelease()} from its ` +
+        `headers: scripts/build-bpf.sh --compat /usr/src/linux-headers-${Deno.osRelease()}\n`,
+    );
+    await assertNothingLeft();
+  }
 });
 
 /** A BTF file for this kernel: a copy of its own, or the one the guest suite names (the kernel image). */

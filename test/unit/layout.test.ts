@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { DROP_OBJECT, eventObjects, LIFE_OBJECT } from "../../src/bpf/objects.ts";
+import { DROP_OBJECT, eventObject, LIFE_OBJECT } from "../../src/bpf/objects.ts";
 import { PointCopies } from "../../lib/ffi/point_copies.ts";
 import { ADDR_FILTER, EVENT, FILTER, NF_EVENT, PACKET, POINT, SOCK_EVENT } from "../../src/event/layout.ts";
 
@@ -44,7 +44,7 @@ Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_e
 
 Deno.test("layout: every lifecycle program a point copy is made of carries the point marker, in both objects", () => {
   for (const transport of ["ringbuf", "perf"] as const) {
-    const obj = BpfObject.open(eventObjects(transport).life, { name: "marker_check" });
+    const obj = BpfObject.open(eventObject("life", transport), { name: "marker_check" });
     try {
       // PointCopies refuses a template without the marker instruction it rewrites
       new PointCopies(obj.program("nt_life_tp"), "tracepoint");

@@ -5,6 +5,9 @@
 # same path. The command's output streams back; its exit status is ours.
 #
 #   test/vm/guest.sh prepare [--kernel NAME]          download/extract/cache, build the initramfs
+#   test/vm/guest.sh headers [--kernel NAME]          fetch that kernel's linux-headers packages
+#                                                     (cached); prints the directory for
+#                                                     scripts/build-bpf.sh --compat
 #   test/vm/guest.sh run [options] -- COMMAND [ARG...]
 #   test/vm/guest.sh check                            can a guest run here? (reason on stdout)
 #
@@ -262,6 +265,30 @@ build_initramfs() {  # sets INITRD; keyed by the guest scripts, busybox and kern
   find "$KDIR" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$INITRD" -delete
 }
 
+# The kernel's headers as Debian packages them: linux-headers-KVER (generated
+# files, config) and the -common package it depends on (the sources), both
+# extracted under the kernel's cache directory.
+prepare_headers() {  # after prepare_kernel; sets HEADERS
+  local hd=$KDIR/headers common
+  HEADERS=$hd/usr/src/linux-headers-$KVER
+  [ -f "$hd/.complete" ] && return 0
+  echo "$PROG: fetching the headers of $KVER into $hd, once" >&2
+  rm -rf "$hd"; mkdir -p "$hd/debs" || die "cannot create $hd"
+  common=$(apt-cache "${APT_OPTS[@]}" depends "linux-headers-$KVER" 2>/dev/null |
+    awk '/Depends: linux-headers-.*-common/ { print $2; exit }')
+  [ -n "$common" ] || die "cannot find the -common headers package linux-headers-$KVER depends on"
+  (cd "$hd/debs" && apt-get "${APT_OPTS[@]}" download "linux-headers-$KVER" "$common" 2>&1 |
+    grep -v '^W: Download is performed unsandboxed' >&2)
+  local deb
+  for deb in "$hd"/debs/*.deb; do
+    [ -f "$deb" ] || die "apt-get download linux-headers-$KVER $common failed"
+    dpkg-deb -x "$deb" "$hd" || die "dpkg-deb -x $deb failed"
+  done
+  rm -rf "$hd/debs"
+  [ -f "$HEADERS/include/generated/utsrelease.h" ] || die "no $HEADERS/include/generated/utsrelease.h in linux-headers-$KVER"
+  touch "$hd/.complete"
+}
+
 prepare() {  # $1 = kernel source; under a lock, so parallel runs share one download
   mkdir -p "$CACHE" || die "cannot create $CACHE"
   exec 9>"$CACHE/.lock"
@@ -425,6 +452,17 @@ case ${1:-} in
     why=$(host_problem); [ -z "$why" ] || unavailable "$why"
     prepare "$source"
     echo "kernel $KVER: $KERNEL"; echo "package: linux-image-$KVER $KPKG"; echo "initramfs: $INITRD"
+    ;;
+  headers)
+    shift; source=stock
+    [ "${1:-}" = --kernel ] && { source=$2; shift 2; }
+    mkdir -p "$CACHE" || die "cannot create $CACHE"
+    exec 9>"$CACHE/.lock"
+    flock 9
+    prepare_kernel "$source"
+    prepare_headers
+    exec 9>&-
+    echo "$HEADERS"
     ;;
   run) shift; run "$@" ;;
   check) why=$(host_problem); [ -z "$why" ] && { echo ok; exit 0; }; echo "$why"; exit 77 ;;

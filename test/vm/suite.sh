@@ -2,7 +2,7 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|stock-diag|nobtf|backports|bullseye|stock-life|backports-life|backports-netfilter|stock-package]
+#   test/vm/suite.sh [--only harness|stock|stock-diag|nobtf|backports|bullseye|bullseye-compat|stock-life|backports-life|backports-netfilter|stock-package]
 #
 #   stock      Debian 12's kernel (6.1): attach, check, drop, explain and the
 #              lifecycle tests (exits, floods, bad input), with kprobe,
@@ -20,6 +20,12 @@
 #              explain, floods, exits, lifecycle through a program per point (a
 #              ping, --detail, --basic, -c, DNAT, --ret),
 #              --diag by where skbs were freed
+#   bullseye-compat  5.10 with /sys/kernel/btf hidden and no --btf: the compat
+#              objects, built on the host from Debian 11's linux-headers
+#              packages (scripts/build-bpf.sh --compat), catch a SYN through
+#              the perf buffer and the ring buffer, follow a ping through
+#              tracepoints and kprobes; --check names them. The stand-in for
+#              the 4.14-5.7 kernels without BTF that cannot be fetched here
 #   stock-life      6.1: test/kernel/life.test.ts through fentry/fexit
 #   backports-life  6.12: lifecycle tests through kprobe-multi
 #   backports-netfilter  6.12: the netfilter verdicts (nft, iptables-legacy,
@@ -126,11 +132,12 @@ if [ "$ONLY" = harness ]; then
 fi
 
 # the kernels, fetched and each named once, before any guest boots (Debian moves its kernel packages under us)
-declare -A KVER KPKG KPROBLEM
+declare -A KVER KPKG KIMAGE KPROBLEM
 for kernel in stock backports bullseye; do
   if kinfo=$($GUEST prepare --kernel "$kernel"); then
     KVER[$kernel]=$(sed -n 's/^kernel \([^:]*\):.*/\1/p' <<<"$kinfo")
     KPKG[$kernel]=$(sed -n 's/^package: //p' <<<"$kinfo")
+    KIMAGE[$kernel]=$(sed -n 's/^kernel [^:]*: //p' <<<"$kinfo")
     echo "guest kernel $kernel: ${KVER[$kernel]} (${KPKG[$kernel]})"
   else
     KPROBLEM[$kernel]=1
@@ -138,6 +145,16 @@ for kernel in stock backports bullseye; do
 done
 # the package lists were refreshed just now: the runs below need not fetch them again
 export NETTRACE_VM_REFRESH=0
+
+# the compat objects (bullseye-compat): built for the 5.10 kernel from its headers, as a user would
+if [ -z "$ONLY" ] || [ "$ONLY" = bullseye-compat ]; then
+  if [ -z "${KPROBLEM[bullseye]:-}" ] && headers=$($GUEST headers --kernel bullseye) &&
+    scripts/build-bpf.sh --quiet --compat "$headers"; then
+    echo "compat objects for ${KVER[bullseye]}: built from $headers"
+  else
+    COMPAT_PROBLEM=1
+  fi
+fi
 
 # the packages as users install them (stock-package): made from this tree before the guests start
 if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then
@@ -164,6 +181,11 @@ run_config() {
   local kernel=stock i
   for ((i = 0; i < ${#opts[@]}; i++)); do [ "${opts[$i]}" = --kernel ] && kernel=${opts[$((i + 1))]}; done
   local log=$RESULTS/$name.log result=$RESULTS/$name.result
+  if [ "$name" = bullseye-compat ] && [ -n "${COMPAT_PROBLEM:-}" ]; then
+    echo "=== guest $name: FAILED: the compat objects could not be built" > "$log"
+    echo "0 1 0 1 guest $name: failed: the compat objects could not be built" > "$result"
+    return
+  fi
   if [ -n "${KPROBLEM[$kernel]:-}" ]; then
     echo "=== guest $name: FAILED: the $kernel kernel could not be prepared" > "$log"
     echo "0 1 0 1 guest $name: failed: the $kernel kernel could not be prepared" > "$result"
@@ -209,7 +231,7 @@ config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   test/kernel/launcher.test.ts
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give
-image=$($GUEST prepare --kernel stock 2>/dev/null | sed -n 's/^kernel [^:]*: //p')
+image=${KIMAGE[stock]:-}
 config nobtf \
   --hide-btf -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -e NETTRACE_TEST_BTF_FILE="$image" -- \
   test/kernel/no_btf.test.ts test/kernel/check.test.ts
@@ -225,6 +247,10 @@ config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_bt
   --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: (a ping between|through a perf buffer|--detail|--basic|-c 1 exits|a packet stays followed after DNAT|--ret)|^diag: a closed TCP port/" \
   test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts test/kernel/lifecycle.test.ts \
   test/kernel/life.test.ts test/kernel/diag.test.ts
+
+# 5.10 without BTF and without --btf: the compat objects (the check tests too: what is missing, what to do)
+config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 \
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts
@@ -244,7 +270,7 @@ config backports-netfilter --kernel backports \
 config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/package.test.ts
 
 # the longest first, so that the jobs end close together (measured: stock, stock-life, stock-diag, bullseye, ...)
-QUEUE=(stock stock-life stock-diag bullseye backports backports-netfilter backports-life stock-package nobtf)
+QUEUE=(stock stock-life stock-diag bullseye backports bullseye-compat backports-netfilter backports-life stock-package nobtf)
 [ -z "$ONLY" ] || [ -n "${CONFIG[$ONLY]:-}" ] || { echo "suite.sh: no configuration '$ONLY'" >&2; exit 2; }
 [ ${#QUEUE[@]} = ${#ORDER[@]} ] || { echo "suite.sh: the queue and the configurations differ" >&2; exit 2; }
 echo "guest: ${#QUEUE[@]} configurations, $JOBS at a time, $VCPUS vCPU each; each one's output follows when it ends"

@@ -88,3 +88,11 @@ export function findCompatObjects(release: string, dirs: string[] = compatSearch
 export function readCompatObject(c: CompatObjects, program: EventProgram, transport: EventTransport): Uint8Array {
   return Deno.readFileSync(`${c.dir}/${compatFileName(program, transport)}`);
 }
+
+/** The line that says which compat object was loaded, and why. */
+export function compatNotice(c: CompatObjects, program: EventProgram, transport: EventTransport): string {
+  return `nettrace: no BTF on this kernel: loaded ${c.dir}/${
+    compatFileName(program, transport)
+  }, built for ${c.release} ` +
+    "from its headers";
+}

@@ -9,7 +9,12 @@ import type { Btf } from "../../lib/ffi/btf.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
 import { missingHelper } from "../kernel/capabilities.ts";
-import { type DropFunction, findDropFunction } from "../kernel/drop_function.ts";
+import {
+  DROP_FUNCTION_CANDIDATES,
+  type DropFunction,
+  dropFunctionBySymbol,
+  findDropFunction,
+} from "../kernel/drop_function.ts";
 import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
 import type { AttachMethod } from "./attach_method.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
@@ -62,9 +67,17 @@ export interface DropProgram {
   point: string;
 }
 
-/** The drop function for function-hooking methods, or a clear error. */
+/** The drop function for function-hooking methods (from BTF, else by its symbol), or a clear error. */
 function dropFunctionFor(method: string, btf: Btf | undefined): DropFunction {
-  if (!btf) throw new HostError(`--attach-method ${method} needs the kernel's BTF to find the drop function`);
+  if (!btf) {
+    const f = dropFunctionBySymbol((n) => kernelSymbols().has(n));
+    if (!f) {
+      throw new HostError(
+        `--attach-method ${method}: none of ${DROP_FUNCTION_CANDIDATES.join(", ")} in /proc/kallsyms`,
+      );
+    }
+    return f;
+  }
   const f = findDropFunction(btf);
   if (!f) throw new HostError(`--attach-method ${method}: no drop function with an skb argument in this kernel's BTF`);
   return f;

@@ -2,7 +2,8 @@
  * The kernel function every skb drop goes through, for attach methods that
  * hook functions (kprobe, kprobe-multi, fentry) instead of the kfree_skb
  * tracepoint. Its name and signature changed over the years; the positions
- * of the skb and the reason are read from the running kernel's BTF.
+ * of the skb and the reason are read from the running kernel's BTF, or, on a
+ * kernel without BTF, taken from the signature each name has had upstream.
  * @module
  */
 import type { Btf } from "../../lib/ffi/btf.ts";
@@ -32,6 +33,19 @@ export function pickDropFunction(
     return { name, skbArg, reasonArg: r >= 0 && r <= 4 ? r : undefined };
   }
   return undefined;
+}
+
+/** Each candidate's signature upstream, for kernels without BTF. */
+const KNOWN_SIGNATURES: Record<string, Omit<DropFunction, "name">> = {
+  sk_skb_reason_drop: { skbArg: 1, reasonArg: 2 },
+  kfree_skb_reason: { skbArg: 0, reasonArg: 1 },
+  kfree_skb: { skbArg: 0 },
+};
+
+/** The drop function of a kernel without BTF: the newest candidate it has (exists: a function of its kallsyms). */
+export function dropFunctionBySymbol(exists: (name: string) => boolean): DropFunction | undefined {
+  const name = DROP_FUNCTION_CANDIDATES.find(exists);
+  return name ? { name, ...KNOWN_SIGNATURES[name] } : undefined;
 }
 
 /** The running kernel's drop function, from its BTF. */

@@ -14,7 +14,7 @@ import { decodeEvent } from "../event/decode.ts";
 import { loadDropProgram } from "../bpf/drop_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
-import { compatFileName } from "../bpf/compat_objects.ts";
+import { compatNotice } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
@@ -47,13 +47,6 @@ export async function runDrop(opts: Options): Promise<number> {
 
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
-  if (compat) {
-    writeErr(
-      `nettrace: no BTF on this kernel: loading ${compat.dir}/${
-        compatFileName("drop", transport)
-      }, built for ${compat.release} from its headers`,
-    );
-  }
   const stop = new StopSignal();
   const out = new LineWriter();
   let obj: BpfObject | undefined;
@@ -76,6 +69,7 @@ export async function runDrop(opts: Options): Promise<number> {
       }, kernelBtf);
       obj = prog.object;
       log("info", `drops seen at ${prog.point}`);
+      if (compat) writeErr(compatNotice(compat, "drop", transport));
     } finally {
       kernelBtf?.close();
     }

@@ -19,7 +19,7 @@ import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
-import { compatFileName } from "../bpf/compat_objects.ts";
+import { compatNotice } from "../bpf/compat_objects.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
 import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
@@ -223,13 +223,6 @@ export async function runLife(opts: Options): Promise<number> {
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
-  if (compat) {
-    writeErr(
-      `nettrace: no BTF on this kernel: loading ${compat.dir}/${
-        compatFileName("life", transport)
-      }, built for ${compat.release} from its headers; functions take their arguments where the tracer tree says`,
-    );
-  }
   const stop = new StopSignal();
   const out = new LineWriter();
   let life: LifeProgram | undefined;
@@ -249,6 +242,9 @@ export async function runLife(opts: Options): Promise<number> {
       traceable,
     });
     life = prog;
+    if (compat) {
+      writeErr(compatNotice(compat, "life", transport) + "; functions take their arguments where the tracer tree says");
+    }
     obj = prog.object;
     const ms = (x: number) => `${Math.round(x)} ms`;
     log(

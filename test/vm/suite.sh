@@ -245,13 +245,13 @@ config backports --kernel backports \
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
 # (the bad-input tests depend on no kernel: they run in stock; deno's --filter is a Rust regex: no lookahead)
 config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
-  --filter "/^(check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: |^diag: a closed TCP port/" \
-  test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts test/kernel/lifecycle.test.ts \
-  test/kernel/life.test.ts test/kernel/diag.test.ts
+  --filter "/^(attach|check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: |^diag: a closed TCP port/" \
+  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
+  test/kernel/lifecycle.test.ts test/kernel/life.test.ts test/kernel/diag.test.ts
 
 # 5.10 without BTF and without --btf: the compat objects (the check tests too: what is missing, what to do)
 config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 \
-  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts test/kernel/attach.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts

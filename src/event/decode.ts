@@ -17,6 +17,7 @@ import {
   SOCK_EVENT,
   SOCK_FLAG,
 } from "./layout.ts";
+import { kernelString } from "./kernel_string.ts";
 
 /** One event from the kernel. Addresses are bigint (kernel pointers exceed 2^53). */
 export interface KernelEvent {
@@ -121,14 +122,6 @@ export interface SocketEvent {
   rtoJiffies: number;
 }
 
-const latin1 = new TextDecoder("latin1");
-
-function cString(view: DataView, off: number, max: number): string {
-  let end = 0;
-  while (end < max && view.getUint8(off + end) !== 0) end++;
-  return latin1.decode(new Uint8Array(view.buffer, view.byteOffset + off, end));
-}
-
 /** Copies the headers out of the record (the record memory is reused by the kernel). */
 function readPacket(view: DataView, off: number): RawPacket {
   const l3Len = Math.min(view.getUint8(off + PACKET.l3_len), L3_MAX);
@@ -162,8 +155,8 @@ export function decodeNetfilter(view: DataView, off: number, size: number): Netf
       pf: view.getUint8(off + NF_EVENT.pf),
       hook: view.getUint8(off + NF_EVENT.hook),
       hooks,
-      table: cString(view, off + NF_EVENT.table, NF_NAME_LEN),
-      chain: cString(view, off + NF_EVENT.chain, NF_NAME_LEN),
+      table: kernelString(view, off + NF_EVENT.table, NF_NAME_LEN),
+      chain: kernelString(view, off + NF_EVENT.chain, NF_NAME_LEN),
     },
   };
 }
@@ -183,8 +176,8 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     stackId: view.getInt32(off + EVENT.stack_id, true),
     cpu: view.getUint16(off + EVENT.cpu, true),
     kind: view.getUint16(off + EVENT.kind, true),
-    comm: cString(view, off + EVENT.comm, 16),
-    ifname: cString(view, off + EVENT.ifname, 16),
+    comm: kernelString(view, off + EVENT.comm, 16),
+    ifname: kernelString(view, off + EVENT.ifname, 16),
     packet: readPacket(view, off + EVENT.pkt),
     ctxId: view.getBigUint64(off + EVENT.ctx_id, true),
     point: view.getUint32(off + EVENT.point, true),
@@ -212,7 +205,7 @@ export function decodeSocket(view: DataView, off: number, size: number): SocketE
     rstReason: u32("rst_reason"),
     stackId: view.getInt32(off + SOCK_EVENT.stack_id, true),
     cpu: u16("cpu"),
-    comm: cString(view, off + SOCK_EVENT.comm, 16),
+    comm: kernelString(view, off + SOCK_EVENT.comm, 16),
     family,
     saddr: addr(SOCK_EVENT.saddr),
     sport: u16("sport"),

@@ -185,6 +185,23 @@ kernelTest("drop: --detail shows skb, cpu, interface, netns and command; --date 
   });
 });
 
+/** bash names itself (ESC [31m, a CR, a backslash), then sends from its own process, in whose context the drop happens */
+const NAME_AND_SEND = "printf '\\033[31mev\\ril\\\\' > /proc/self/comm && echo x";
+
+kernelTest("drop: a process named with terminal escapes is printed escaped (--detail)", async () => {
+  await withNet("esc", async (net) => {
+    const send = async () => {
+      await must(["ip", "netns", "exec", net.a, "bash", "-c", NAME_AND_SEND + ` > /dev/udp/${net.v4.b}/9`]);
+    };
+    const r = await traceUntil(["--drop", "--detail", "-d", net.v4.b, "-D", "9"], send, /UDP: /);
+    const line = r.stdout.split("\n").find((l) => l.includes("UDP: "))!;
+    assert(line.includes("][\\e[31mev\\ril\\\\] UDP: "), JSON.stringify(line));
+    // no byte of the output but the line ends is a control character
+    const controls = [...r.stdout].filter((c) => c !== "\n" && (c < " " || c === "\u007f"));
+    assertEquals(controls, [], JSON.stringify(r.stdout));
+  });
+});
+
 kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () => {
   await withNet("stack", async (net) => {
     const r = await traceUntil(

@@ -17,7 +17,7 @@ import { decodeEvent } from "../src/event/decode.ts";
 import { EVENT, PACKET } from "../src/event/layout.ts";
 import { formatDropLine } from "../src/output/drop_line.ts";
 import { TimestampFormatter } from "../src/output/timestamp.ts";
-import { reasonsFromEnums } from "../src/kernel/drop_reasons.ts";
+import { reasonsFromEnums } from "../src/event/drop_reasons.ts";
 
 const argIdx = Deno.args.indexOf("--packets");
 const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 200_000;
@@ -113,7 +113,7 @@ function eventPathRate(): number {
   b.set([0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 231, 0, 1, 10, 231, 0, 2], EVENT.pkt + PACKET.l3);
   b.set([0x13, 0x88, 0, 9, 0, 24, 0, 0], EVENT.pkt + PACKET.l4);
   const ctx = {
-    time: new TimestampFormatter(false),
+    time: new TimestampFormatter(false, 0),
     reasons: reasonsFromEnums(new Map([[3, "SKB_DROP_REASON_NO_SOCKET"]])),
     symbolize: () => "__udp4_lib_rcv+0x4bc",
     detail: false,

@@ -87,11 +87,6 @@ export class BpfProgram {
     return this.owner.adoptLink(new BpfLink(p, `${this.name} -> ${what}`, this.owner));
   }
 
-  /** Attaches by the program's section name. */
-  attach(): BpfLink {
-    return this.#link("bpf_program__attach", libbpf().bpf_program__attach(this.ptr), "auto");
-  }
-
   /** Attaches to tracepoint category:name. */
   attachTracepoint(category: string, name: string): BpfLink {
     const p = libbpf().bpf_program__attach_tracepoint(this.ptr, cstr(category), cstr(name));
@@ -207,7 +202,6 @@ export class BpfObject {
   #ptr: Deno.PointerObject | null;
   #keep: unknown[];
   #links = new Set<BpfLink>();
-  #loaded = false;
 
   private constructor(ptr: Deno.PointerObject, keep: unknown[], readonly name: string) {
     this.#ptr = ptr;
@@ -284,12 +278,6 @@ export class BpfObject {
         .join(" | ");
       throw new LibbpfError("bpf_object__load", -ret, log);
     }
-    this.#loaded = true;
-  }
-
-  /** Whether load() succeeded. */
-  get loaded(): boolean {
-    return this.#loaded;
   }
 
   /** @internal */
@@ -301,11 +289,6 @@ export class BpfObject {
   /** @internal */
   forgetLink(link: BpfLink): void {
     this.#links.delete(link);
-  }
-
-  /** Number of links alive. */
-  get linkCount(): number {
-    return this.#links.size;
   }
 
   /**

@@ -22,7 +22,6 @@ const SYMBOLS = {
   bpf_program__set_attach_target: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
   bpf_program__name: { parameters: ["pointer"], result: "pointer" },
-  bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   bpf_program__attach_tracepoint: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
   bpf_program__attach_raw_tracepoint: { parameters: ["pointer", "buffer"], result: "pointer" },
   bpf_program__attach_trace: { parameters: ["pointer"], result: "pointer" },

@@ -25,7 +25,6 @@ const libc = Deno.dlopen("libc.so.6", {
   close_nonblocking: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
-  geteuid: { parameters: [], result: "u32" },
   getpagesize: { parameters: [], result: "i32" },
   // perf_event_open(attr, pid, cpu, group_fd, flags) has no libc wrapper
   syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
@@ -165,11 +164,6 @@ export function mount(source: string, target: string, fstype: string): void {
   if (sym.mount(cstr(source), cstr(target), cstr(fstype), 0n, null) !== 0) {
     throw new Error(`mount ${fstype} on ${target} failed: ${errnoText(errno())}`);
   }
-}
-
-/** Effective user id. */
-export function geteuid(): number {
-  return sym.geteuid();
 }
 
 /** Closes a file descriptor. */

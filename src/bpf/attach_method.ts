@@ -4,7 +4,22 @@
  * @module
  */
 
-/** Attach methods a user can ask for. */
+/** Ways of attaching a BPF program to a point of the kernel: the entry kinds, and the return kinds beside them. */
+export const ATTACH_KINDS = [
+  "tracepoint",
+  "raw_tracepoint",
+  "tp_btf",
+  "kprobe",
+  "kretprobe",
+  "kprobe-multi",
+  "fentry",
+  "fexit",
+] as const;
+
+/** One of ATTACH_KINDS. */
+export type AttachKind = typeof ATTACH_KINDS[number];
+
+/** Attach methods a user can ask for: auto, or an entry kind. */
 export const ATTACH_METHODS = [
   "auto",
   "tracepoint",
@@ -13,7 +28,7 @@ export const ATTACH_METHODS = [
   "kprobe",
   "kprobe-multi",
   "fentry",
-] as const;
+] as const satisfies readonly ("auto" | AttachKind)[];
 
 /** One of ATTACH_METHODS. */
 export type AttachMethod = typeof ATTACH_METHODS[number];
@@ -21,14 +36,4 @@ export type AttachMethod = typeof ATTACH_METHODS[number];
 /** Whether s names an attach method. */
 export function isAttachMethod(s: string): s is AttachMethod {
   return (ATTACH_METHODS as readonly string[]).includes(s);
-}
-
-/** Methods that hook a kernel function rather than a tracepoint. */
-export function hooksFunction(m: AttachMethod): boolean {
-  return m === "kprobe" || m === "kprobe-multi" || m === "fentry";
-}
-
-/** Methods whose programs are typed by the kernel's BTF and need it. */
-export function needsBtf(m: AttachMethod): boolean {
-  return m === "tp_btf" || m === "fentry";
 }

@@ -6,6 +6,7 @@
 import { UsageError } from "../errors.ts";
 import { type IpAddress, parseIpAddress } from "../packet/address.ts";
 import { ETHERTYPES, IP_PROTOCOLS } from "../packet/protocols.ts";
+import { tcpFlagBit } from "../packet/tcp_flags.ts";
 
 /** An IPv4 or IPv6 address. */
 export function parseAddressOption(option: string, text: string): IpAddress {
@@ -56,23 +57,11 @@ export function parseRingSizeOption(option: string, text: string, pageKiB: numbe
   return kib * 1024;
 }
 
-/** TCP flag letters as nettrace prints them, and their bits in the TCP header. */
-export const TCP_FLAG_BITS: Record<string, number> = {
-  F: 0x01,
-  S: 0x02,
-  R: 0x04,
-  P: 0x08,
-  A: 0x10,
-  U: 0x20,
-  E: 0x40,
-  C: 0x80,
-};
-
 /** --tcp-flags SAPRF...: the flag byte, from letters. */
 export function parseTcpFlagsOption(option: string, text: string): number {
   let bits = 0;
   for (const ch of text.toUpperCase()) {
-    const b = TCP_FLAG_BITS[ch];
+    const b = tcpFlagBit(ch);
     if (!b) throw new UsageError(`${option}: '${ch}' in '${text}' is not a TCP flag (S, A, P, R, F, U, E, C)`);
     bits |= b;
   }

@@ -8,7 +8,8 @@
  * @module
  */
 import type { Level, NumberTest, Rule } from "./rules.ts";
-import type { Verdict } from "../kernel/netfilter_verdict.ts";
+import type { Verdict } from "../event/netfilter_verdict.ts";
+import { tcpFlagBit } from "../packet/tcp_flags.ts";
 
 /** What a rule can test of one event. */
 export interface DiagEvent {
@@ -46,13 +47,10 @@ export interface Finding {
   rule: Rule;
 }
 
-/** Letters of TCP flags as rules write them, to bits. */
-const FLAG_BITS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80 };
-
 /** Bits of a rule's tcp_flags letters. */
 export function tcpFlagBits(letters: string): number {
   let bits = 0;
-  for (const c of letters) bits |= FLAG_BITS[c] ?? 0;
+  for (const c of letters) bits |= tcpFlagBit(c) ?? 0;
   return bits;
 }
 

@@ -3,7 +3,7 @@
  * Pure formatting of the kernel's reasons and the shipped texts.
  * @module
  */
-import type { DropReasons } from "../kernel/drop_reasons.ts";
+import type { DropReasons } from "../event/drop_reasons.ts";
 import { UsageError } from "../errors.ts";
 import type { ReasonText } from "./drop_reason_text.ts";
 

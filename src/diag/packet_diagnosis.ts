@@ -11,9 +11,9 @@ import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
 import type { DiagEvent, Diagnoser, Finding } from "./diagnoser.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
-import { blockVerdicts } from "../kernel/netfilter_verdict.ts";
+import { blockVerdicts } from "../event/netfilter_verdict.ts";
 import { KIND } from "../event/layout.ts";
-import { isDropReason } from "../kernel/drop_reasons.ts";
+import { isDropReason } from "../event/drop_reasons.ts";
 
 /** What diagnosis needs to know about the points and reasons of this run. */
 export interface DiagnosisContext {

@@ -6,23 +6,25 @@
  */
 import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { KIND } from "../event/layout.ts";
-import type { DropReasons } from "../kernel/drop_reasons.ts";
-import { dropReasonShown, reasonName } from "../kernel/drop_reasons.ts";
-import { type FindingReport, formatAnalysis } from "../output/analysis_result.ts";
+import type { DropReasons } from "../event/drop_reasons.ts";
+import { dropReasonShown, reasonName } from "../event/drop_reasons.ts";
+import type { FindingReport } from "./finding_report.ts";
 import type { ReasonText } from "./drop_reason_text.ts";
 import type { Diagnoser, Finding } from "./diagnoser.ts";
 import { diagnosePacket, diagnoseSocket } from "./packet_diagnosis.ts";
 
-/** One packet, diagnosed. */
+/** One packet (or socket block), diagnosed. */
 export interface PacketReport {
-  /** per event, the marks its line gets (` *message*`) */
-  marks: string[];
+  /** per event, the messages of its findings (every level), shown on its line */
+  messages: string[][];
+  /** the WARN and ERROR findings, for the ANALYSIS RESULT */
+  findings: FindingReport[];
+  /** what this run could not check, said with every ANALYSIS RESULT */
+  notes: readonly string[];
   /** some finding is WARN or ERROR */
   abnormal: boolean;
   /** some finding is ERROR */
   error: boolean;
-  /** the ANALYSIS RESULT block, when abnormal */
-  analysis?: string;
 }
 
 /** What a diagnosis run needs of the kernel and the trace points. */
@@ -108,14 +110,13 @@ export class PacketDiagnosis {
   }
 
   #result(findings: Finding[][], detail: (f: Finding, event: number) => FindingReport): PacketReport {
-    const marks = findings.map((fs) => fs.map((f) => ` *${f.message}*`).join(""));
+    const messages = findings.map((fs) => fs.map((f) => f.message));
     const reports: FindingReport[] = [];
     findings.forEach((fs, i) => {
       for (const f of fs) if (f.level !== "INFO") reports.push(detail(f, i));
     });
     const error = reports.some((r) => r.finding.level === "ERROR");
-    const abnormal = reports.length > 0;
-    return { marks, abnormal, error, analysis: abnormal ? formatAnalysis(reports, this.notes) : undefined };
+    return { messages, findings: reports, notes: this.notes, abnormal: reports.length > 0, error };
   }
 
   #detail(f: Finding, ev: KernelEvent): FindingReport {

@@ -9,7 +9,7 @@
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
-import { type Verdict, VERDICTS } from "../kernel/netfilter_verdict.ts";
+import { type Verdict, VERDICTS } from "../event/netfilter_verdict.ts";
 
 /** How bad a finding is. */
 export type Level = "INFO" | "WARN" | "ERROR";

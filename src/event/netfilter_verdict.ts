@@ -10,7 +10,7 @@
  * the walker ran. Pure.
  * @module
  */
-import type { KernelEvent } from "../event/decode.ts";
+import type { KernelEvent } from "./decode.ts";
 
 /** Netfilter verdicts, as rules and lines name them. */
 export type Verdict = "accept" | "drop" | "stolen" | "queue";

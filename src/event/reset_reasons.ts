@@ -1,11 +1,10 @@
 /**
  * Why a socket sent a reset (`enum sk_rst_reason`, kernels 6.10 and later),
- * read from the running kernel: its BTF, else the tcp_send_reset
- * tracepoint's format file. Never a built-in table; older kernels have none.
+ * named from the running kernel's BTF enum or the tcp_send_reset tracepoint's
+ * format file (src/kernel/reset_reason_loader.ts reads them). Never a built-in
+ * table; older kernels have none.
  * @module
  */
-import type { Btf } from "../../lib/ffi/btf.ts";
-
 const PREFIX = "SK_RST_REASON_";
 
 /** Names by value, without the SK_RST_REASON_ prefix, from the enum's enumerators. Pure. */
@@ -27,16 +26,4 @@ export function resetReasonsFromFormat(format: string): Map<number, string> {
     if (m[2] !== "MAX") out.set(Number(m[1]), m[2]);
   }
   return out;
-}
-
-/** The running kernel's reset reasons (empty when it has none). */
-export function loadResetReasons(btf: Btf | undefined, tracefs: string | undefined): Map<number, string> {
-  const fromBtf = btf?.enumValues("sk_rst_reason");
-  if (fromBtf) return resetReasonsFromEnum(fromBtf);
-  if (tracefs) {
-    try {
-      return resetReasonsFromFormat(Deno.readTextFileSync(`${tracefs}/events/tcp/tcp_send_reset/format`));
-    } catch { /* no such tracepoint */ }
-  }
-  return new Map();
 }

@@ -20,16 +20,7 @@ import { encodeFilter } from "../bpf/filter.ts";
 const ETH_P_IP = 0x0800;
 const IPPROTO_UDP = 17;
 
-/** Ways of attaching a BPF program to a point of the kernel. */
-export type AttachKind =
-  | "tracepoint"
-  | "raw_tracepoint"
-  | "tp_btf"
-  | "kprobe"
-  | "kretprobe"
-  | "kprobe-multi"
-  | "fentry"
-  | "fexit";
+import type { AttachKind } from "../bpf/attach_method.ts";
 
 /** One line of the report. */
 export interface Capability {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Btf } from "../../lib/ffi/btf.ts";
-import { type DropReasons, reasonsFromEnums, reasonsFromTracepointFormat } from "./drop_reasons.ts";
+import { type DropReasons, reasonsFromEnums, reasonsFromTracepointFormat } from "../event/drop_reasons.ts";
 
 /** Reads drop reasons from btf, else from tracefs's kfree_skb format. */
 export function loadDropReasons(btf: Btf | undefined, tracefs: string | undefined): DropReasons {

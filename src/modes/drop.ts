@@ -23,6 +23,7 @@ import { type DropLineContext, formatDropLine, formatStack } from "../output/dro
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
+import { wallClockOffsetNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
 import { StopSignal } from "../runtime/stop.ts";
 
@@ -78,7 +79,7 @@ export async function runDrop(opts: Options): Promise<number> {
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
     const ctx: DropLineContext = {
-      time: new TimestampFormatter(opts.date),
+      time: new TimestampFormatter(opts.date, wallClockOffsetNs()),
       reasons: reasons.source === "none" ? undefined : reasons,
       symbolize: (addr) => kernelSymbols().resolve(addr),
       detail: opts.detail,

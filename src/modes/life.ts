@@ -33,7 +33,7 @@ import { StopSignal } from "../runtime/stop.ts";
 import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
 import { selectLeaves } from "../tracer/selection.ts";
 import { loadTree } from "../tracer/tree_source.ts";
-import type { AttachKind } from "../kernel/capabilities.ts";
+import type { AttachKind } from "../bpf/attach_method.ts";
 import { kernelView } from "./trace_list.ts";
 import type { KernelView } from "../tracer/availability.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
@@ -41,12 +41,13 @@ import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { attachFailureText } from "../output/attach_failures.ts";
 import { inputFileProblem } from "../runtime/input_file.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
-import { monotonicNs } from "../../lib/ffi/libc.ts";
+import { nowNs, wallClockOffsetNs } from "../runtime/clock.ts";
 import { RuleFileError } from "../diag/rule_file_error.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
-import { dropReasonShown } from "../kernel/drop_reasons.ts";
-import type { DropReasons } from "../kernel/drop_reasons.ts";
+import { formatAnalysis } from "../output/analysis_result.ts";
+import { dropReasonShown } from "../event/drop_reasons.ts";
+import type { DropReasons } from "../event/drop_reasons.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
 import { loadRules } from "../diag/rules_source.ts";
 import type { Rule } from "../diag/rules.ts";
@@ -275,7 +276,7 @@ export async function runLife(opts: Options): Promise<number> {
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
     const lineCtx: LifeLineContext = {
-      time: new TimestampFormatter(opts.date),
+      time: new TimestampFormatter(opts.date, wallClockOffsetNs()),
       pointName: (i) => planned[i]?.leaf.name ?? `point#${i}`,
       detail: opts.detail,
       stack: (id) => {
@@ -329,8 +330,8 @@ export async function runLife(opts: Options): Promise<number> {
       if (minLatencyNs && lifetimeNs(b) < minLatencyNs) return;
       const report = diagnosis?.report(b.events);
       if (report && opts.diag?.quiet && !report.abnormal) return;
-      out.push(formatBlock(b, lineCtx, report?.marks));
-      if (report?.analysis) out.push(report.analysis);
+      out.push(formatBlock(b, lineCtx, report?.messages));
+      if (report?.abnormal) out.push(formatAnalysis(report.findings, report.notes));
       packets++;
       if (opts.count && packets >= opts.count) stop.request("count");
       if (report?.error && !opts.diag?.keep) stop.request("diag");
@@ -341,8 +342,8 @@ export async function runLife(opts: Options): Promise<number> {
       if (stop.stopped || minLatencyNs) return;
       const report = diagnosis?.reportSocket(b.events);
       if (report && opts.diag?.quiet && !report.abnormal) return;
-      out.push(formatSocketBlock(b, sockCtx, report?.marks));
-      if (report?.analysis) out.push(report.analysis);
+      out.push(formatSocketBlock(b, sockCtx, report?.messages));
+      if (report?.abnormal) out.push(formatAnalysis(report.findings, report.notes));
       socketBlocks++;
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
@@ -393,7 +394,7 @@ export async function runLife(opts: Options): Promise<number> {
       await reader.wait(POLL_MS);
       reader.drain();
       if (!opts.basic) {
-        const now = Number(monotonicNs());
+        const now = nowNs();
         for (const b of tracker.expire(now)) emitBlock(b);
         for (const b of sockets.expire(now)) emitSocketBlock(b);
       }

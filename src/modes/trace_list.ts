@@ -11,8 +11,8 @@ import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { readTracepointOffsets } from "../kernel/tracepoint_format.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
-import type { DropReasons } from "../kernel/drop_reasons.ts";
-import { loadResetReasons } from "../kernel/reset_reasons.ts";
+import type { DropReasons } from "../event/drop_reasons.ts";
+import { loadResetReasons } from "../kernel/reset_reason_loader.ts";
 import {
   functionMethod,
   type KernelView,

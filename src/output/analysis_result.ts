@@ -15,28 +15,13 @@
  *     analysis finished!
  * @module
  */
-import type { Finding } from "../diag/diagnoser.ts";
-
-/** A finding with what the event adds to it. */
-export interface FindingReport {
-  finding: Finding;
-  /** where a dropped skb was freed (func+0xoff) */
-  location?: string;
-  /** the drop reason and what it means */
-  reason?: { name: string; meaning?: string };
-  /** the rule's advice, else the reason's */
-  advice?: string;
-  /** --hooks: the hook functions registered on the netfilter hook */
-  hooks?: string[];
-  /** the reason a socket gave for the reset it sent (kernels 6.10 and later) */
-  resetReason?: string;
-}
+import type { FindingReport } from "../diag/finding_report.ts";
 
 const HEADER = "---------------- ANALYSIS RESULT ---------------------";
 const LEVEL_WORD = { INFO: "INFO", WARN: "WARNING", ERROR: "ERROR" } as const;
 
 /** The block for one packet's findings; notes: lines said after them (checks not possible here). */
-export function formatAnalysis(reports: FindingReport[], notes: string[] = []): string {
+export function formatAnalysis(reports: readonly FindingReport[], notes: readonly string[] = []): string {
   const out = [HEADER];
   reports.forEach((r, i) => {
     const f = r.finding;
@@ -53,4 +38,9 @@ export function formatAnalysis(reports: FindingReport[], notes: string[] = []): 
   if (notes.length) out.push("");
   out.push("analysis finished!", "");
   return out.join("\n");
+}
+
+/** The messages of an event's findings as they follow its line: ` *message*` each. */
+export function findingMarks(messages: readonly string[] | undefined): string {
+  return messages ? messages.map((m) => ` *${m}*`).join("") : "";
 }

@@ -3,10 +3,11 @@
  * `[3867.337581] TCP: 127.0.0.1:50482 -> 127.0.0.1:9 seq:140685936, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv+0x91`
  * @module
  */
+import { detailColumns } from "./detail_columns.ts";
 import type { KernelEvent } from "../event/decode.ts";
 import { decodePacket } from "../packet/decode.ts";
 import { formatPacket } from "../packet/format.ts";
-import { type DropReasons, reasonName } from "../kernel/drop_reasons.ts";
+import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 
 /** What a drop line needs besides the event. */
@@ -19,16 +20,19 @@ export interface DropLineContext {
   detail: boolean;
 }
 
-/** The --detail columns: skb, CPU, interface, netns, pid, command. */
-export function detailColumns(ev: KernelEvent): string {
-  return `[${ev.skb.toString(16)}][cpu:${String(ev.cpu).padEnd(3)}][${ev.ifname || "-"}]` +
-    `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
-}
-
 /** One line for a drop event. */
 export function formatDropLine(ev: KernelEvent, ctx: DropLineContext): string {
   let line = `[${ctx.time.format(ev.tsNs)}] `;
-  if (ctx.detail) line += detailColumns(ev);
+  if (ctx.detail) {
+    line += detailColumns({
+      address: ev.skb,
+      cpu: ev.cpu,
+      ifname: ev.ifname,
+      netns: ev.netns,
+      pid: ev.pid,
+      comm: ev.comm,
+    });
+  }
   line += formatPacket(decodePacket(ev.packet));
   if (ctx.reasons) line += `, reason: ${reasonName(ctx.reasons, ev.reason)}`;
   return `${line}, ${ctx.symbolize(ev.location)}`;

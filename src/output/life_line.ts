@@ -4,13 +4,15 @@
  * `[1272349.614564] [ip_rcv              ] ICMP: 169.254.128.15 -> 172.27.0.6 ping request, seq: 48220`
  * @module
  */
+import { findingMarks } from "./analysis_result.ts";
+import { detailColumns } from "./detail_columns.ts";
 import type { KernelEvent } from "../event/decode.ts";
 import { decodePacket } from "../packet/decode.ts";
 import { formatPacket } from "../packet/format.ts";
 import type { LifeBlock } from "../life/context_tracker.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 import { netfilterNote } from "./netfilter_text.ts";
-import { blockVerdicts, type Verdict, verdictOf } from "../kernel/netfilter_verdict.ts";
+import { blockVerdicts, type Verdict, verdictOf } from "../event/netfilter_verdict.ts";
 
 /** What a lifecycle line needs besides the event. */
 export interface LifeLineContext {
@@ -41,8 +43,15 @@ export function formatLifeLine(
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
   if (ctx.detail) {
-    line += `[${ev.skb.toString(16)}][${name}][cpu:${String(ev.cpu).padEnd(3)}][${ev.ifname || "-"}]` +
-      `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
+    line += detailColumns({
+      address: ev.skb,
+      point: name,
+      cpu: ev.cpu,
+      ifname: ev.ifname,
+      netns: ev.netns,
+      pid: ev.pid,
+      comm: ev.comm,
+    });
   } else {
     line += `[${name}] `;
   }
@@ -63,11 +72,14 @@ export function formatBlockHeader(skbs: bigint[]): string {
 
 /**
  * A whole block: header, one line per event, a note when its end was not
- * seen, a blank line. marks: per event, what --diag says of it.
+ * seen, a blank line. marks: per event, the messages of what --diag found.
  */
-export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: string[]): string {
+export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: readonly string[][]): string {
   const verdicts = blockVerdicts(b.events, ctx.pointName, ctx.freedWithDropReason ?? (() => false));
-  const lines = [formatBlockHeader(b.skbs), ...b.events.map((e, i) => formatLifeLine(e, ctx, marks?.[i], verdicts[i]))];
+  const lines = [
+    formatBlockHeader(b.skbs),
+    ...b.events.map((e, i) => formatLifeLine(e, ctx, findingMarks(marks?.[i]), verdicts[i])),
+  ];
   if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
   lines.push("");
   return lines.join("\n");

@@ -4,7 +4,7 @@
  * @module
  */
 import type { NetfilterInfo } from "../event/decode.ts";
-import type { Verdict } from "../kernel/netfilter_verdict.ts";
+import type { Verdict } from "../event/netfilter_verdict.ts";
 
 /** NFPROTO_* names. */
 const FAMILIES: Record<number, string> = { 1: "inet", 2: "ipv4", 3: "arp", 5: "netdev", 7: "bridge", 10: "ipv6" };

@@ -6,6 +6,8 @@
  *     [1234.567890] [tcp_cong_state_set  ] TCP: 10.0.0.1:40000 -> 10.0.0.2:4444 ESTABLISHED CA_Open->CA_Loss out:3 retrans:1 total_retrans:4 cwnd:10 srtt:0.2ms rto:204ms
  * @module
  */
+import { findingMarks } from "./analysis_result.ts";
+import { detailColumns } from "./detail_columns.ts";
 import type { SocketEvent } from "../event/decode.ts";
 import type { SocketBlock } from "../life/socket_tracker.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
@@ -66,8 +68,7 @@ export function formatSocketLine(ev: SocketEvent, ctx: SocketLineContext, marks 
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
   if (ctx.detail) {
-    line += `[${ev.sk.toString(16)}][${name}][cpu:${String(ev.cpu).padEnd(3)}]` +
-      `[ns:${ev.netns}][pid:${String(ev.pid).padEnd(7)}][${ev.comm}] `;
+    line += detailColumns({ address: ev.sk, point: name, cpu: ev.cpu, netns: ev.netns, pid: ev.pid, comm: ev.comm });
   } else {
     line += `[${name}] `;
   }
@@ -76,11 +77,11 @@ export function formatSocketLine(ev: SocketEvent, ctx: SocketLineContext, marks 
   return line;
 }
 
-/** A socket's block: header, one line per event, a blank line. marks: per event, what --diag says of it. */
-export function formatSocketBlock(b: SocketBlock, ctx: SocketLineContext, marks?: string[]): string {
+/** A socket's block: header, one line per event, a blank line. marks: per event, the messages of what --diag found. */
+export function formatSocketBlock(b: SocketBlock, ctx: SocketLineContext, marks?: readonly string[][]): string {
   return [
     `***************** sock ${b.sk.toString(16)} ***************`,
-    ...b.events.map((e, i) => formatSocketLine(e, ctx, marks?.[i])),
+    ...b.events.map((e, i) => formatSocketLine(e, ctx, findingMarks(marks?.[i]))),
     "",
   ].join("\n");
 }

@@ -3,15 +3,14 @@
  * bpf_ktime_get_ns) or, with --date, local wall-clock time.
  * @module
  */
-import { monotonicNs } from "../../lib/ffi/libc.ts";
-
 /** Formats kernel timestamps; create once per run. */
 export class TimestampFormatter {
   /** wall-clock ns minus monotonic ns, measured at creation */
   readonly #wallOffsetNs: number;
 
-  constructor(readonly date: boolean, wallOffsetNs?: number) {
-    this.#wallOffsetNs = wallOffsetNs ?? Date.now() * 1e6 - Number(monotonicNs());
+  /** wallOffsetNs: wall-clock minus monotonic time (src/runtime/clock.ts), used with --date */
+  constructor(readonly date: boolean, wallOffsetNs: number) {
+    this.#wallOffsetNs = wallOffsetNs;
   }
 
   /** "3867.337581", or "2026-11-23 07:40:00.123456" with --date. */

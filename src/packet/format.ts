@@ -5,24 +5,7 @@
  */
 import type { IcmpHeader, IpPacket, Packet } from "./decode.ts";
 import { ethertypeName, ipProtocolName } from "./protocols.ts";
-
-const TCP_FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
-  [0x02, "S"],
-  [0x10, "A"],
-  [0x08, "P"],
-  [0x04, "R"],
-  [0x01, "F"],
-  [0x20, "U"],
-  [0x40, "E"],
-  [0x80, "C"],
-];
-
-/** TCP flags in nettrace's order (S A P R F, then U E C): 0x12 -> "SA". */
-export function tcpFlagsText(flags: number): string {
-  let s = "";
-  for (const [bit, letter] of TCP_FLAG_LETTERS) if (flags & bit) s += letter;
-  return s;
-}
+import { tcpFlagsText } from "./tcp_flags.ts";
 
 const ICMP_UNREACH = [
   "net unreachable",

@@ -82,7 +82,7 @@ Deno.test("contexts: after NAT the packet text changes but the block is the same
     ev(3, 0xa0, 0xa0, 3, 9),
     ev(4, 0xa0, 0xa0, 4, 9),
   ]);
-  const text = formatBlock(b, { time: new TimestampFormatter(false), pointName: (i) => POINTS[i], detail: false });
+  const text = formatBlock(b, { time: new TimestampFormatter(false, 0), pointName: (i) => POINTS[i], detail: false });
   const lines = text.split("\n");
   assertEquals(lines[0], "***************** a0 ***************");
   assert(lines[1].endsWith("[net_dev_queue       ] ICMP: 10.0.0.1 -> 10.0.0.2 ping request, id:1, seq:1"), lines[1]);
@@ -98,7 +98,7 @@ Deno.test("contexts: a context whose end is never seen is printed after the time
   assertEquals(late.length, 1);
   assertEquals(late[0].complete, false);
   const text = formatBlock(late[0], {
-    time: new TimestampFormatter(false),
+    time: new TimestampFormatter(false, 0),
     pointName: (i) => POINTS[i],
     detail: false,
   });
@@ -122,7 +122,7 @@ Deno.test("contexts --ret: a return value joins its entry line, even after the e
   assert(!t.addReturn(3, 0xa0n, 0xbbn, 1n), "unknown context");
   assertEquals(t.expire(50 * 1000).length, 0); // still in grace
   const [b] = t.expire(200 * 1000);
-  const text = formatBlock(b, { time: new TimestampFormatter(false), pointName: (i) => POINTS[i], detail: false });
+  const text = formatBlock(b, { time: new TimestampFormatter(false, 0), pointName: (i) => POINTS[i], detail: false });
   const lines = text.split("\n");
   assert(lines[1].startsWith("[0.000001] [ip_rcv") && lines[1].endsWith(", ret: -22"), lines[1]);
   assert(lines[2].endsWith(", ret: 0"), lines[2]);

@@ -3,12 +3,13 @@
  * each condition and operator, first match wins, change rules apart, and the
  * ANALYSIS RESULT rendered from recorded events.
  */
+import { analysisOf, marksOf } from "../helpers/report_text.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import { checkRuleNames, parseRules } from "../../src/diag/rules.ts";
 import { RuleFileError } from "../../src/diag/rule_file_error.ts";
 import { recordedEvent } from "../helpers/recorded_event.ts";
 import { type DiagEvent, Diagnoser, numberPasses } from "../../src/diag/diagnoser.ts";
-import { verdictOf } from "../../src/kernel/netfilter_verdict.ts";
+import { verdictOf } from "../../src/event/netfilter_verdict.ts";
 import { PacketDiagnosis } from "../../src/diag/packet_report.ts";
 import { decodeNetfilter, type KernelEvent, recordKind } from "../../src/event/decode.ts";
 import { KIND, NF_EVENT } from "../../src/event/layout.ts";
@@ -199,10 +200,10 @@ Deno.test("analysis: a recorded DNAT to a closed port gives the NAT warning and 
   });
   const events = [tcpEvent(0, 1, 7001), tcpEvent(1, 2, 7002), tcpEvent(2, 3, 7002, 2)];
   const r = diag.report(events);
-  assertEquals(r.marks, ["", " *nat*", " *tcp port not listened*"]);
+  assertEquals(marksOf(r), ["", " *nat*", " *tcp port not listened*"]);
   assert(r.abnormal && r.error);
   assertEquals(
-    r.analysis,
+    analysisOf(r),
     [
       "---------------- ANALYSIS RESULT ---------------------",
       "[1] WARNING happens in ip_rcv(ip-in):",
@@ -223,8 +224,8 @@ Deno.test("analysis: a recorded DNAT to a closed port gives the NAT warning and 
   );
   // INFO findings mark lines but make no ANALYSIS RESULT
   const normal = diag.report([tcpEvent(0, 1, 7001), tcpEvent(2, 3, 7001)]);
-  assertEquals(normal.marks, ["", " *any life point*"]);
-  assertEquals([normal.abnormal, normal.analysis], [false, undefined]);
+  assertEquals(marksOf(normal), ["", " *any life point*"]);
+  assertEquals([normal.abnormal, analysisOf(normal)], [false, undefined]);
 });
 
 Deno.test("analysis: rules at points this run cannot trace are named in a note", () => {
@@ -242,7 +243,7 @@ Deno.test("analysis: rules at points this run cannot trace are named in a note",
     "not checked here: 2 rules at 2 points that are not traced in this run (no kprobe, no fentry): nf_hook_slow, tcp_v4_rcv",
   ]);
   assertMatch(
-    diag.report([tcpEvent(0, 1, 1, 2)]).analysis ?? "",
+    analysisOf(diag.report([tcpEvent(0, 1, 1, 2)])) ?? "",
     /\n\nnot checked here: 2 rules .*\n\nanalysis finished!\n$/,
   );
 });
@@ -350,7 +351,7 @@ Deno.test("verdicts: a table walker's NF_STOLEN around a free with a drop reason
   ];
   for (const [what, events, verdict] of cases) {
     assertMatch(nftLine(events), new RegExp(`chain:nettrace_long_input_chain, verdict: ${verdict}\\*`), what);
-    const found = diag.report(events).marks[0].includes("dropped by nftables");
+    const found = marksOf(diag.report(events))[0].includes("dropped by nftables");
     assertEquals(found, verdict === "drop", what);
   }
   // the raw return stays on the line (--ret)
@@ -377,7 +378,7 @@ Deno.test("analysis: --hooks names the hook functions under a netfilter finding"
   e.ret = BigInt.asUintN(64, -1n);
   e.nf = { pf: 2, hook: 1, hooks: [0xffffffff81000100n, 0xffffffff81000200n], table: "", chain: "" };
   assertMatch(
-    diag.report([e]).analysis!,
+    analysisOf(diag.report([e]))!,
     /^-+ ANALYSIS RESULT -+\n\[1\] ERROR happens in nf_hook_slow\(netfilter\):\n\tnf drop\n\n {4}following hook functions are blamed:\n\tnft_do_chain_inet\n\tipv4_conntrack_in\n\n/,
   );
 });
@@ -409,23 +410,23 @@ Deno.test("analysis: without drop reasons (before 5.17) a free is diagnosed by i
       "a drop's finding comes from where the skb was freed and from return values",
   );
   assertMatch(
-    r.analysis ?? "",
+    analysisOf(r) ?? "",
     /ERROR happens in kfree_skb\(life\):\n\tTCP dropped the SYN on receive: most often no socket listens[^\n]*\n {4}location:\n\ttcp_v4_rcv\+0x93\n {4}fix advice:\n\tcheck that the service listens/,
   );
-  assert(!r.analysis?.includes("drop reason:"), r.analysis);
-  assertMatch(r.analysis ?? "", /\n\nnot available on this kernel: /);
+  assert(!analysisOf(r)?.includes("drop reason:"), analysisOf(r));
+  assertMatch(analysisOf(r) ?? "", /\n\nnot available on this kernel: /);
   // a netfilter verdict's free, and a place no rule knows: the generic drop, still with its location
   assertMatch(
-    bare("nf_hook_slow").r.marks[1],
+    marksOf(bare("nf_hook_slow").r)[1],
     /packet is dropped by netfilter \(freed where a hook's verdict is NF_DROP\)/,
   );
   assertMatch(
-    bare("sk_filter_trim_cap").r.analysis ?? "",
+    analysisOf(bare("sk_filter_trim_cap").r) ?? "",
     /packet is dropped by the kernel\n {4}location:\n\tsk_filter_trim_cap\+0x93/,
   );
   // a kernel that names reasons: the location rules stay out of the way of a reason's rule
   const named = new PacketDiagnosis(setup("btf", "tcp_v4_rcv"));
   assertEquals(named.notes.filter((n) => n.startsWith("not available")), []);
   const withReason = named.report([tcpEvent(0, 1, 9), { ...tcpEvent(1, 2, 9, 2) }]);
-  assertMatch(withReason.marks[1], /freed by the kernel without a reason given/);
+  assertMatch(marksOf(withReason)[1], /freed by the kernel without a reason given/);
 });

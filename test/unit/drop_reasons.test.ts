@@ -1,5 +1,5 @@
 import { assertEquals } from "../helpers/assert.ts";
-import { reasonName, reasonsFromEnums, reasonsFromTracepointFormat } from "../../src/kernel/drop_reasons.ts";
+import { reasonName, reasonsFromEnums, reasonsFromTracepointFormat } from "../../src/event/drop_reasons.ts";
 
 Deno.test("drop reasons: from BTF enums, prefix stripped, consumed noted, subsystems named", () => {
   const r = reasonsFromEnums(

@@ -5,7 +5,7 @@ import { encodeFilter } from "../../src/bpf/filter.ts";
 import { FILTER } from "../../src/event/layout.ts";
 import { formatDropLine, formatStack } from "../../src/output/drop_line.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
-import { reasonsFromEnums } from "../../src/kernel/drop_reasons.ts";
+import { reasonsFromEnums } from "../../src/event/drop_reasons.ts";
 
 /** A recorded struct nt_event: a TCP SYN dropped with NO_SOCKET. */
 function recordedEvent(at = 16): { view: DataView; off: number } {
@@ -63,7 +63,7 @@ Deno.test("drop line: the nettrace shape, with reason and location; without reas
   const { view, off } = recordedEvent();
   const ev = decodeEvent(view, off, EVENT.size);
   const reasons = reasonsFromEnums(new Map([[3, "SKB_DROP_REASON_NO_SOCKET"]]));
-  const ctx = { time: new TimestampFormatter(false), reasons, symbolize: () => "tcp_v4_rcv+0x91", detail: false };
+  const ctx = { time: new TimestampFormatter(false, 0), reasons, symbolize: () => "tcp_v4_rcv+0x91", detail: false };
   assertEquals(
     formatDropLine(ev, ctx),
     "[3867.337581] TCP: 127.0.0.1:50514 -> 127.0.0.1:9 seq:140688144, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv+0x91",
@@ -83,8 +83,8 @@ Deno.test("drop line: the nettrace shape, with reason and location; without reas
 });
 
 Deno.test("timestamp: seconds since boot, or the local date with a known clock offset", () => {
-  assertEquals(new TimestampFormatter(false).format(5_000_001_999), "5.000001");
-  assertEquals(new TimestampFormatter(false).format(0), "0.000000");
+  assertEquals(new TimestampFormatter(false, 0).format(5_000_001_999), "5.000001");
+  assertEquals(new TimestampFormatter(false, 0).format(0), "0.000000");
   const tz = Deno.env.get("TZ");
   Deno.env.set("TZ", "UTC");
   try {

@@ -4,7 +4,7 @@ import { parseReasonTexts } from "../../src/diag/drop_reason_text.ts";
 import { RuleFileError } from "../../src/diag/rule_file_error.ts";
 import { explainReason, listReasons, normalizeReasonName } from "../../src/diag/explain.ts";
 import { loadReasonTexts } from "../../src/diag/reason_texts_source.ts";
-import type { DropReasons } from "../../src/kernel/drop_reasons.ts";
+import type { DropReasons } from "../../src/event/drop_reasons.ts";
 import { UsageError } from "../../src/errors.ts";
 import { knownDropReasons } from "../helpers/known_drop_reasons.ts";
 

@@ -1,6 +1,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { decodePacket, type IpPacket, type RawPacket } from "../../src/packet/decode.ts";
-import { formatPacket, tcpFlagsText } from "../../src/packet/format.ts";
+import { formatPacket } from "../../src/packet/format.ts";
+import { tcpFlagsText } from "../../src/packet/tcp_flags.ts";
 
 function ipv4(proto: number, extra: Partial<{ frag: number; ihl: number; version: number }> = {}): number[] {
   const ihl = extra.ihl ?? 5, frag = extra.frag ?? 0;

@@ -4,6 +4,7 @@
  * and their diagnosis (congestion states, undone reductions, a reset's
  * reason, the rule fields that test them).
  */
+import { analysisOf, marksOf } from "../helpers/report_text.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { recordedSocket } from "../helpers/recorded_event.ts";
 import { decodeSocket, recordKind } from "../../src/event/decode.ts";
@@ -11,7 +12,7 @@ import { CA_NONE, KIND, SOCK_EVENT, SOCK_FLAG } from "../../src/event/layout.ts"
 import { formatSocket, formatSocketBlock } from "../../src/output/socket_line.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
 import { SocketTracker } from "../../src/life/socket_tracker.ts";
-import { resetReasonsFromEnum, resetReasonsFromFormat } from "../../src/kernel/reset_reasons.ts";
+import { resetReasonsFromEnum, resetReasonsFromFormat } from "../../src/event/reset_reasons.ts";
 import { socketDiagEvent, undidReduction } from "../../src/diag/packet_diagnosis.ts";
 import { Diagnoser } from "../../src/diag/diagnoser.ts";
 import { parseRules } from "../../src/diag/rules.ts";
@@ -112,11 +113,11 @@ Deno.test("socket line: connection, states, counters, the RTO in time (or jiffie
     "TCP: [fd00::1]:40000 -> [fd00::2]:4444 CLOSE CA_Open out:0 retrans:0 total_retrans:0 cwnd:10 srtt:0.12ms rto:204ms reset: TCP_ABORT_ON_CLOSE",
   );
   const block = formatSocketBlock({ sk: 0xffff8881n, events: [ev] }, {
-    time: new TimestampFormatter(false),
+    time: new TimestampFormatter(false, 0),
     pointName: () => "tcp_cong_state_set",
     detail: false,
     hz: 250,
-  }, [" *mark*"]);
+  }, [["mark"]]);
   assertMatch(block, /^\*{17} sock ffff8881 \*{15}\n\[[0-9.]+\] \[tcp_cong_state_set {2}\] TCP: .* \*mark\*\n$/);
 });
 
@@ -240,19 +241,19 @@ Deno.test("socket diagnosis with the shipped rules: the ANALYSIS RESULT names th
   });
   const r = pd.reportSocket([recordedSocket({ point: 1, rstReason: 11, state: 7 })]);
   assert(r.abnormal && !r.error);
-  assertEquals(r.marks, [" *the application closed the socket with unread data: the kernel reset the connection*"]);
+  assertEquals(marksOf(r), [" *the application closed the socket with unread data: the kernel reset the connection*"]);
   assertMatch(
-    r.analysis!,
+    analysisOf(r)!,
     /\[1\] WARNING happens in tcp_send_active_reset\(tcp-state\):\n\tthe application closed the socket with unread data: the kernel reset the connection\n {4}reset reason:\n\tTCP_ABORT_ON_CLOSE\n {4}fix advice:\n\tread everything/,
   );
   const old = pd.reportSocket([recordedSocket({ point: 1, state: 7 })]);
   assertMatch(
-    old.analysis!,
+    analysisOf(old)!,
     /the application reset the connection: it closed with unread data, with SO_LINGER 0, or aborted/,
   );
-  assert(!/reset reason/.test(old.analysis!), "no reason where the kernel gives none");
+  assert(!/reset reason/.test(analysisOf(old)!), "no reason where the kernel gives none");
   const refused = pd.reportSocket([recordedSocket({ point: 2, state: 2 })]);
-  assertMatch(refused.analysis!, /the connection was refused/);
+  assertMatch(analysisOf(refused)!, /the connection was refused/);
   const quiet = pd.reportSocket([recordedSocket({ caState: 3, newCaState: 0 })]);
-  assertEquals([quiet.abnormal, quiet.analysis, quiet.marks], [false, undefined, [""]]);
+  assertEquals([quiet.abnormal, analysisOf(quiet), marksOf(quiet)], [false, undefined, [""]]);
 });

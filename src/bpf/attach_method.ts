@@ -3,21 +3,7 @@
  * --attach-method. "auto" lets nettrace choose from what the kernel offers.
  * @module
  */
-
-/** Ways of attaching a BPF program to a point of the kernel: the entry kinds, and the return kinds beside them. */
-export const ATTACH_KINDS = [
-  "tracepoint",
-  "raw_tracepoint",
-  "tp_btf",
-  "kprobe",
-  "kretprobe",
-  "kprobe-multi",
-  "fentry",
-  "fexit",
-] as const;
-
-/** One of ATTACH_KINDS. */
-export type AttachKind = typeof ATTACH_KINDS[number];
+import type { AttachKind } from "../kernel/attach_kind.ts";
 
 /** Attach methods a user can ask for: auto, or an entry kind. */
 export const ATTACH_METHODS = [

@@ -20,7 +20,7 @@ import { encodeFilter } from "../bpf/filter.ts";
 const ETH_P_IP = 0x0800;
 const IPPROTO_UDP = 17;
 
-import type { AttachKind } from "../bpf/attach_method.ts";
+import type { AttachKind } from "./attach_kind.ts";
 
 /** One line of the report. */
 export interface Capability {

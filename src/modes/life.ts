@@ -33,7 +33,7 @@ import { StopSignal } from "../runtime/stop.ts";
 import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
 import { selectLeaves } from "../tracer/selection.ts";
 import { loadTree } from "../tracer/tree_source.ts";
-import type { AttachKind } from "../bpf/attach_method.ts";
+import type { AttachKind } from "../kernel/attach_kind.ts";
 import { kernelView } from "./trace_list.ts";
 import type { KernelView } from "../tracer/availability.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";

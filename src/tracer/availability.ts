@@ -6,7 +6,7 @@
  * symbol, and an skb (socket) argument in BTF.
  * @module
  */
-import type { AttachKind } from "../bpf/attach_method.ts";
+import type { AttachKind } from "../kernel/attach_kind.ts";
 import type { CapabilityReport } from "../kernel/capabilities.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "./tree.ts";

@@ -15,6 +15,7 @@ import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
 import { startToFile } from "./nettrace_to_file.ts";
 import { decodeEvent } from "../src/event/decode.ts";
 import { EVENT, PACKET } from "../src/event/layout.ts";
+import { dropJson } from "../src/output/json_records.ts";
 import { formatDropLine } from "../src/output/drop_line.ts";
 import { TimestampFormatter } from "../src/output/timestamp.ts";
 import { reasonsFromEnums } from "../src/event/drop_reasons.ts";
@@ -31,10 +32,15 @@ async function buildFlood(): Promise<void> {
   if (!r.success) throw new Error(`clang udp_flood.c failed: ${new TextDecoder().decode(r.stderr)}`);
 }
 
-function countLines(path: string): { lines: number; mtimeMs: number } {
+/** Lines of a drop in the output: all of them in text; with --json, the "drop" objects (not losses, not the summary). */
+function countLines(path: string, json = false): { lines: number; mtimeMs: number } {
   const data = Deno.readFileSync(path);
   let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === 10) n++;
+  if (json) {
+    n = new TextDecoder().decode(data).split("\n").filter((l) => l.startsWith('{"type":"drop"')).length;
+  } else {
+    for (let i = 0; i < data.length; i++) if (data[i] === 10) n++;
+  }
   return { lines: n, mtimeMs: Deno.statSync(path).mtime?.getTime() ?? 0 };
 }
 
@@ -64,6 +70,7 @@ const READERS: Array<[string, string[]]> = [
   ["ringbuf callback", ["--transport", "ringbuf", "--ring-reader", "callback"]],
   ["perf mmap", ["--transport", "perf", "--ring-reader", "mmap"]],
   ["perf callback", ["--transport", "perf", "--ring-reader", "callback"]],
+  ["ringbuf mmap, --json", ["--transport", "ringbuf", "--ring-reader", "mmap", "--json"]],
 ];
 
 async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
@@ -86,7 +93,7 @@ async function storm(net: VethPair, reader: string, readerArgs: string[]): Promi
   const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const m = stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
   if (!m) throw new Error(`no summary from nettrace: ${stderr}`);
-  const printed = countLines(outFile).lines;
+  const printed = countLines(outFile, readerArgs.includes("--json")).lines;
   return {
     reader,
     sent,
@@ -99,8 +106,8 @@ async function storm(net: VethPair, reader: string, readerArgs: string[]): Promi
   };
 }
 
-/** The TypeScript path alone: decode + format of recorded UDP drop records. */
-function eventPathRate(): number {
+/** The TypeScript path alone: decode + format (text or JSON) of recorded UDP drop records. */
+function eventPathRate(json: boolean): number {
   const n = 200_000;
   const buf = new ArrayBuffer(EVENT.size);
   const v = new DataView(buf), b = new Uint8Array(buf);
@@ -122,7 +129,8 @@ function eventPathRate(): number {
   const t = performance.now();
   for (let i = 0; i < n; i++) {
     v.setUint32(EVENT.ts, i * 1000, true);
-    bytes += formatDropLine(decodeEvent(v, 0, EVENT.size), ctx).length;
+    const ev = decodeEvent(v, 0, EVENT.size);
+    bytes += json ? JSON.stringify(dropJson(ev, { ...ctx, wallOffsetNs: 0 })).length : formatDropLine(ev, ctx).length;
   }
   if (bytes === 0) throw new Error("no output");
   return Math.round(n / ((performance.now() - t) / 1000));
@@ -167,5 +175,10 @@ if (import.meta.main) {
       console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);
     }
   }
-  console.log(`\n  TypeScript event path alone (decode + format, no kernel): ${eventPathRate()} events/s\n`);
+  // side by side, alternating, in one run
+  const text = [eventPathRate(false), eventPathRate(false)], json = [eventPathRate(true), eventPathRate(true)];
+  console.log(
+    `\n  TypeScript event path alone (decode + format, no kernel): text ${Math.max(...text)} events/s, ` +
+      `JSON ${Math.max(...json)} events/s\n`,
+  );
 }

@@ -87,10 +87,11 @@ if [ "$FIND_DENO" = 1 ]; then
   exit 1
 fi
 # npm packages (package.json): Deno when none is on PATH, and the libraries nettrace imports (yaml)
-# and, for type checking (deno check, deno test), the types of the node: modules nettrace uses (@types/node)
+# and, for type checking (deno check, deno test), the types of the node: modules nettrace uses (@types/node),
+# and for the tests the JSON Schema validator (ajv)
 npm_needed() {
   [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/yaml/package.json" ] ||
-    [ ! -f "$ROOT/node_modules/@types/node/package.json" ]
+    [ ! -f "$ROOT/node_modules/@types/node/package.json" ] || [ ! -f "$ROOT/node_modules/ajv/package.json" ]
 }
 if npm_needed; then need_cmd npm npm; fi
 
@@ -114,7 +115,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if npm_needed; then
-  say "installing the npm packages Deno (the runtime nettrace is written for), yaml and @types/node into node_modules/"
+  say "installing the npm packages Deno (the runtime nettrace is written for), yaml, @types/node and ajv (tests) into node_modules/"
   (cd "$ROOT" && progress npm install --ignore-scripts --no-audit --no-fund --loglevel=error) || {
     echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi

@@ -37,6 +37,8 @@ export interface Options {
   detail: boolean;
   date: boolean;
   dropStack: boolean;
+  /** --json: one JSON object per line on stdout */
+  json: boolean;
   verbose: boolean;
   debug: boolean;
   /** BTF file for kernels without /sys/kernel/btf/vmlinux */
@@ -303,6 +305,11 @@ export const OPTION_TABLE: OptionSpec[] = [
     help: "show skb address, CPU, interface, netns, pid and command of each event",
     apply: (o) => (o.detail = true),
   },
+  {
+    long: "json",
+    help: "print one JSON object per line instead of text: events, blocks, findings, losses (docs/json.md)",
+    apply: (o) => (o.json = true),
+  },
   { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
   {
     long: "check",
@@ -365,6 +372,7 @@ export function defaultOptions(): Options {
     detail: false,
     date: false,
     dropStack: false,
+    json: false,
     verbose: false,
     debug: false,
     ringSize: DEFAULT_RING_SIZE,

@@ -22,6 +22,7 @@ import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropLine, formatStack } from "../output/drop_line.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
+import { dropJson, type DropJsonContext, lossJson, summaryJson } from "../output/json_records.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { wallClockOffsetNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
@@ -74,12 +75,18 @@ export async function runDrop(opts: Options): Promise<number> {
     } finally {
       kernelBtf?.close();
     }
-    losses = new LossReport(new PerCpuCounters(obj.map("stats")), bufferName(transport));
+    const buffer = bufferName(transport);
+    losses = new LossReport(
+      new PerCpuCounters(obj.map("stats")),
+      buffer,
+      opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
+    );
     const stacks = obj.map("stacks");
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
+    const wallOffsetNs = wallClockOffsetNs();
     const ctx: DropLineContext = {
-      time: new TimestampFormatter(opts.date, wallClockOffsetNs()),
+      time: new TimestampFormatter(opts.date, wallOffsetNs),
       reasons: reasons.source === "none" ? undefined : reasons,
       symbolize: (addr) => kernelSymbols().resolve(addr),
       detail: opts.detail,
@@ -99,11 +106,18 @@ export async function runDrop(opts: Options): Promise<number> {
       return frames;
     };
 
+    const jsonCtx: DropJsonContext | undefined = opts.json
+      ? { reasons: ctx.reasons, symbolize: ctx.symbolize, wallOffsetNs }
+      : undefined;
     reader = openEventReader(transport, opts.ringReader, obj.map("events"), opts.ringSize, (view, off, size) => {
       if (stop.stopped) return;
       const ev = decodeEvent(view, off, size);
-      out.push(formatDropLine(ev, ctx));
-      if (opts.dropStack) out.push(formatStack(stackFrames(ev.stackId)));
+      if (jsonCtx) {
+        out.push(JSON.stringify(dropJson(ev, jsonCtx, opts.dropStack ? stackFrames(ev.stackId) : undefined)));
+      } else {
+        out.push(formatDropLine(ev, ctx));
+        if (opts.dropStack) out.push(formatStack(stackFrames(ev.stackId)));
+      }
       shown++;
       if (opts.count && shown >= opts.count) stop.request("count");
     });
@@ -127,6 +141,10 @@ export async function runDrop(opts: Options): Promise<number> {
       out.flush();
     }
     losses.check();
+    if (opts.json) {
+      out.push(JSON.stringify(summaryJson(shown, losses.lost, losses.limited, losses.notFollowed)));
+      out.flush();
+    }
   } finally {
     reader?.close();
     obj?.close();

@@ -14,7 +14,6 @@ import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
-import { netfilterNote } from "../output/netfilter_text.ts";
 import { KIND } from "../event/layout.ts";
 import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
@@ -22,9 +21,12 @@ import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
-import { formatBlock, formatLifeLine, type LifeLineContext } from "../output/life_line.ts";
+import type { LifeLineContext } from "../output/life_line.ts";
+import { JsonLifeSink, type LifeSink, TextLifeSink } from "../output/life_sink.ts";
+import type { DropCause } from "../output/life_json.ts";
+import { lossJson, summaryJson } from "../output/json_records.ts";
 import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
-import { formatSocketBlock, formatSocketLine, type SocketLineContext } from "../output/socket_line.ts";
+import type { SocketLineContext } from "../output/socket_line.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
@@ -45,7 +47,6 @@ import { nowNs, wallClockOffsetNs } from "../runtime/clock.ts";
 import { RuleFileError } from "../diag/rule_file_error.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
-import { formatAnalysis } from "../output/analysis_result.ts";
 import { dropReasonShown } from "../event/drop_reasons.ts";
 import type { DropReasons } from "../event/drop_reasons.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
@@ -271,12 +272,18 @@ export async function runLife(opts: Options): Promise<number> {
     }
     for (const f of prog.failed) log("info", `${f.point.leaf.name}: ${f.why}`);
 
-    losses = new LossReport(new PerCpuCounters(obj.map("stats")), bufferName(transport));
+    const buffer = bufferName(transport);
+    losses = new LossReport(
+      new PerCpuCounters(obj.map("stats")),
+      buffer,
+      opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
+    );
     const stacks = obj.map("stacks");
     const stackKey = new Int32Array(1);
     const stackValue = new BigUint64Array(STACK_DEPTH);
+    const wallOffsetNs = wallClockOffsetNs();
     const lineCtx: LifeLineContext = {
-      time: new TimestampFormatter(opts.date, wallClockOffsetNs()),
+      time: new TimestampFormatter(opts.date, wallOffsetNs),
       pointName: (i) => planned[i]?.leaf.name ?? `point#${i}`,
       detail: opts.detail,
       stack: (id) => {
@@ -314,13 +321,17 @@ export async function runLife(opts: Options): Promise<number> {
     const dropShown = (ev: KernelEvent) =>
       planned[ev.point]?.leaf.end ? dropReasonShown(kernelReasons, ev.reason) : undefined;
     lineCtx.freedWithDropReason = (ev) => dropShown(ev) !== undefined;
+    // a free's cause: its drop reason and where; before 5.17 kfree_skb names no reason, where it freed the skb is all
+    const dropCause = (ev: KernelEvent): DropCause | undefined => {
+      const reason = dropShown(ev);
+      const bareFree = !reason && kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb";
+      if (!reason && !(bareFree && ev.location)) return undefined;
+      return { reason, location: ev.location ? kernelSymbols().resolve(ev.location) : undefined };
+    };
     lineCtx.dropNote = (ev) => {
-      const name = dropShown(ev);
-      // before 5.17 kfree_skb names no reason: where it freed the skb is all it says, as in --drop
-      const bareFree = !name && kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb";
-      if (!ev.location || !(name || bareFree)) return name ? `reason: ${name}` : undefined;
-      const at = kernelSymbols().resolve(ev.location);
-      return name ? `reason: ${name}, ${at}` : at;
+      const c = dropCause(ev);
+      if (!c) return undefined;
+      return c.reason ? `reason: ${c.reason}${c.location ? `, ${c.location}` : ""}` : c.location;
     };
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);
@@ -330,20 +341,28 @@ export async function runLife(opts: Options): Promise<number> {
       if (minLatencyNs && lifetimeNs(b) < minLatencyNs) return;
       const report = diagnosis?.report(b.events);
       if (report && opts.diag?.quiet && !report.abnormal) return;
-      out.push(formatBlock(b, lineCtx, report?.messages));
-      if (report?.abnormal) out.push(formatAnalysis(report.findings, report.notes));
+      out.push(sink.block(b, report));
       packets++;
       if (opts.count && packets >= opts.count) stop.request("count");
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
     const sockCtx: SocketLineContext = { ...lineCtx, resetReason: (v) => rstReasons.get(v), hz: view.capabilities.hz };
+    const sink: LifeSink = opts.json
+      ? new JsonLifeSink({
+        pointName: lineCtx.pointName,
+        wallOffsetNs,
+        dropCause,
+        freedWithDropReason: lineCtx.freedWithDropReason,
+        stack: lineCtx.stack,
+        socket: sockCtx,
+      })
+      : new TextLifeSink(lineCtx, sockCtx);
     const sockets = new SocketTracker(SOCKET_QUIET_NS);
     const emitSocketBlock = (b: SocketBlock) => {
       if (stop.stopped || minLatencyNs) return;
       const report = diagnosis?.reportSocket(b.events);
       if (report && opts.diag?.quiet && !report.abnormal) return;
-      out.push(formatSocketBlock(b, sockCtx, report?.messages));
-      if (report?.abnormal) out.push(formatAnalysis(report.findings, report.notes));
+      out.push(sink.socketBlock(b, report));
       socketBlocks++;
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
@@ -353,7 +372,7 @@ export async function runLife(opts: Options): Promise<number> {
       if (kind === KIND.sock) {
         const ev = decodeSocket(v, off, size);
         if (opts.basic) {
-          out.push(formatSocketLine(ev, sockCtx));
+          out.push(sink.socketEvent(ev));
           packets++;
           if (opts.count && packets >= opts.count) stop.request("count");
         } else sockets.add(ev);
@@ -362,25 +381,19 @@ export async function runLife(opts: Options): Promise<number> {
       if (kind === KIND.nf) {
         const nf = decodeNetfilter(v, off, size);
         if (opts.basic) {
-          out.push(
-            `[${lineCtx.time.format(nf.tsNs)}] [${lineCtx.pointName(nf.point).padEnd(20)}] ${netfilterNote(nf.info)}`,
-          );
+          out.push(sink.netfilter(nf.tsNs, nf.point, nf.info));
         } else tracker.addNetfilter(nf.point, nf.skb, nf.ctxId, nf.info);
         return;
       }
       const ev = decodeEvent(v, off, size);
       if (ev.kind === KIND.ret) {
         if (opts.basic) {
-          out.push(
-            `[${lineCtx.time.format(ev.tsNs)}] [${lineCtx.pointName(ev.point).padEnd(20)}] ret: ${
-              BigInt.asIntN(64, ev.location)
-            }`,
-          );
+          out.push(sink.ret(ev.tsNs, ev.point, ev.location));
         } else tracker.addReturn(ev.point, ev.skb, ev.ctxId, ev.location, ev.tsNs);
         return;
       }
       if (opts.basic) {
-        out.push(formatLifeLine(ev, lineCtx));
+        out.push(sink.event(ev));
         packets++;
         if (opts.count && packets >= opts.count) stop.request("count");
         return;
@@ -407,6 +420,15 @@ export async function runLife(opts: Options): Promise<number> {
         for (const b of tracker.flush()) emitBlock(b);
         for (const b of sockets.flush()) emitSocketBlock(b);
       }
+      out.flush();
+    }
+    if (opts.json) {
+      losses.check();
+      out.push(
+        JSON.stringify(
+          summaryJson(packets, losses.lost, losses.limited, losses.notFollowed, opts.basic ? undefined : socketBlocks),
+        ),
+      );
       out.flush();
     }
   } finally {

@@ -9,6 +9,12 @@ import type { PerCpuCounters } from "../bpf/stats.ts";
 import { STAT } from "../event/layout.ts";
 import { writeErr } from "../runtime/log.ts";
 
+/** What a loss is: lost to a full buffer, held back by --rate-limit, or a packet not followed. */
+export type LossKind = "lost" | "limited" | "not_followed";
+
+/** Told each new loss (count since the last report, total so far), besides the line on stderr. */
+export type LossListener = (what: LossKind, count: number, total: number) => void;
+
 /** Reports new losses since the last check. */
 export class LossReport {
   #lost = 0;
@@ -16,7 +22,11 @@ export class LossReport {
   #ctxFull = 0;
 
   /** buffer: what events go through ("ring buffer", "perf buffer"), named when it is full */
-  constructor(readonly counters: PerCpuCounters, readonly buffer = "ring buffer") {}
+  constructor(
+    readonly counters: PerCpuCounters,
+    readonly buffer = "ring buffer",
+    readonly listener?: LossListener,
+  ) {}
 
   /** Events lost to a full buffer so far. */
   get lost(): number {
@@ -28,16 +38,23 @@ export class LossReport {
     return this.#limited;
   }
 
+  /** Packets the lifecycle mode could not follow so far. */
+  get notFollowed(): number {
+    return this.#ctxFull;
+  }
+
   /** Reads the counters and prints what is new. */
   check(): void {
     const lost = this.counters.read(STAT.lost);
     if (lost > this.#lost) {
       writeErr(`nettrace: ${lost - this.#lost} events lost: ${this.buffer} full (${lost} lost in all)`);
+      this.listener?.("lost", lost - this.#lost, lost);
       this.#lost = lost;
     }
     const limited = this.counters.read(STAT.limited);
     if (limited > this.#limited) {
       writeErr(`nettrace: ${limited - this.#limited} events not sent: over --rate-limit (${limited} in all)`);
+      this.listener?.("limited", limited - this.#limited, limited);
       this.#limited = limited;
     }
     const ctxFull = this.counters.read(STAT.ctxFull);
@@ -47,6 +64,7 @@ export class LossReport {
           ctxFull - this.#ctxFull
         } packets not followed: the context map could not store them (${ctxFull} in all)`,
       );
+      this.listener?.("not_followed", ctxFull - this.#ctxFull, ctxFull);
       this.#ctxFull = ctxFull;
     }
   }

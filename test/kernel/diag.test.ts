@@ -20,6 +20,7 @@ import { attachTest } from "../helpers/capabilities.ts";
 import { type DiagBlock, diagBlocks } from "../helpers/diag_output.ts";
 import { FlowProcess } from "../helpers/tcp_flow_process.ts";
 import { kernelReportsDropReasons } from "../helpers/drop_reason_column.ts";
+import { parseJsonLines } from "../helpers/json_schema.ts";
 
 await removeStaleNamespaces();
 
@@ -513,3 +514,36 @@ kernelTest(
     await assertNothingLeft("after --diag by location");
   },
 );
+
+kernelTest("diag: --json gives a closed UDP port's packet block with its analysis, as the schema says", async () => {
+  await withNet("diagjson", async (net) => {
+    const run = await NettraceRun.start(
+      ["--diag", "--diag-keep", "--json", "-t", "link-out,link-in,life", "--addr", net.v4.b, "-p", "udp"],
+      60000,
+    );
+    let r;
+    try {
+      await net.udpSend(net.a, net.v4.b, 7404);
+      await run.waitFor(() => /"analysis"/.test(run.stdout), 10000);
+    } finally {
+      r = await run.stop();
+    }
+    const records = parseJsonLines(r.stdout);
+    const block = records.find((o) => o.type === "packet" && o.analysis);
+    assert(block, `no packet block with an analysis:\n${r.stdout}`);
+    const events = block.events as Record<string, unknown>[];
+    const p = events[0].packet as Record<string, unknown>;
+    assertEquals([p.daddr, p.protocol, p.dport], [net.v4.b, "UDP", 7404]);
+    const last = events[events.length - 1];
+    assertEquals(last.point, "kfree_skb");
+    assertMatch(last.location as string, /^(__udp4_lib_rcv|udp_rcv)\+0x[0-9a-f]+$/);
+    const finding = ((block.analysis as Record<string, unknown>).findings as Record<string, unknown>[])[0];
+    assertEquals([finding.level, finding.point], ["ERROR", "kfree_skb"]);
+    if (kernelReportsDropReasons()) {
+      assertEquals([last.reason, finding.reason], ["NO_SOCKET", "NO_SOCKET"]);
+    } else {
+      assertMatch(finding.message as string, /UDP dropped the datagram on receive/);
+    }
+    assertEquals(records[records.length - 1].type, "summary");
+  });
+});

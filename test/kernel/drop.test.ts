@@ -6,7 +6,13 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, VethPair, withNet } from "../helpers/netns.ts";
 import { LAUNCHER, NettraceRun, traceUntil } from "../helpers/nettrace_process.ts";
-import { closedPortSynDrop, netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.ts";
+import {
+  closedPortSynDrop,
+  kernelReportsDropReasons,
+  netfilterDropCause,
+  reasonColumn,
+} from "../helpers/drop_reason_column.ts";
+import { parseJsonLines } from "../helpers/json_schema.ts";
 
 await removeStaleNamespaces();
 
@@ -182,6 +188,35 @@ kernelTest("drop: --detail shows skb, cpu, interface, netns and command; --date 
     );
     const year = new Date().getFullYear();
     assert(line.startsWith(`[${year}-`), line);
+  });
+});
+
+kernelTest("drop: --json prints each drop, then the summary, as objects that follow the schema", async () => {
+  await withNet("json", async (net) => {
+    const args = ["--drop", "--json", "--drop-stack", "-d", net.v4.b, "-p", "udp", "-D", "9", "-c", "2"];
+    const run = await NettraceRun.start(args);
+    let r;
+    try {
+      await net.udpSend(net.a, net.v4.b, 9);
+      await net.udpSend(net.a, net.v4.b, 9);
+      r = await run.exited(20000);
+    } finally {
+      await run.stop();
+    }
+    assert(r, `nettrace did not exit after two drops:\n${run.stdout}\n${run.stderr}`);
+    assertEquals(r.code, 0, r.stderr);
+    const records = parseJsonLines(r.stdout);
+    assertEquals(records.map((o) => o.type), ["drop", "drop", "summary"], r.stdout);
+    for (const d of records.slice(0, 2)) {
+      const p = d.packet as Record<string, unknown>;
+      assertEquals([p.saddr, p.daddr, p.protocol, p.dport], [net.v4.a, net.v4.b, "UDP", 9]);
+      assertEquals(d.reason, kernelReportsDropReasons() ? "NO_SOCKET" : null);
+      assertMatch(d.location as string, /^__udp4_lib_rcv\+0x[0-9a-f]+$/);
+      assertEquals(d.netns, net.netnsInode(net.b));
+      assert((d.stack as string[]).some((f) => f.startsWith("ip_local_deliver")), JSON.stringify(d.stack));
+    }
+    assertEquals(records[2], { type: "summary", v: 1, shown: 2, lost: 0, limited: 0, not_followed: 0 });
+    assertMatch(r.stderr, /end trace: 2 events shown, 0 events lost/);
   });
 });
 

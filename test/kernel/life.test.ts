@@ -14,6 +14,7 @@ import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { reasonColumn } from "../helpers/drop_reason_column.ts";
+import { parseJsonLines } from "../helpers/json_schema.ts";
 
 await removeStaleNamespaces();
 
@@ -127,6 +128,32 @@ kernelTest(
     });
   },
 );
+
+kernelTest("life: --json gives each packet block as an object that follows the schema, then the summary", async () => {
+  await withNet("lifejson", async (net) => {
+    const run = await NettraceRun.start([...FEW, "--json", "-p", "icmp", "--addr", net.v4.b], 60000);
+    let r;
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      await run.waitFor(() => (run.stdout.match(/"type":"packet"/g) ?? []).length >= 2, 10000);
+    } finally {
+      r = await run.stop();
+    }
+    const records = parseJsonLines(r.stdout);
+    const blocks = records.filter((o) => o.type === "packet");
+    const texts = blocks.map((b) =>
+      ((b.events as Record<string, unknown>[])[0].packet as Record<string, unknown>).text
+    );
+    const request = blocks[texts.findIndex((t) => /ping request/.test(t as string))];
+    assert(request, `no ping request block:\n${r.stdout}`);
+    const points = (request.events as Record<string, unknown>[]).map((e) => e.point);
+    assertInOrder(points as string[], ["net_dev_queue", "net_dev_xmit", "netif_receive_skb_tp"], "request");
+    const p = (request.events as Record<string, unknown>[])[0].packet as Record<string, unknown>;
+    assertEquals([p.saddr, p.daddr, p.protocol, p.icmp_type, p.echo_seq], [net.v4.a, net.v4.b, "ICMP", 8, 1]);
+    assertEquals(records[records.length - 1].type, "summary");
+    assertEquals(records[records.length - 1].shown, blocks.length);
+  });
+});
 
 kernelTest("life: --detail shows on every line an skb address of the block (the packet or its clones)", async () => {
   await withNet("lifed", async (net) => {

@@ -113,6 +113,8 @@ kernelTest("package: the .rpm needs libbpf only; its payload runs --drop with no
       "/usr/share/bash-completion/completions/nettrace",
       "/usr/share/fish/vendor_completions.d/nettrace.fish",
       "/usr/share/doc/nettrace/LICENSE",
+      "/usr/share/doc/nettrace/json.md",
+      "/usr/share/doc/nettrace/nettrace.schema.json",
     ]
   ) assert(files.includes(f), `${f} is not in the .rpm:\n${files.join("\n")}`);
   assertMatch(

@@ -128,6 +128,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "drop", undefined],
   [undefined, "drop-stack", undefined],
   [undefined, "detail", undefined],
+  [undefined, "json", undefined],
   [undefined, "date", undefined],
   [undefined, "check", undefined],
   [undefined, "btf", "FILE"],

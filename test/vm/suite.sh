@@ -245,7 +245,7 @@ config backports --kernel backports \
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
 # (the bad-input tests depend on no kernel: they run in stock; deno's --filter is a Rust regex: no lookahead)
 config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
-  --filter "/^(attach|check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|flood|rate-limit|^life: |^diag: a closed TCP port/" \
+  --filter "/^(attach|check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to|--json)|SIGKILL|SIGTERM|flood|rate-limit|^life: |^diag: (a closed TCP port|--json)/" \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
   test/kernel/lifecycle.test.ts test/kernel/life.test.ts test/kernel/diag.test.ts
 

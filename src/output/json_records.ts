@@ -1,0 +1,94 @@
+/**
+ * nettrace's JSON output (--json): one object per line, each with its `type`
+ * and the schema version `v`. The schema is docs/nettrace.schema.json,
+ * explained in docs/json.md. Pure: the same events give the same objects.
+ * @module
+ */
+import type { KernelEvent } from "../event/decode.ts";
+import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
+import { decodePacket, type Packet } from "../packet/decode.ts";
+import { formatPacket } from "../packet/format.ts";
+import { ipProtocolName } from "../packet/protocols.ts";
+import { tcpFlagsText } from "../packet/tcp_flags.ts";
+import type { LossKind } from "./loss_report.ts";
+
+/** The version of docs/nettrace.schema.json the objects follow. */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** A decoded packet as JSON: what the text line says, field by field. */
+export function packetJson(p: Packet): Record<string, unknown> {
+  const text = formatPacket(p);
+  if (p.kind === "arp") {
+    return { kind: "arp", op: p.op, sender_ip: p.senderIp, target_ip: p.targetIp, sender_mac: p.senderMac, text };
+  }
+  if (p.kind === "other") return { kind: "other", ethertype: p.l3Proto, text };
+  const out: Record<string, unknown> = {
+    kind: "ip",
+    family: p.family,
+    saddr: p.saddr,
+    daddr: p.daddr,
+    protocol: ipProtocolName(p.protocol),
+    length: p.length,
+    ttl: p.ttl,
+  };
+  if (p.fragment) out.fragment = true;
+  const t = p.transport;
+  if (t?.type === "tcp") {
+    Object.assign(out, { sport: t.sport, dport: t.dport, seq: t.seq, ack: t.ack, flags: tcpFlagsText(t.flags) });
+  } else if (t?.type === "udp") {
+    Object.assign(out, { sport: t.sport, dport: t.dport });
+  } else if (t) {
+    Object.assign(out, { icmp_type: t.icmpType, icmp_code: t.code });
+    if (t.echo) Object.assign(out, { echo_id: t.echo.id, echo_seq: t.echo.seq });
+  }
+  if (p.problem) out.problem = p.problem;
+  out.text = text;
+  return out;
+}
+
+/** What a drop object needs besides the event. */
+export interface DropJsonContext {
+  /** undefined: the kernel has no drop reasons */
+  reasons?: DropReasons;
+  /** code address -> "func+0xoff" */
+  symbolize: (addr: bigint) => string;
+  /** wall-clock minus monotonic nanoseconds, for the event's wall-clock time */
+  wallOffsetNs: number;
+}
+
+/** One dropped skb. stack: the kernel stack, with --drop-stack. */
+export function dropJson(ev: KernelEvent, ctx: DropJsonContext, stack?: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: "drop",
+    v: JSON_SCHEMA_VERSION,
+    ts_ns: ev.tsNs,
+    time: new Date(Math.floor((ev.tsNs + ctx.wallOffsetNs) / 1e6)).toISOString(),
+    skb: `0x${ev.skb.toString(16)}`,
+    cpu: ev.cpu,
+    ifindex: ev.ifindex,
+    ifname: ev.ifname,
+    netns: ev.netns,
+    pid: ev.pid,
+    comm: ev.comm,
+    packet: packetJson(decodePacket(ev.packet)),
+    reason: ctx.reasons ? reasonName(ctx.reasons, ev.reason) : null,
+    location: ctx.symbolize(ev.location),
+  };
+  if (stack) out.stack = stack;
+  return out;
+}
+
+/** Events the kernel could not send, new since the last report (and in all). */
+export function lossJson(what: LossKind, count: number, total: number, buffer: string) {
+  return { type: "loss", v: JSON_SCHEMA_VERSION, what, count, total, buffer };
+}
+
+/**
+ * The closing summary of a run: drops, packets (or, with --basic, events) shown; socketBlocks: the lifecycle
+ * mode's socket blocks.
+ */
+export function summaryJson(shown: number, lost: number, limited: number, notFollowed: number, socketBlocks?: number) {
+  const out: Record<string, unknown> = { type: "summary", v: JSON_SCHEMA_VERSION, shown };
+  if (socketBlocks !== undefined) out.socket_blocks = socketBlocks;
+  return { ...out, lost, limited, not_followed: notFollowed };
+}

@@ -1,0 +1,30 @@
+/**
+ * nettrace's JSON output checked against docs/nettrace.schema.json with ajv
+ * (JSON Schema 2020-12, strict mode).
+ */
+import { Ajv2020 } from "ajv/dist/2020.js";
+
+const schema = JSON.parse(await Deno.readTextFile(new URL("../../docs/nettrace.schema.json", import.meta.url)));
+const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+const validate = ajv.compile(schema);
+
+/** Why the object does not follow the schema, or undefined when it does. */
+export function schemaProblem(record: unknown): string | undefined {
+  if (validate(record)) return undefined;
+  return ajv.errorsText(validate.errors, { separator: "; " });
+}
+
+/** Parses JSON lines, each checked against the schema; throws naming the first bad line. */
+export function parseJsonLines(text: string): Record<string, unknown>[] {
+  return text.split("\n").filter((l) => l.trim()).map((line, i) => {
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`line ${i + 1} is not JSON (${(e as Error).message}): ${line}`);
+    }
+    const why = schemaProblem(record);
+    if (why) throw new Error(`line ${i + 1} does not follow docs/nettrace.schema.json: ${why}\n${line}`);
+    return record as Record<string, unknown>;
+  });
+}

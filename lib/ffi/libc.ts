@@ -1,6 +1,7 @@
 /**
  * The few libc calls nettrace needs: errno, memory mapping, epoll, clocks,
- * mount, and formatting of libbpf's va_list messages.
+ * mount, files opened without following a symbolic link, and formatting of
+ * libbpf's va_list messages.
  * @module
  */
 
@@ -29,6 +30,9 @@ const libc = Deno.dlopen("libc.so.6", {
   // perf_event_open(attr, pid, cpu, group_fd, flags) has no libc wrapper
   syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
 });
 
 const sym = libc.symbols;
@@ -188,4 +192,40 @@ export function perfEventOpen(attr: Uint8Array<ArrayBuffer>, pid: number, cpu: n
 /** ioctl(2) with an integer argument; -errno on failure. */
 export function ioctl(fd: number, request: number, arg: number): number {
   return sym.ioctl(fd, BigInt(request), BigInt(arg)) < 0 ? -errno() : 0;
+}
+
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
+const O_CLOEXEC = 0o2000000;
+const SEEK_END = 2;
+
+/**
+ * Opens a file for appending (truncate: emptied first), created with mode if
+ * missing, never through a symbolic link (O_NOFOLLOW: ELOOP). Returns the fd
+ * and the file's size, or -errno.
+ */
+export function openForAppend(path: string, truncate: boolean, mode: number): { fd: number; size: number } | number {
+  const flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+  const fd = sym.open(cstr(path), flags, mode);
+  if (fd < 0) return -errno();
+  const end = Number(sym.lseek(fd, 0n, SEEK_END));
+  return { fd, size: end < 0 ? 0 : end };
+}
+
+/** write(2) of all of data; throws with errno text on failure. Returns the bytes written. */
+export function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): number {
+  let off = 0;
+  while (off < data.length) {
+    const n = Number(sym.write(fd, data.subarray(off), BigInt(data.length - off)));
+    if (n < 0) {
+      const err = errno();
+      if (err === 4) continue; // EINTR
+      throw new Error(`write failed: ${errnoText(err)}`);
+    }
+    off += n;
+  }
+  return off;
 }

@@ -20,6 +20,7 @@ import {
   parseProtocolOption,
   parseRateOption,
   parseRingSizeOption,
+  parseRotateOption,
   parseTcpFlagsOption,
 } from "./values.ts";
 
@@ -39,6 +40,12 @@ export interface Options {
   dropStack: boolean;
   /** --json: one JSON object per line on stdout */
   json: boolean;
+  /** -o: results to this file instead of stdout */
+  output?: string;
+  /** --output-truncate: empty the -o file first instead of appending */
+  outputTruncate: boolean;
+  /** --output-rotate SIZE,COUNT */
+  outputRotate?: { size: number; count: number };
   verbose: boolean;
   debug: boolean;
   /** BTF file for kernels without /sys/kernel/btf/vmlinux */
@@ -310,6 +317,24 @@ export const OPTION_TABLE: OptionSpec[] = [
     help: "print one JSON object per line instead of text: events, blocks, findings, losses (docs/json.md)",
     apply: (o) => (o.json = true),
   },
+  {
+    short: "o",
+    long: "output",
+    value: "FILE",
+    help: "write results to FILE (created 0600, appended to, never through a symbolic link) instead of stdout",
+    apply: (o, v) => (o.output = v),
+  },
+  {
+    long: "output-truncate",
+    help: "empty the -o FILE first instead of appending to it",
+    apply: (o) => (o.outputTruncate = true),
+  },
+  {
+    long: "output-rotate",
+    value: "SIZE,COUNT",
+    help: "start a new -o FILE when it would pass SIZE (K, M, G), keeping COUNT old ones (FILE.1 ...)",
+    apply: (o, v, n) => (o.outputRotate = parseRotateOption(n, v)),
+  },
   { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
   {
     long: "check",
@@ -373,6 +398,7 @@ export function defaultOptions(): Options {
     date: false,
     dropStack: false,
     json: false,
+    outputTruncate: false,
     verbose: false,
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
@@ -429,7 +455,17 @@ export function parseArgs(argv: string[]): Options {
   if (opts.netnsCurrent && opts.filter.netns) {
     throw new UsageError("--netns and --netns-current cannot be combined");
   }
+  if ((opts.outputTruncate || opts.outputRotate) && !opts.output) {
+    throw new UsageError(`--output-${opts.outputRotate ? "rotate" : "truncate"} is for -o FILE`);
+  }
   opts.mode ??= "life";
+  if (opts.output && (opts.mode === "check" || opts.mode === "trace-list")) {
+    throw new UsageError(
+      `-o FILE is for the results of tracing (--drop, lifecycle, --diag), not ${
+        opts.mode === "check" ? "--check" : "-t ?"
+      }`,
+    );
+  }
   return opts;
 }
 

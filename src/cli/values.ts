@@ -86,3 +86,15 @@ export function parseRateOption(option: string, text: string): number {
   }
   return Number(m[1]);
 }
+
+/** --output-rotate SIZE,COUNT: SIZE in bytes (suffix K, M or G: KiB, MiB, GiB), COUNT old files kept (1-100). */
+export function parseRotateOption(option: string, text: string): { size: number; count: number } {
+  const m = text.match(/^(\d+)([KMG]?),(\d+)$/i);
+  if (!m) throw new UsageError(`${option}: '${text}' is not SIZE,COUNT (e.g. 100M,5)`);
+  const size = Number(m[1]) *
+    ({ "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2].toUpperCase()];
+  if (size < 4096) throw new UsageError(`${option}: a file of ${size} bytes is too small (at least 4K)`);
+  const count = Number(m[3]);
+  if (count < 1 || count > 100) throw new UsageError(`${option}: ${count} old files: keep 1 to 100`);
+  return { size, count };
+}

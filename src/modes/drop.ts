@@ -21,6 +21,7 @@ import { currentNetnsInode } from "../kernel/netns.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropLine, formatStack } from "../output/drop_line.ts";
 import { LineWriter } from "../output/line_writer.ts";
+import { OutputFile } from "../runtime/output_file.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { dropJson, type DropJsonContext, lossJson, summaryJson } from "../output/json_records.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
@@ -35,6 +36,8 @@ const BPF_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run)/;
 
 /** Runs the drop monitor until a signal, -c, or a closed stdout. Returns the exit status. */
 export async function runDrop(opts: Options): Promise<number> {
+  // a file nettrace may not write is bad input, found before anything is loaded
+  const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -50,7 +53,7 @@ export async function runDrop(opts: Options): Promise<number> {
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
   const stop = new StopSignal();
-  const out = new LineWriter();
+  const out = new LineWriter(outFile ?? Deno.stdout);
   let obj: BpfObject | undefined;
   let reader: RingReader | undefined;
   let shown = 0;
@@ -149,6 +152,7 @@ export async function runDrop(opts: Options): Promise<number> {
     reader?.close();
     obj?.close();
     stop.dispose();
+    outFile?.close();
   }
   writeErr(`end trace: ${shown} events shown, ${losses?.summary() ?? "0 events lost"}`);
   return 0;

@@ -28,6 +28,7 @@ import { lossJson, summaryJson } from "../output/json_records.ts";
 import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
 import type { SocketLineContext } from "../output/socket_line.ts";
 import { LineWriter } from "../output/line_writer.ts";
+import { OutputFile } from "../runtime/output_file.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { log, writeErr } from "../runtime/log.ts";
@@ -153,6 +154,8 @@ export async function runLife(opts: Options): Promise<number> {
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
   }
+  // a file nettrace may not write is bad input, found before anything is loaded
+  const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
@@ -226,7 +229,7 @@ export async function runLife(opts: Options): Promise<number> {
   const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
   log("info", `events through the ${bufferName(transport)}`);
   const stop = new StopSignal();
-  const out = new LineWriter();
+  const out = new LineWriter(outFile ?? Deno.stdout);
   let life: LifeProgram | undefined;
   let obj: BpfObject | undefined;
   let reader: RingReader | undefined;
@@ -436,6 +439,7 @@ export async function runLife(opts: Options): Promise<number> {
     await life?.detach();
     life?.close();
     stop.dispose();
+    outFile?.close();
   }
   const socketText = socketBlocks ? ` (and ${socketBlocks} socket block${socketBlocks === 1 ? "" : "s"})` : "";
   writeErr(

@@ -4,8 +4,9 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { must, removeStaleNamespaces, VethPair, withNet } from "../helpers/netns.ts";
-import { LAUNCHER, NettraceRun, traceUntil } from "../helpers/nettrace_process.ts";
+import { LAUNCHER, NettraceRun, runNettrace, traceUntil } from "../helpers/nettrace_process.ts";
 import {
   closedPortSynDrop,
   kernelReportsDropReasons,
@@ -219,6 +220,41 @@ kernelTest("drop: --json prints each drop, then the summary, as objects that fol
     assertMatch(r.stderr, /end trace: 2 events shown, 0 events lost/);
   });
 });
+
+kernelTest(
+  "drop: -o FILE gets the lines (0600, appended); a symbolic link is refused, exit 2, nothing attached",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/drops.txt`;
+      await Deno.writeTextFile(file, "kept\n", { mode: 0o600 });
+      await withNet("outfile", async (net) => {
+        const args = ["--drop", "-o", file, "-d", net.v4.b, "-p", "udp", "-D", "9", "-c", "1"];
+        const run = await NettraceRun.start(args);
+        let r;
+        try {
+          await net.udpSend(net.a, net.v4.b, 9);
+          r = await run.exited(20000);
+        } finally {
+          await run.stop();
+        }
+        assert(r, `nettrace did not exit after one drop: ${run.stderr}`);
+        assertEquals([r.code, r.stdout], [0, ""], r.stderr);
+        const lines = (await Deno.readTextFile(file)).split("\n");
+        assertEquals(lines[0], "kept");
+        assertMatch(lines[1], /UDP: 10\.231\.0\.1:\d+ -> 10\.231\.0\.2:9 len:\d+, /);
+        assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+      });
+      await Deno.symlink("/etc/passwd", `${dir}/link`);
+      const r = await runNettrace(["--drop", "-o", `${dir}/link`]);
+      assertEquals(r.code, 2, r.stderr);
+      assertEquals(r.stderr, `nettrace: -o '${dir}/link': a symbolic link: nettrace does not write through one\n`);
+      await assertNothingLeft();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 /** bash names itself (ESC [31m, a CR, a backslash), then sends from its own process, in whose context the drop happens */
 const NAME_AND_SEND = "printf '\\033[31mev\\ril\\\\' > /proc/self/comm && echo x";

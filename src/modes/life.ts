@@ -21,9 +21,8 @@ import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
-import type { LifeLineContext } from "../output/life_line.ts";
+import type { DropCause, LifeLineContext } from "../output/life_line.ts";
 import { JsonLifeSink, type LifeSink, TextLifeSink } from "../output/life_sink.ts";
-import type { DropCause } from "../output/life_json.ts";
 import { lossJson, summaryJson } from "../output/json_records.ts";
 import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
 import type { SocketLineContext } from "../output/socket_line.ts";
@@ -325,16 +324,11 @@ export async function runLife(opts: Options): Promise<number> {
       planned[ev.point]?.leaf.end ? dropReasonShown(kernelReasons, ev.reason) : undefined;
     lineCtx.freedWithDropReason = (ev) => dropShown(ev) !== undefined;
     // a free's cause: its drop reason and where; before 5.17 kfree_skb names no reason, where it freed the skb is all
-    const dropCause = (ev: KernelEvent): DropCause | undefined => {
+    lineCtx.dropCause = (ev: KernelEvent): DropCause | undefined => {
       const reason = dropShown(ev);
       const bareFree = !reason && kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb";
       if (!reason && !(bareFree && ev.location)) return undefined;
       return { reason, location: ev.location ? kernelSymbols().resolve(ev.location) : undefined };
-    };
-    lineCtx.dropNote = (ev) => {
-      const c = dropCause(ev);
-      if (!c) return undefined;
-      return c.reason ? `reason: ${c.reason}${c.location ? `, ${c.location}` : ""}` : c.location;
     };
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);
@@ -354,7 +348,7 @@ export async function runLife(opts: Options): Promise<number> {
       ? new JsonLifeSink({
         pointName: lineCtx.pointName,
         wallOffsetNs,
-        dropCause,
+        dropCause: lineCtx.dropCause,
         freedWithDropReason: lineCtx.freedWithDropReason,
         stack: lineCtx.stack,
         socket: sockCtx,

@@ -15,12 +15,7 @@ import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { JSON_SCHEMA_VERSION, packetJson } from "./json_records.ts";
 import { familyName, hookName } from "./netfilter_text.ts";
 import { formatSocket, type SocketLineContext } from "./socket_line.ts";
-
-/** Where and why a free dropped its skb, as far as the kernel says. */
-export interface DropCause {
-  reason?: string;
-  location?: string;
-}
+import type { DropCause } from "./life_line.ts";
 
 /** What the objects need besides the events. */
 export interface LifeJsonContext {

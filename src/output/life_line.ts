@@ -14,6 +14,18 @@ import type { TimestampFormatter } from "./timestamp.ts";
 import { netfilterNote } from "./netfilter_text.ts";
 import { blockVerdicts, type Verdict, verdictOf } from "../event/netfilter_verdict.ts";
 
+/** Where and why a free dropped its skb, as far as the kernel says. */
+export interface DropCause {
+  reason?: string;
+  location?: string;
+}
+
+/** A free's note: `reason: NO_SOCKET, tcp_v4_rcv+0x1f2`, or the location alone on kernels without reasons. */
+export function dropCauseText(c: DropCause): string | undefined {
+  if (c.reason) return `reason: ${c.reason}${c.location ? `, ${c.location}` : ""}`;
+  return c.location;
+}
+
 /** What a lifecycle line needs besides the event. */
 export interface LifeLineContext {
   time: TimestampFormatter;
@@ -22,8 +34,8 @@ export interface LifeLineContext {
   detail: boolean;
   /** frames of a recorded stack (--trace-stack), by stack id */
   stack?: (id: number) => string[];
-  /** for a free that carries a drop reason: "reason: NO_SOCKET, tcp_v4_rcv+0x1f2" */
-  dropNote?: (ev: KernelEvent) => string | undefined;
+  /** a free's drop reason and location, undefined for other events */
+  dropCause?: (ev: KernelEvent) => DropCause | undefined;
   /** whether an event is a free with a drop reason (a table walker's NF_STOLEN around it is a drop) */
   freedWithDropReason?: (ev: KernelEvent) => boolean;
 }
@@ -58,7 +70,8 @@ export function formatLifeLine(
   line += formatPacket(decodePacket(ev.packet));
   if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
   if (ev.nf) line += ` *${netfilterNote(ev.nf, verdict)}*`;
-  const drop = ctx.dropNote?.(ev);
+  const cause = ctx.dropCause?.(ev);
+  const drop = cause && dropCauseText(cause);
   if (drop) line += ` *${drop}*`;
   line += marks;
   if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");

@@ -2,7 +2,9 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { recordedEvent, recordedSocket } from "../helpers/recorded_event.ts";
 import { schemaProblem } from "../helpers/json_schema.ts";
-import { JsonLifeSink } from "../../src/output/life_sink.ts";
+import { JsonLifeSink, TextLifeSink } from "../../src/output/life_sink.ts";
+import { dropCauseText } from "../../src/output/life_line.ts";
+import { TimestampFormatter } from "../../src/output/timestamp.ts";
 import type { LifeJsonContext } from "../../src/output/life_json.ts";
 import type { PacketReport } from "../../src/diag/packet_report.ts";
 import type { Rule } from "../../src/diag/rules.ts";
@@ -89,4 +91,35 @@ Deno.test("life json: a socket block, and --basic events of every kind", () => {
   assertEquals(parsed(sink.socketEvent(sock)).kind, "socket");
   assertEquals(parsed(sink.netfilter(5, 1, nf)).table, "filter");
   assertEquals(parsed(sink.ret(6, 0, 0xffffffffffffffffn)).ret, "-1");
+});
+
+Deno.test("life sinks: the text sink renders the same block, its drop cause and its ANALYSIS RESULT", () => {
+  const text = new TextLifeSink({
+    time: new TimestampFormatter(false, 0),
+    pointName: ctx.pointName,
+    detail: false,
+    dropCause: ctx.dropCause,
+    freedWithDropReason: ctx.freedWithDropReason,
+  }, { time: new TimestampFormatter(false, 0), pointName: ctx.pointName, detail: false }).block(
+    { skbs: [0xff00n], events, complete: true },
+    report,
+  );
+  const lines = text.split("\n");
+  assertEquals(lines[0], "***************** ff00 ***************");
+  assertEquals(
+    lines[2],
+    "[0.000002] [nf_hook_slow        ] TCP: 10.0.0.1:50514 -> 10.0.0.2:8080 seq:1, ack:0, flags:S, ret: -13" +
+      " *iptables table:filter, ipv4 in chain: INPUT, verdict: drop* *dropped by iptables*",
+  );
+  assertEquals(
+    lines[3],
+    "[0.000003] [kfree_skb           ] TCP: 10.0.0.1:50514 -> 10.0.0.2:8080 seq:1, ack:0, flags:S" +
+      " *reason: NETFILTER_DROP, nf_hook_slow+0x9c* *packet is dropped by netfilter*",
+  );
+  assert(
+    text.includes("---------------- ANALYSIS RESULT ---------------------\n[1] ERROR happens in kfree_skb(life):"),
+  );
+  assert(text.includes("\nnot checked here: 2 rules\n"), text);
+  assertEquals(dropCauseText({ location: "tcp_v4_rcv+0x81" }), "tcp_v4_rcv+0x81");
+  assertEquals(dropCauseText({ reason: "NO_SOCKET" }), "reason: NO_SOCKET");
 });

@@ -331,8 +331,8 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "output-rotate",
-    value: "SIZE,COUNT",
-    help: "start a new -o FILE when it would pass SIZE (K, M, G), keeping COUNT old ones (FILE.1 ...)",
+    value: "SIZE,N",
+    help: "start a new -o FILE when it would pass SIZE (K, M, G), keeping N old ones (FILE.1 ... FILE.N)",
     apply: (o, v, n) => (o.outputRotate = parseRotateOption(n, v)),
   },
   { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },

@@ -131,7 +131,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "json", undefined],
   ["o", "output", "FILE"],
   [undefined, "output-truncate", undefined],
-  [undefined, "output-rotate", "SIZE,COUNT"],
+  [undefined, "output-rotate", "SIZE,N"],
   [undefined, "date", undefined],
   [undefined, "check", undefined],
   [undefined, "btf", "FILE"],

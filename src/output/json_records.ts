@@ -46,6 +46,25 @@ export function packetJson(p: Packet): Record<string, unknown> {
   return out;
 }
 
+/** A kernel timestamp on the wall clock: ISO 8601, UTC, milliseconds. */
+export function isoTime(tsNs: number, wallOffsetNs: number): string {
+  return new Date(Math.floor((tsNs + wallOffsetNs) / 1e6)).toISOString();
+}
+
+/** What every skb event says of its skb and where it was: a drop's and a lifecycle event's fields alike. */
+export function skbEventJson(ev: KernelEvent): Record<string, unknown> {
+  return {
+    skb: `0x${ev.skb.toString(16)}`,
+    cpu: ev.cpu,
+    ifindex: ev.ifindex,
+    ifname: ev.ifname,
+    netns: ev.netns,
+    pid: ev.pid,
+    comm: ev.comm,
+    packet: packetJson(decodePacket(ev.packet)),
+  };
+}
+
 /** What a drop object needs besides the event. */
 export interface DropJsonContext {
   /** undefined: the kernel has no drop reasons */
@@ -62,15 +81,8 @@ export function dropJson(ev: KernelEvent, ctx: DropJsonContext, stack?: string[]
     type: "drop",
     v: JSON_SCHEMA_VERSION,
     ts_ns: ev.tsNs,
-    time: new Date(Math.floor((ev.tsNs + ctx.wallOffsetNs) / 1e6)).toISOString(),
-    skb: `0x${ev.skb.toString(16)}`,
-    cpu: ev.cpu,
-    ifindex: ev.ifindex,
-    ifname: ev.ifname,
-    netns: ev.netns,
-    pid: ev.pid,
-    comm: ev.comm,
-    packet: packetJson(decodePacket(ev.packet)),
+    time: isoTime(ev.tsNs, ctx.wallOffsetNs),
+    ...skbEventJson(ev),
     reason: ctx.reasons ? reasonName(ctx.reasons, ev.reason) : null,
     location: ctx.symbolize(ev.location),
   };

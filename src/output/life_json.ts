@@ -10,9 +10,8 @@ import type { FindingReport } from "../diag/finding_report.ts";
 import type { LifeBlock } from "../life/context_tracker.ts";
 import type { SocketBlock } from "../life/socket_tracker.ts";
 import { blockVerdicts, type Verdict, verdictOf } from "../event/netfilter_verdict.ts";
-import { decodePacket } from "../packet/decode.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
-import { JSON_SCHEMA_VERSION, packetJson } from "./json_records.ts";
+import { isoTime, JSON_SCHEMA_VERSION, skbEventJson } from "./json_records.ts";
 import { familyName, hookName } from "./netfilter_text.ts";
 import { formatSocket, type SocketLineContext } from "./socket_line.ts";
 import type { DropCause } from "./life_line.ts";
@@ -29,10 +28,6 @@ export interface LifeJsonContext {
   stack?: (id: number) => string[];
   /** for socket events' text and reset reasons */
   socket: Pick<SocketLineContext, "hz" | "resetReason">;
-}
-
-function isoTime(tsNs: number, wallOffsetNs: number): string {
-  return new Date(Math.floor((tsNs + wallOffsetNs) / 1e6)).toISOString();
 }
 
 /** A return value as a signed decimal string: pointers do not fit a JSON number. */
@@ -60,14 +55,7 @@ export function lifeEventJson(
     ts_ns: ev.tsNs,
     time: isoTime(ev.tsNs, ctx.wallOffsetNs),
     point: ctx.pointName(ev.point),
-    skb: `0x${ev.skb.toString(16)}`,
-    cpu: ev.cpu,
-    ifindex: ev.ifindex,
-    ifname: ev.ifname,
-    netns: ev.netns,
-    pid: ev.pid,
-    comm: ev.comm,
-    packet: packetJson(decodePacket(ev.packet)),
+    ...skbEventJson(ev),
   };
   if (ev.ret !== undefined) out.ret = retText(ev.ret);
   if (ev.nf) out.netfilter = netfilterJson(ev.nf, verdict);

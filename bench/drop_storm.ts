@@ -3,11 +3,13 @@
  *
  * A UDP flood to a closed port inside test namespaces (fixed packet count,
  * sent with sendmmsg by bench/udp_flood.c, built with clang);
- * for each transport and reader (the ring buffer read by mmap or by libbpf's
- * callback, a perf buffer read the same two ways): packets sent, kernel drops (the
- * namespace's own Udp NoPorts counter), events printed, events reported
- * lost, events/s, time from start to "begin trace...", peak RSS. Then the
- * TypeScript event path alone (decode + format of recorded records).
+ * first untraced, then under --drop with its storm limit, then with
+ * --no-storm-limit for each transport and reader (the ring buffer read by
+ * mmap or by libbpf's callback, a perf buffer read the same two ways):
+ * packets sent and the sender's rate, kernel drops (the namespace's own Udp
+ * NoPorts counter), events shown, summarized and lost, events/s, time from
+ * start to "begin trace...", peak RSS. Then the TypeScript event path alone
+ * (decode + format of recorded records).
  *
  *   deno task bench [-- --packets N]
  */
@@ -47,8 +49,11 @@ function countLines(path: string, json = false): { lines: number; mtimeMs: numbe
 interface Row {
   reader: string;
   sent: number;
+  /** the sender's packets per second */
+  rate: number;
   kernelDrops: number;
   printed: number;
+  summarized: number;
   lost: number;
   eventsPerSec: number;
   startMs: number;
@@ -65,23 +70,51 @@ function vmHwmKiB(pid: number): number {
 }
 
 /** The transports and readers measured: (label, nettrace's arguments). */
+const NO_LIMIT = "--no-storm-limit";
 const READERS: Array<[string, string[]]> = [
-  ["ringbuf mmap", ["--transport", "ringbuf", "--ring-reader", "mmap"]],
-  ["ringbuf callback", ["--transport", "ringbuf", "--ring-reader", "callback"]],
-  ["perf mmap", ["--transport", "perf", "--ring-reader", "mmap"]],
-  ["perf callback", ["--transport", "perf", "--ring-reader", "callback"]],
-  ["ringbuf mmap, --json", ["--transport", "ringbuf", "--ring-reader", "mmap", "--json"]],
+  ["--drop (storm limit 100/s)", []],
+  ["--drop --json (storm limit)", ["--json"]],
+  ["ringbuf mmap, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap"]],
+  ["ringbuf callback, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "callback"]],
+  ["perf mmap, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "mmap"]],
+  ["perf callback, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "callback"]],
+  ["ringbuf mmap, --json, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap", "--json"]],
 ];
+
+/** Floods the closed port: packets sent and the sender's rate. */
+async function flood(net: VethPair): Promise<{ sent: number; rate: number }> {
+  const r = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
+  if (r.code !== 0) throw new Error(`udp_flood failed: ${r.stderr}`);
+  const sent = Number(r.stdout.trim());
+  return { sent, rate: Math.round(sent / Number(r.stderr.trim())) };
+}
+
+/** The sender alone: no nettrace. */
+async function untraced(net: VethPair): Promise<Row> {
+  const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
+  const { sent, rate } = await flood(net);
+  const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
+  return {
+    reader: "untraced",
+    sent,
+    rate,
+    kernelDrops: after - before,
+    printed: 0,
+    summarized: 0,
+    lost: 0,
+    eventsPerSec: 0,
+    startMs: 0,
+    peakRssMiB: 0,
+  };
+}
 
 async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
-  const outFile = `${WORK}${reader.replace(" ", "-")}.out`;
+  const outFile = `${WORK}${reader.replace(/[^\w]+/g, "-")}.out`;
   const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);
 
   const floodStart = Date.now();
-  const flood = await net.exec(net.a, [FLOOD, net.v4.b, "9", String(PACKETS)]);
-  if (flood.code !== 0) throw new Error(`udp_flood failed: ${flood.stderr}`);
-  const sent = Number(flood.stdout.trim());
+  const { sent, rate } = await flood(net);
   let last = -1, cur = countLines(outFile);
   while (cur.lines !== last) {
     last = cur.lines;
@@ -91,15 +124,17 @@ async function storm(net: VethPair, reader: string, readerArgs: string[]): Promi
   const peakRssMiB = vmHwmKiB(run.child.pid) / 1024;
   const stderr = await run.stop();
   const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
-  const m = stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
+  const m = stderr.match(/end trace\.\.\.\n(\d+) events shown, (\d+) summarized, (\d+) lost/);
   if (!m) throw new Error(`no summary from nettrace: ${stderr}`);
-  const printed = countLines(outFile, readerArgs.includes("--json")).lines;
+  const printed = Number(m[1]);
   return {
     reader,
     sent,
+    rate,
     kernelDrops: after - before,
     printed,
-    lost: Number(m[2]),
+    summarized: Number(m[2]),
+    lost: Number(m[3]),
     eventsPerSec: Math.round(printed / Math.max((cur.mtimeMs - floodStart) / 1000, 0.001)),
     startMs: Math.round(run.startMs),
     peakRssMiB: Math.round(peakRssMiB * 10) / 10,
@@ -142,6 +177,7 @@ if (import.meta.main) {
   const net = await VethPair.create("bench");
   const rows: Row[] = [];
   try {
+    rows.push(await untraced(net));
     for (const [reader, args] of READERS) rows.push(await storm(net, reader, args));
   } finally {
     await net.destroy();
@@ -149,11 +185,15 @@ if (import.meta.main) {
   console.log(
     `\nnettrace --drop under a UDP drop storm (${PACKETS} packets to a closed port, kernel ${Deno.osRelease()})\n`,
   );
+  const base = rows[0].rate;
   const head = [
-    "transport, reader",
+    "run",
     "sent",
+    "sender pkt/s",
+    "% untraced",
     "kernel drops",
-    "printed",
+    "shown",
+    "summarized",
     "lost",
     "events/s",
     "begin trace ms",
@@ -162,7 +202,19 @@ if (import.meta.main) {
   const table = [
     head,
     ...rows.map((r) =>
-      [r.reader, r.sent, r.kernelDrops, r.printed, r.lost, r.eventsPerSec, r.startMs, r.peakRssMiB].map(String)
+      [
+        r.reader,
+        r.sent,
+        r.rate,
+        Math.round(r.rate / base * 100),
+        r.kernelDrops,
+        r.printed,
+        r.summarized,
+        r.lost,
+        r.eventsPerSec,
+        r.startMs,
+        r.peakRssMiB,
+      ].map(String)
     ),
   ];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
@@ -170,9 +222,14 @@ if (import.meta.main) {
   console.log("\n  events/s: lines written per second from the flood's start to the last line;");
   console.log("  lost: events the kernel could not put in the 4 MiB buffer (the perf buffer: 4 MiB over all CPUs)");
   console.log("  because nettrace was behind");
-  for (const r of rows) {
-    if (r.printed + r.lost !== r.kernelDrops) {
-      console.log(`  ! ${r.reader}: printed + lost (${r.printed + r.lost}) != kernel drops (${r.kernelDrops})`);
+  console.log("  summarized: repeats the kernel counted instead of sending (--storm-limit)");
+  for (const r of rows.slice(1)) {
+    if (r.printed + r.summarized + r.lost !== r.kernelDrops) {
+      console.log(
+        `  ! ${r.reader}: shown + summarized + lost (${
+          r.printed + r.summarized + r.lost
+        }) != kernel drops (${r.kernelDrops})`,
+      );
     }
   }
   // side by side, alternating, in one run

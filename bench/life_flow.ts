@@ -46,7 +46,7 @@ async function traced(net: VethPair, what: string, extra: string[]): Promise<Row
   const pps = await flood(net);
   await new Promise((r) => setTimeout(r, 3000)); // contexts whose end came last, and the timeout
   const stderr = await run.stop();
-  const m = stderr.match(/end trace: (\d+) packets shown, (\d+) events lost(?:, (\d+) held back)?/);
+  const m = stderr.match(/end trace\.\.\.\n(\d+) packets shown, (\d+) events lost(?:, (\d+) held back)?/);
   if (!m) throw new Error(`no summary: ${stderr}`);
   return {
     what,

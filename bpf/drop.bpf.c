@@ -25,6 +25,7 @@ const volatile __u64 drop_func_hi = 0;          /* its caller among the stack fr
 const volatile struct nt_event nt_event_layout = {};
 
 #include "stats.h"
+#include "storm_limit.h"
 #include "event_output.h"
 
 struct {
@@ -58,6 +59,8 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 		return 0;
 
 	nt_count(NT_STAT_SEEN);
+	if (!nt_storm_allows(&pkt, netns, reason, location))
+		return 0;
 	if (!nt_rate_allows(rate_limit)) {
 		nt_count(NT_STAT_LIMITED);
 		return 0;

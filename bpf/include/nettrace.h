@@ -176,7 +176,31 @@ enum nt_stat {
 	NT_STAT_LOST = 1,       /* ring buffer reservations that failed */
 	NT_STAT_CTX_FULL = 2,   /* lifecycle: contexts that could not be stored */
 	NT_STAT_LIMITED = 3,    /* events not sent: over --rate-limit */
-	NT_STAT_MAX = 4,
+	NT_STAT_SUMMARIZED = 4, /* drop: repeats counted in the storms map instead of sent */
+	NT_STAT_STORM_FULL = 5, /* drop: not sent and not summarized: the storms map was full */
+	NT_STAT_MAX = 6,
+};
+
+/* A drop's identity for --storm-limit (storm_limit.h): repeats of the same
+ * key beyond the limit are counted, not sent. */
+struct nt_storm_key {
+	__u64 location;
+	__u32 reason;
+	__u32 netns;
+	__u16 l3_proto;   /* ethertype, host order */
+	__u16 dport;      /* host order, 0 when the protocol has no ports */
+	__u8 l4_proto;
+	__u8 _pad[3];
+	__u8 saddr[16];   /* IPv4: the first 4 bytes */
+	__u8 daddr[16];
+};
+
+/* The counters of one key in the storms map. */
+struct nt_storm {
+	__u64 window_start;   /* the current one-second window (bpf_ktime_get_ns) */
+	__u64 window_count;   /* drops sent in it */
+	__u64 summarized;     /* repeats not sent, since the key was stored */
+	__u64 last_ns;        /* the key's latest drop */
 };
 
 #endif

@@ -188,6 +188,25 @@ export class BpfMap {
     }
   }
 
+  /** Deletes key; false when there was no such element. */
+  delete(key: Uint8Array): boolean {
+    return libbpf().bpf_map_delete_elem(this.fd, key) === 0;
+  }
+
+  /** The keys of a hash map, each a copy of keySize bytes (a snapshot: the kernel may change it meanwhile). */
+  keys(keySize: number): Uint8Array[] {
+    const keys: Uint8Array[] = [];
+    let prev: Uint8Array | null = null;
+    // a key deleted meanwhile restarts the walk from the first: never more than the map holds
+    for (let n = this.maxEntries; n > 0; n--) {
+      const next = new Uint8Array(keySize);
+      if (libbpf().bpf_map_get_next_key(this.fd, prev, next) !== 0) break;
+      keys.push(next);
+      prev = next;
+    }
+    return keys;
+  }
+
   /** The bytes of an internal map's initial value (.rodata, .bss), writable before load. */
   initialValue(): Uint8Array {
     const size = new BigUint64Array(1);

@@ -69,6 +69,8 @@ const SYMBOLS = {
   bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
+  bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  bpf_map_get_next_key: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 
   ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
   ring_buffer__consume: { parameters: ["pointer"], result: "i32" },

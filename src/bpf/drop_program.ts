@@ -32,6 +32,8 @@ export interface DropProgramConfig {
   transport: EventTransport;
   /** events per second per CPU, 0 = off */
   rateLimit: number;
+  /** sends per second of the same drop before its repeats are summarized, 0 = off */
+  stormLimit: number;
   /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
   consumedReason?: number;
   /** whether the kfree_skb tracepoint carries a reason */
@@ -51,6 +53,8 @@ const PROGRAM: Record<DropProgramConfig["method"], string> = {
 };
 
 const NO_ARG = 0xff;
+/** Drops told apart at once by --storm-limit (struct nt_storm_key entries); more are lost, and counted. */
+export const STORM_KEYS = 4096;
 
 function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
@@ -104,6 +108,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
       filter: encodeFilter(cfg.filter),
       want_stack: new Uint8Array([cfg.wantStack ? 1 : 0]),
       rate_limit: u32(cfg.rateLimit),
+      storm_limit: u32(cfg.stormLimit),
       skip_reason: u32(cfg.consumedReason ?? 0xffffffff),
       tp_has_reason: new Uint8Array([cfg.tpHasReason ? 1 : 0]),
       skb_arg: u32(fn?.skbArg ?? 0),
@@ -114,6 +119,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     if (!cfg.wantStack) obj.map("stacks").setMaxEntries(1);
+    obj.map("storms").setMaxEntries(cfg.stormLimit ? STORM_KEYS : 1);
     if (cfg.method === "fentry") prog.setAttachTarget(fn!.name);
     obj.load();
     let point: string;

@@ -69,6 +69,10 @@ export interface Options {
   minLatencyMs?: number;
   /** events per second per CPU, 0 = unlimited */
   rateLimit: number;
+  /** --drop: sends per second of the same drop before its repeats are summarized; 0 = every drop is sent */
+  stormLimit: number;
+  /** --storm-limit or --no-storm-limit was given (they are for --drop) */
+  stormLimitGiven: boolean;
   /** lifecycle: points whose kernel stack is printed (at most 16) */
   traceStack: string[];
   /** lifecycle: also every kernel function taking a struct sk_buff * (from BTF) */
@@ -97,6 +101,8 @@ export interface OptionSpec {
 }
 
 const PAGE_KIB = 4;
+/** Sends per second of one drop (--storm-limit) before its repeats are only counted. */
+export const DEFAULT_STORM_LIMIT = 100;
 /** Default ring buffer size: 4 MiB. */
 export const DEFAULT_RING_SIZE = 4 << 20;
 
@@ -248,6 +254,23 @@ export const OPTION_TABLE: OptionSpec[] = [
     value: "RATE",
     help: "send at most RATE events per second per CPU (e.g. 1000/s); the rest are counted and reported",
     apply: (o, v, n) => (o.rateLimit = parseRateOption(n, v)),
+  },
+  {
+    long: "storm-limit",
+    value: "RATE",
+    help: `--drop: show the same drop at most RATE times a second, count the rest (default ${DEFAULT_STORM_LIMIT}/s)`,
+    apply: (o, v, n) => {
+      o.stormLimit = parseRateOption(n, v);
+      o.stormLimitGiven = true;
+    },
+  },
+  {
+    long: "no-storm-limit",
+    help: "--drop: show every drop, as many as there are (e.g. to capture a storm to a file)",
+    apply: (o) => {
+      o.stormLimit = 0;
+      o.stormLimitGiven = true;
+    },
   },
   {
     long: "count",
@@ -410,6 +433,8 @@ export function defaultOptions(): Options {
     basic: false,
     force: false,
     rateLimit: 0,
+    stormLimit: DEFAULT_STORM_LIMIT,
+    stormLimitGiven: false,
     traceStack: [],
     allSkbFunctions: false,
     ret: false,
@@ -459,6 +484,9 @@ export function parseArgs(argv: string[]): Options {
     throw new UsageError(`--output-${opts.outputRotate ? "rotate" : "truncate"} is for -o FILE`);
   }
   opts.mode ??= "life";
+  if (opts.stormLimitGiven && opts.mode !== "drop") {
+    throw new UsageError("--storm-limit and --no-storm-limit are for --drop");
+  }
   if (opts.output && (opts.mode === "check" || opts.mode === "trace-list")) {
     throw new UsageError(
       `-o FILE is for the results of tracing (--drop, lifecycle, --diag), not ${

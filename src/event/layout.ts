@@ -150,4 +150,20 @@ export const FILTER = {
 } as const;
 
 /** enum nt_stat: slots of the per-CPU stats map. */
-export const STAT = { seen: 0, lost: 1, ctxFull: 2, limited: 3 } as const;
+export const STAT = { seen: 0, lost: 1, ctxFull: 2, limited: 3, summarized: 4, stormFull: 5 } as const;
+
+/** struct nt_storm_key: a drop's identity for --storm-limit. */
+export const STORM_KEY = {
+  location: 0,
+  reason: 8,
+  netns: 12,
+  l3_proto: 16,
+  dport: 18,
+  l4_proto: 20,
+  saddr: 24,
+  daddr: 40,
+  size: 56,
+} as const;
+
+/** struct nt_storm: the counters of one key. */
+export const STORM = { window_start: 0, window_count: 8, summarized: 16, last_ns: 24, size: 32 } as const;

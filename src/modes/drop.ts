@@ -23,14 +23,18 @@ import { type DropLineContext, formatDropLine, formatStack } from "../output/dro
 import { LineWriter } from "../output/line_writer.ts";
 import { OutputFile } from "../runtime/output_file.ts";
 import { LossReport } from "../output/loss_report.ts";
-import { dropJson, type DropJsonContext, lossJson, summaryJson } from "../output/json_records.ts";
+import { dropJson, type DropJsonContext, lossJson, stormJson, summaryJson } from "../output/json_records.ts";
+import { formatStormLine } from "../output/storm_line.ts";
+import { StormCounts } from "../bpf/storm_counts.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
-import { wallClockOffsetNs } from "../runtime/clock.ts";
+import { nowNs, wallClockOffsetNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
 import { StopSignal } from "../runtime/stop.ts";
 
 const POLL_MS = 200;
 const LOSS_CHECK_MS = 500;
+/** How often the repeats of a drop storm are printed. */
+const STORM_REPORT_MS = 1000;
 const STACK_DEPTH = 127;
 const BPF_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run)/;
 
@@ -67,6 +71,7 @@ export async function runDrop(opts: Options): Promise<number> {
         ringSize: opts.ringSize,
         transport,
         rateLimit: opts.rateLimit,
+        stormLimit: opts.stormLimit,
         consumedReason: reasons.consumed,
         tpHasReason: reasons.source !== "none",
         btfCustomPath,
@@ -125,15 +130,26 @@ export async function runDrop(opts: Options): Promise<number> {
       if (opts.count && shown >= opts.count) stop.request("count");
     });
 
+    const storms = opts.stormLimit ? new StormCounts(obj.map("storms"), nowNs()) : undefined;
+    const reportStorms = () => {
+      for (const r of storms?.take(nowNs()) ?? []) {
+        out.push(jsonCtx ? JSON.stringify(stormJson(r, jsonCtx)) : formatStormLine(r, ctx));
+      }
+    };
+
     // every line names its location: the symbols are read now, not while the first drop waits
     kernelSymbols();
     writeErr("begin trace...");
-    let lastLossCheck = performance.now();
+    let lastLossCheck = performance.now(), lastStormReport = lastLossCheck;
     while (!stop.stopped) {
       await reader.wait(POLL_MS);
       reader.drain();
-      if (!out.flush()) stop.request("stdout closed");
       const now = performance.now();
+      if (now - lastStormReport >= STORM_REPORT_MS) {
+        lastStormReport = now;
+        reportStorms();
+      }
+      if (!out.flush()) stop.request("stdout closed");
       if (now - lastLossCheck >= LOSS_CHECK_MS) {
         lastLossCheck = now;
         losses.check();
@@ -141,11 +157,19 @@ export async function runDrop(opts: Options): Promise<number> {
     }
     if (stop.reason === "signal") {
       reader.drain();
+      reportStorms();
       out.flush();
     }
     losses.check();
     if (opts.json) {
-      out.push(JSON.stringify(summaryJson(shown, losses.lost, losses.limited, losses.notFollowed)));
+      out.push(JSON.stringify(summaryJson({
+        shown,
+        summarized: losses.summarized,
+        lost: losses.lost,
+        limited: losses.limited,
+        notFollowed: 0,
+        stormFull: losses.stormFull,
+      })));
       out.flush();
     }
   } finally {
@@ -154,6 +178,7 @@ export async function runDrop(opts: Options): Promise<number> {
     stop.dispose();
     outFile?.close();
   }
-  writeErr(`end trace: ${shown} events shown, ${losses?.summary() ?? "0 events lost"}`);
+  writeErr("end trace...");
+  writeErr(losses?.dropSummary(shown) ?? `${shown} events shown, 0 summarized, 0 lost`);
   return 0;
 }

@@ -423,7 +423,13 @@ export async function runLife(opts: Options): Promise<number> {
       losses.check();
       out.push(
         JSON.stringify(
-          summaryJson(packets, losses.lost, losses.limited, losses.notFollowed, opts.basic ? undefined : socketBlocks),
+          summaryJson({
+            shown: packets,
+            lost: losses.lost,
+            limited: losses.limited,
+            notFollowed: losses.notFollowed,
+            socketBlocks: opts.basic ? undefined : socketBlocks,
+          }),
         ),
       );
       out.flush();
@@ -436,10 +442,9 @@ export async function runLife(opts: Options): Promise<number> {
     outFile?.close();
   }
   const socketText = socketBlocks ? ` (and ${socketBlocks} socket block${socketBlocks === 1 ? "" : "s"})` : "";
+  writeErr("end trace...");
   writeErr(
-    `end trace: ${packets} ${opts.basic ? "events" : "packets"} shown${socketText}, ${
-      losses?.summary() ?? "0 events lost"
-    }`,
+    `${packets} ${opts.basic ? "events" : "packets"} shown${socketText}, ${losses?.summary() ?? "0 events lost"}`,
   );
   return 0;
 }

@@ -11,6 +11,8 @@ import { formatPacket } from "../packet/format.ts";
 import { ipProtocolName } from "../packet/protocols.ts";
 import { tcpFlagsText } from "../packet/tcp_flags.ts";
 import type { LossKind } from "./loss_report.ts";
+import type { StormRepeats } from "../event/storm.ts";
+import { stormFlowText } from "./storm_line.ts";
 
 /** The version of docs/nettrace.schema.json the objects follow. */
 export const JSON_SCHEMA_VERSION = 1;
@@ -95,12 +97,50 @@ export function lossJson(what: LossKind, count: number, total: number, buffer: s
   return { type: "loss", v: JSON_SCHEMA_VERSION, what, count, total, buffer };
 }
 
-/**
- * The closing summary of a run: drops, packets (or, with --basic, events) shown; socketBlocks: the lifecycle
- * mode's socket blocks.
- */
-export function summaryJson(shown: number, lost: number, limited: number, notFollowed: number, socketBlocks?: number) {
-  const out: Record<string, unknown> = { type: "summary", v: JSON_SCHEMA_VERSION, shown };
-  if (socketBlocks !== undefined) out.socket_blocks = socketBlocks;
-  return { ...out, lost, limited, not_followed: notFollowed };
+/** Repeats of one drop the kernel summarized in one interval (--storm-limit). */
+export function stormJson(r: StormRepeats, ctx: DropJsonContext): Record<string, unknown> {
+  const k = r.key;
+  const ip = k.saddr !== undefined;
+  return {
+    type: "storm",
+    v: JSON_SCHEMA_VERSION,
+    ts_ns: r.tsNs,
+    time: isoTime(r.tsNs, ctx.wallOffsetNs),
+    netns: k.netns,
+    reason: ctx.reasons ? reasonName(ctx.reasons, k.reason) : null,
+    location: ctx.symbolize(k.location),
+    ethertype: k.l3Proto,
+    protocol: ip ? ipProtocolName(k.l4Proto) : null,
+    saddr: k.saddr ?? null,
+    daddr: k.daddr ?? null,
+    dport: k.dport || null,
+    count: r.count,
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    text: stormFlowText(k),
+  };
+}
+
+/** What a run ends with: every count of its closing line. */
+export interface RunCounts {
+  /** drops, packets (or, with --basic, events) shown */
+  shown: number;
+  /** --drop: repeats the kernel summarized */
+  summarized?: number;
+  lost: number;
+  limited: number;
+  notFollowed: number;
+  /** --drop: drops lost to a full storm map */
+  stormFull?: number;
+  /** the lifecycle mode's socket blocks */
+  socketBlocks?: number;
+}
+
+/** The closing summary of a run. */
+export function summaryJson(c: RunCounts): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: "summary", v: JSON_SCHEMA_VERSION, shown: c.shown };
+  if (c.summarized !== undefined) out.summarized = c.summarized;
+  if (c.socketBlocks !== undefined) out.socket_blocks = c.socketBlocks;
+  Object.assign(out, { lost: c.lost, limited: c.limited, not_followed: c.notFollowed });
+  if (c.stormFull !== undefined) out.storm_full = c.stormFull;
+  return out;
 }

@@ -9,8 +9,11 @@ import type { PerCpuCounters } from "../bpf/stats.ts";
 import { STAT } from "../event/layout.ts";
 import { writeErr } from "../runtime/log.ts";
 
-/** What a loss is: lost to a full buffer, held back by --rate-limit, or a packet not followed. */
-export type LossKind = "lost" | "limited" | "not_followed";
+/**
+ * What a loss is: lost to a full buffer, held back by --rate-limit, a packet not followed, or a drop neither
+ * sent nor summarized because the storm map was full.
+ */
+export type LossKind = "lost" | "limited" | "not_followed" | "storm_full";
 
 /** Told each new loss (count since the last report, total so far), besides the line on stderr. */
 export type LossListener = (what: LossKind, count: number, total: number) => void;
@@ -20,6 +23,8 @@ export class LossReport {
   #lost = 0;
   #limited = 0;
   #ctxFull = 0;
+  #stormFull = 0;
+  #summarized = 0;
 
   /** buffer: what events go through ("ring buffer", "perf buffer"), named when it is full */
   constructor(
@@ -31,6 +36,16 @@ export class LossReport {
   /** Events lost to a full buffer so far. */
   get lost(): number {
     return this.#lost;
+  }
+
+  /** Drops lost because the storm map was full, so far. */
+  get stormFull(): number {
+    return this.#stormFull;
+  }
+
+  /** Drops the kernel summarized (--storm-limit) instead of sending, as of the last check: not a loss. */
+  get summarized(): number {
+    return this.#summarized;
   }
 
   /** Events held back by --rate-limit so far. */
@@ -67,12 +82,31 @@ export class LossReport {
       this.listener?.("not_followed", ctxFull - this.#ctxFull, ctxFull);
       this.#ctxFull = ctxFull;
     }
+    this.#summarized = this.counters.read(STAT.summarized);
+    const stormFull = this.counters.read(STAT.stormFull);
+    if (stormFull > this.#stormFull) {
+      writeErr(
+        `nettrace: ${
+          stormFull - this.#stormFull
+        } events lost: the storm map is full, they could be neither sent nor summarized (${stormFull} in all)`,
+      );
+      this.listener?.("storm_full", stormFull - this.#stormFull, stormFull);
+      this.#stormFull = stormFull;
+    }
   }
 
   /** The summary's tail: "0 events lost" and, when any, the rate-limited count. */
   summary(): string {
     return `${this.#lost} events lost${this.#limited ? `, ${this.#limited} held back by --rate-limit` : ""}${
       this.#ctxFull ? `, ${this.#ctxFull} packets not followed (context map full)` : ""
+    }`;
+  }
+
+  /** The drop monitor's summary: "12 events shown, 199988 summarized, 0 lost", every drop in one of them. */
+  dropSummary(shown: number): string {
+    const lost = this.#lost + this.#stormFull;
+    return `${shown} events shown, ${this.summarized} summarized, ${lost} lost${
+      this.#limited ? `, ${this.#limited} held back by --rate-limit` : ""
     }`;
   }
 }

@@ -34,7 +34,7 @@ kernelTest("drop: TCP SYN to a closed port is NO_SOCKET at tcp_v4_rcv", async ()
       ),
     );
     assertEquals(r.code, 0);
-    assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
+    assertMatch(r.stderr, /end trace\.\.\.\n\d+ events shown, 0 summarized, 0 lost/);
   });
 });
 
@@ -50,7 +50,7 @@ kernelTest(
         );
         assertEquals(r.code, 0, r.stderr);
         assertMatch(r.stderr, /events through the perf buffer/);
-        assertMatch(r.stderr, /end trace: \d+ events shown, 0 events lost/);
+        assertMatch(r.stderr, /end trace\.\.\.\n\d+ events shown, 0 summarized, 0 lost/);
       }
     });
   },
@@ -145,7 +145,7 @@ kernelTest("drop: -c 1 exits by itself after one event", async () => {
       assert(r, "nettrace -c 1 did not exit");
       assertEquals(r.code, 0);
       assertEquals(r.stdout.trim().split("\n").length, 1, r.stdout);
-      assertMatch(r.stderr, /end trace: 1 events shown/);
+      assertMatch(r.stderr, /end trace\.\.\.\n1 events shown/);
     } finally {
       await run.stop();
     }
@@ -216,8 +216,17 @@ kernelTest("drop: --json prints each drop, then the summary, as objects that fol
       assertEquals(d.netns, net.netnsInode(net.b));
       assert((d.stack as string[]).some((f) => f.startsWith("ip_local_deliver")), JSON.stringify(d.stack));
     }
-    assertEquals(records[2], { type: "summary", v: 1, shown: 2, lost: 0, limited: 0, not_followed: 0 });
-    assertMatch(r.stderr, /end trace: 2 events shown, 0 events lost/);
+    assertEquals(records[2], {
+      type: "summary",
+      v: 1,
+      shown: 2,
+      summarized: 0,
+      lost: 0,
+      limited: 0,
+      not_followed: 0,
+      storm_full: 0,
+    });
+    assertMatch(r.stderr, /end trace\.\.\.\n2 events shown, 0 summarized, 0 lost/);
   });
 });
 

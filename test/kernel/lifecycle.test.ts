@@ -41,7 +41,7 @@ kernelTest("lifecycle: SIGTERM ends with a summary and nothing left", async () =
   const run = await NettraceRun.start(["--drop"]);
   const r = await run.stop("SIGTERM");
   assertEquals(r.code, 0);
-  assertMatch(r.stderr, /end trace: \d+ events shown, \d+ events lost/);
+  assertMatch(r.stderr, /end trace\.\.\.\n\d+ events shown, \d+ summarized, \d+ lost/);
   await assertNothingLeft();
 });
 
@@ -49,7 +49,18 @@ for (const [transport, buffer] of [["ringbuf", "ring buffer"], ["perf", "perf bu
   kernelTest(`lifecycle: a flood through a 4 KiB ${buffer} reports lost events, live and at the end`, async () => {
     const net = await VethPair.create(`fl${transport.slice(0, 4)}`);
     try {
-      const args = ["--drop", "--transport", transport, "--ring-size", "4", "-d", net.v4.b, "-p", "udp"];
+      const args = [
+        "--drop",
+        "--no-storm-limit",
+        "--transport",
+        transport,
+        "--ring-size",
+        "4",
+        "-d",
+        net.v4.b,
+        "-p",
+        "udp",
+      ];
       const run = await NettraceRun.start(args);
       try {
         const sent = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", "30000"]);
@@ -58,7 +69,7 @@ for (const [transport, buffer] of [["ringbuf", "ring buffer"], ["perf", "perf bu
         await run.waitFor(() => lossLine.test(run.stderr), 3000);
         const r = await run.stop();
         assert(lossLine.test(r.stderr), `no live loss line:\n${r.stderr}`);
-        const end = r.stderr.match(/end trace: (\d+) events shown, (\d+) events lost/);
+        const end = r.stderr.match(/end trace\.\.\.\n(\d+) events shown, 0 summarized, (\d+) lost/);
         assert(end, r.stderr);
         const shown = Number(end[1]), lost = Number(end[2]);
         assert(lost > 0, `lost is 0: ${r.stderr}`);
@@ -192,7 +203,16 @@ kernelTest("lifecycle: -h lists every option with a meaning; -V prints the versi
 kernelTest("lifecycle: --rate-limit holds events back in the kernel, counted live and at the end", async () => {
   const net = await VethPair.create("rate");
   try {
-    const run = await NettraceRun.start(["--drop", "--rate-limit", "20/s", "-d", net.v4.b, "-p", "udp"]);
+    const run = await NettraceRun.start([
+      "--drop",
+      "--no-storm-limit",
+      "--rate-limit",
+      "20/s",
+      "-d",
+      net.v4.b,
+      "-p",
+      "udp",
+    ]);
     try {
       const started = Date.now();
       const sent = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", "3000"]);
@@ -201,7 +221,9 @@ kernelTest("lifecycle: --rate-limit holds events back in the kernel, counted liv
       const r = await run.stop();
       const seconds = (Date.now() - started) / 1000;
       assertMatch(r.stderr, /nettrace: \d+ events not sent: over --rate-limit \(\d+ in all\)/);
-      const end = r.stderr.match(/end trace: (\d+) events shown, (\d+) events lost, (\d+) held back by --rate-limit/);
+      const end = r.stderr.match(
+        /end trace\.\.\.\n(\d+) events shown, 0 summarized, (\d+) lost, (\d+) held back by --rate-limit/,
+      );
       assert(end, r.stderr);
       const [shown, lost, limited] = end.slice(1).map(Number);
       const cpus = navigator.hardwareConcurrency;

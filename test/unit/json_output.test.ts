@@ -83,10 +83,10 @@ Deno.test("json: loss reports and the summary follow the schema; a malformed obj
   for (const o of [lossJson("lost", 10, 25, "perf buffer"), lossJson("limited", 1, 1, "ring buffer")]) {
     assertEquals(schemaProblem(o), undefined, JSON.stringify(o));
   }
-  assertEquals(schemaProblem(summaryJson(7, 2, 0, 0)), undefined);
+  assertEquals(schemaProblem(summaryJson({ shown: 7, lost: 2, limited: 0, notFollowed: 0 })), undefined);
   // the schema is not vacuous: a wrong type, a missing field, an unknown field are refused
-  assert(schemaProblem({ ...summaryJson(1, 0, 0, 0), shown: "1" }));
+  assert(schemaProblem({ ...summaryJson({ shown: 1, lost: 0, limited: 0, notFollowed: 0 }), shown: "1" }));
   assert(schemaProblem({ type: "drop", v: 1 }));
   assert(schemaProblem({ ...lossJson("lost", 1, 1, "ring buffer"), extra: 1 }));
-  assert(schemaProblem({ ...summaryJson(1, 0, 0, 0), v: 2 }));
+  assert(schemaProblem({ ...summaryJson({ shown: 1, lost: 0, limited: 0, notFollowed: 0 }), v: 2 }));
 });

@@ -6,7 +6,17 @@ import { assertEquals } from "../helpers/assert.ts";
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { DROP_OBJECT, eventObject, LIFE_OBJECT } from "../../src/bpf/objects.ts";
 import { PointCopies } from "../../lib/ffi/point_copies.ts";
-import { ADDR_FILTER, EVENT, FILTER, NF_EVENT, PACKET, POINT, SOCK_EVENT } from "../../src/event/layout.ts";
+import {
+  ADDR_FILTER,
+  EVENT,
+  FILTER,
+  NF_EVENT,
+  PACKET,
+  POINT,
+  SOCK_EVENT,
+  STORM,
+  STORM_KEY,
+} from "../../src/event/layout.ts";
 
 function check(obj: BpfObject, struct: string, layout: Record<string, number>): void {
   const btf = obj.btf();
@@ -18,13 +28,15 @@ function check(obj: BpfObject, struct: string, layout: Record<string, number>): 
   assertEquals(actual, layout, `struct ${struct}`);
 }
 
-Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter match the object's BTF", () => {
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm match the object's BTF", () => {
   const obj = BpfObject.open(DROP_OBJECT, { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
     check(obj, "nt_packet", PACKET);
     check(obj, "nt_filter", FILTER);
     check(obj, "nt_addr_filter", ADDR_FILTER);
+    check(obj, "nt_storm_key", STORM_KEY);
+    check(obj, "nt_storm", STORM);
   } finally {
     obj.close();
   }

@@ -119,6 +119,8 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "pkt-len", "RANGE"],
   [undefined, "min-latency", "MS"],
   [undefined, "rate-limit", "RATE"],
+  [undefined, "storm-limit", "RATE"],
+  [undefined, "no-storm-limit", undefined],
   ["c", "count", "N"],
   ["t", "trace", "LIST"],
   [undefined, "trace-matcher", "REGEX"],

@@ -224,7 +224,7 @@ run_config() {
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
 config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
-  test/kernel/lifecycle.test.ts
+  test/kernel/lifecycle.test.ts test/kernel/storm.test.ts
 
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance)
 config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
@@ -239,7 +239,7 @@ config nobtf \
 
 config backports --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
-  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts
+  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts test/kernel/storm.test.ts
 
 # Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
@@ -251,7 +251,8 @@ config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_bt
 
 # 5.10 without BTF and without --btf: the compat objects (the check tests too: what is missing, what to do)
 config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 \
-  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts test/kernel/attach.test.ts
+  -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts test/kernel/attach.test.ts \
+  test/kernel/storm.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * --storm-limit: a drop storm summarized in the kernel instead of sent. The
+ * same drop (netns, reason, location, protocol, addresses, destination port)
+ * is sent at most storm_limit times a second; its repeats only add to a
+ * counter in the `storms` map, which nettrace reads and prints as
+ * "... and N more like this". Every repeat is also counted in
+ * NT_STAT_SUMMARIZED, the exact total. A drop whose key cannot be stored
+ * (the map is full) is not sent either: it is counted in NT_STAT_STORM_FULL,
+ * a loss the summary reports. Needs nettrace.h and stats.h.
+ *
+ * The per-key counters are updated from every CPU: `summarized` with an
+ * atomic add (whose result is not used, so kernels before 5.12 take it), the
+ * window's count without one, which only makes the limit approximate.
+ */
+#ifndef NETTRACE_STORM_LIMIT_H
+#define NETTRACE_STORM_LIMIT_H
+
+const volatile __u32 storm_limit = 0;   /* sends per second per key, 0 = off (--no-storm-limit) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);      /* resized before load */
+	__type(key, struct nt_storm_key);
+	__type(value, struct nt_storm);
+} storms SEC(".maps");
+
+/* The key of a drop: what makes two drops "the same". */
+static __always_inline void nt_storm_key_of(struct nt_storm_key *k, const struct nt_packet *pkt,
+					    __u32 netns, __u32 reason, __u64 location)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->location = location;
+	k->reason = reason;
+	k->netns = netns;
+	k->l3_proto = pkt->l3_proto;
+	k->l4_proto = pkt->l4_proto;
+	if (pkt->l3_proto == NT_ETH_P_IP && pkt->l3_len >= 20) {
+		__builtin_memcpy(k->saddr, &pkt->l3[12], 4);
+		__builtin_memcpy(k->daddr, &pkt->l3[16], 4);
+	} else if (pkt->l3_proto == NT_ETH_P_IPV6 && pkt->l3_len >= 40) {
+		__builtin_memcpy(k->saddr, &pkt->l3[8], 16);
+		__builtin_memcpy(k->daddr, &pkt->l3[24], 16);
+	}
+	if (nt_has_ports(pkt))
+		k->dport = (__u16)pkt->l4[2] << 8 | pkt->l4[3];
+}
+
+/* Whether this drop may be sent; when not, it has been counted. */
+static __always_inline bool nt_storm_allows(const struct nt_packet *pkt, __u32 netns, __u32 reason,
+					    __u64 location)
+{
+	struct nt_storm_key key;
+	struct nt_storm *s;
+	__u64 now;
+
+	if (!storm_limit)
+		return true;
+	nt_storm_key_of(&key, pkt, netns, reason, location);
+	now = bpf_ktime_get_ns();
+	s = bpf_map_lookup_elem(&storms, &key);
+	if (!s) {
+		struct nt_storm fresh = { .window_start = now, .window_count = 1, .last_ns = now };
+
+		/* another CPU may have stored it meanwhile: then count against its entry */
+		if (!bpf_map_update_elem(&storms, &key, &fresh, BPF_NOEXIST))
+			return true;
+		s = bpf_map_lookup_elem(&storms, &key);
+		if (!s) {
+			nt_count(NT_STAT_STORM_FULL);
+			return false;
+		}
+	}
+	s->last_ns = now;
+	if (now - s->window_start >= 1000000000ULL) {
+		s->window_start = now;
+		s->window_count = 0;
+	}
+	if (s->window_count < storm_limit) {
+		s->window_count++;
+		return true;
+	}
+	__sync_fetch_and_add(&s->summarized, 1);
+	nt_count(NT_STAT_SUMMARIZED);
+	return false;
+}
+
+#endif

@@ -79,6 +79,15 @@ const READERS: Array<[string, string[]]> = [
   ["perf mmap, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "mmap"]],
   ["perf callback, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "callback"]],
   ["ringbuf mmap, --json, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap", "--json"]],
+  ["ringbuf mmap, -w, no limit", [
+    NO_LIMIT,
+    "--transport",
+    "ringbuf",
+    "--ring-reader",
+    "mmap",
+    "-w",
+    `${WORK}storm.pcapng`,
+  ]],
 ];
 
 /** Floods the closed port: packets sent and the sender's rate. */
@@ -109,6 +118,8 @@ async function untraced(net: VethPair): Promise<Row> {
 }
 
 async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
+  const pcap = readerArgs.indexOf("-w");
+  if (pcap >= 0) await Deno.remove(readerArgs[pcap + 1]).catch(() => {});
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const outFile = `${WORK}${reader.replace(/[^\w]+/g, "-")}.out`;
   const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);

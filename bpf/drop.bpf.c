@@ -27,6 +27,7 @@ const volatile struct nt_event nt_event_layout = {};
 #include "stats.h"
 #include "storm_limit.h"
 #include "event_output.h"
+#include "skb_capture.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -43,6 +44,7 @@ struct {
 static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason)
 {
 	struct nt_packet pkt;
+	struct nt_captured_event *captured = NULL;
 	struct nt_event *e;
 	__u32 netns;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -65,7 +67,13 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 		nt_count(NT_STAT_LIMITED);
 		return 0;
 	}
-	e = nt_out_reserve(struct nt_event);
+	/* with -w, the event and the packet's bytes are one record, filled in a scratch slot */
+	if (snaplen) {
+		captured = nt_capture_slot();
+		e = captured ? &captured->event : NULL;
+	} else {
+		e = nt_out_reserve(struct nt_event);
+	}
 	if (!e) {
 		nt_count(NT_STAT_LOST);
 		return 0;
@@ -95,6 +103,13 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 			e->ifname[0] = 0;
 	}
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
+	if (captured) {
+		__u32 n = nt_capture_fill(&captured->cap, skb);
+
+		if (nt_out_copy_size(ctx, captured, sizeof(struct nt_event) + n))
+			nt_count(NT_STAT_LOST);
+		return 0;
+	}
 	nt_out_submit(ctx, e);
 	return 0;
 }

@@ -48,6 +48,8 @@ if [ "$TEST" = 1 ]; then
   need_cmd nft nftables
   need_cmd ping iputils-ping
   need_cmd setpriv util-linux
+  # -w's pcapng, read with Wireshark's dissectors
+  need_cmd tshark tshark
   # the man page and the completions are checked by the programs that read them
   need_cmd groff groff-base
   need_cmd fish fish

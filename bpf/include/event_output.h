@@ -11,7 +11,9 @@
  *	... fill e ...
  *	nt_out_submit(ctx, e);
  *
- * and a record that does not fit counts as lost (NT_STAT_LOST). stats.h
+ * and a record that does not fit counts as lost (NT_STAT_LOST). A record of
+ * variable length (an event with the packet's bytes) is filled in a scratch
+ * map and sent with nt_out_copy_size(ctx, p, size). stats.h
  * must come first. The map is named `events` in both objects.
  */
 #ifndef NETTRACE_EVENT_OUTPUT_H
@@ -49,6 +51,8 @@ static __always_inline void *nt_out_slot_get(void)
 #define nt_out_reserve(type) ((type *)nt_out_slot_get())
 /* copies a record filled elsewhere (a scratch map); non-zero when it did not fit */
 #define nt_out_copy(ctx, e) bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*(e)))
+/* copies size bytes at p (a record with a variable tail); non-zero when it did not fit */
+#define nt_out_copy_size(ctx, p, size) bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, p, size)
 #define nt_out_submit(ctx, e)                  \
 	do {                                   \
 		if (nt_out_copy(ctx, e))       \
@@ -65,6 +69,7 @@ struct {
 #define nt_out_reserve(type) ((type *)bpf_ringbuf_reserve(&events, sizeof(type), 0))
 #define nt_out_submit(ctx, e) bpf_ringbuf_submit(e, 0)
 #define nt_out_copy(ctx, e) bpf_ringbuf_output(&events, e, sizeof(*(e)), 0)
+#define nt_out_copy_size(ctx, p, size) bpf_ringbuf_output(&events, p, size, 0)
 
 #endif
 

@@ -49,6 +49,21 @@ struct nt_event {
 	__u8 _pad2[2];
 };
 
+/* --snaplen's largest value: bytes of a packet sent with its event (-w) */
+#define NT_SNAP_MAX 2048
+#define NT_LINK_ETHERNET 1   /* pcap LINKTYPE_ETHERNET: the bytes start at the MAC header */
+#define NT_LINK_RAW 101      /* pcap LINKTYPE_RAW: at the IPv4 or IPv6 header */
+
+/* The bytes of the event's packet (-w), sent in the same record right after
+ * its struct nt_event, caplen bytes of data. */
+struct nt_capture {
+	__u32 origlen;     /* the packet's length from where the bytes start */
+	__u16 caplen;      /* bytes in data[] */
+	__u8 link;         /* NT_LINK_*; 0: no bytes (no header to start from) */
+	__u8 _pad;
+	__u8 data[NT_SNAP_MAX];
+};
+
 enum nt_kind {
 	NT_KIND_DROP = 1,
 	NT_KIND_LIFE = 2,

@@ -95,11 +95,23 @@ export function errnoName(err: number): string {
 
 /** Formats a printf format with a va_list (libbpf's print callback). */
 export function formatVaList(fmt: Deno.PointerValue, args: Deno.PointerValue): string {
-  const buf = new Uint8Array(1024);
-  const n = sym.vsnprintf(buf, BigInt(buf.length), fmt, args);
+  // vsnprintf consumes the va_list: its state (x86_64: 24 bytes, aarch64: 32) is saved to format a long
+  // message (a verifier log) a second time into a buffer that fits it
+  const state = args ? new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(args, VA_LIST_BYTES)) : undefined;
+  const saved = state?.slice();
+  let buf = new Uint8Array(1024);
+  let n = sym.vsnprintf(buf, BigInt(buf.length), fmt, args);
+  if (n >= buf.length && state && saved) {
+    state.set(saved);
+    buf = new Uint8Array(n + 1);
+    n = sym.vsnprintf(buf, BigInt(buf.length), fmt, args);
+  }
   if (n < 0) return readCString(fmt);
   return new TextDecoder().decode(buf.subarray(0, Math.min(n, buf.length - 1)));
 }
+
+/** Bytes of a va_list's state: the largest of the 64-bit ABIs nettrace runs on. */
+const VA_LIST_BYTES = 32;
 
 /** A shared memory mapping of fd; write=false maps read-only. */
 export function mmapShared(fd: number, length: number, offset: number, write: boolean): Deno.PointerObject {

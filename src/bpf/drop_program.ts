@@ -34,6 +34,8 @@ export interface DropProgramConfig {
   rateLimit: number;
   /** sends per second of the same drop before its repeats are summarized, 0 = off */
   stormLimit: number;
+  /** bytes of each dropped packet sent with its event (-w), 0 = none */
+  snaplen: number;
   /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
   consumedReason?: number;
   /** whether the kfree_skb tracepoint carries a reason */
@@ -109,6 +111,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
       want_stack: new Uint8Array([cfg.wantStack ? 1 : 0]),
       rate_limit: u32(cfg.rateLimit),
       storm_limit: u32(cfg.stormLimit),
+      snaplen: u32(cfg.snaplen),
       skip_reason: u32(cfg.consumedReason ?? 0xffffffff),
       tp_has_reason: new Uint8Array([cfg.tpHasReason ? 1 : 0]),
       skb_arg: u32(fn?.skbArg ?? 0),

@@ -11,6 +11,7 @@ import {
   TRANSPORT_CHOICES,
   type TransportChoice,
 } from "../../lib/ffi/ring_records.ts";
+import { SNAP_MAX } from "../event/layout.ts";
 import { ATTACH_METHODS, type AttachMethod, isAttachMethod } from "../bpf/attach_method.ts";
 import {
   parseAddressOption,
@@ -46,6 +47,11 @@ export interface Options {
   outputTruncate: boolean;
   /** --output-rotate SIZE,COUNT */
   outputRotate?: { size: number; count: number };
+  /** -w: the packets shown, as pcapng, to this file */
+  write?: string;
+  /** --snaplen: bytes of each packet -w keeps */
+  snaplen: number;
+  snaplenGiven: boolean;
   verbose: boolean;
   debug: boolean;
   /** BTF file for kernels without /sys/kernel/btf/vmlinux */
@@ -101,6 +107,8 @@ export interface OptionSpec {
 }
 
 const PAGE_KIB = 4;
+/** Bytes of each packet -w keeps unless --snaplen says otherwise. */
+export const DEFAULT_SNAPLEN = 128;
 /** Sends per second of one drop (--storm-limit) before its repeats are only counted. */
 export const DEFAULT_STORM_LIMIT = 100;
 /** Default ring buffer size: 4 MiB. */
@@ -358,6 +366,23 @@ export const OPTION_TABLE: OptionSpec[] = [
     help: "start a new -o FILE when it would pass SIZE (K, M, G), keeping N old ones (FILE.1 ... FILE.N)",
     apply: (o, v, n) => (o.outputRotate = parseRotateOption(n, v)),
   },
+  {
+    short: "w",
+    long: "write",
+    value: "FILE",
+    help: "--drop: also write the packets shown to FILE as pcapng, with the kernel's verdict as each one's comment",
+    apply: (o, v) => (o.write = v),
+  },
+  {
+    long: "snaplen",
+    value: "BYTES",
+    help:
+      `with -w: bytes of each packet kept, from its MAC or IP header (default ${DEFAULT_SNAPLEN}, at most ${SNAP_MAX})`,
+    apply: (o, v, n) => {
+      o.snaplen = parseIntegerOption(n, v, 1, SNAP_MAX);
+      o.snaplenGiven = true;
+    },
+  },
   { long: "date", help: "print wall-clock date and time instead of seconds since boot", apply: (o) => (o.date = true) },
   {
     long: "check",
@@ -422,6 +447,8 @@ export function defaultOptions(): Options {
     dropStack: false,
     json: false,
     outputTruncate: false,
+    snaplen: DEFAULT_SNAPLEN,
+    snaplenGiven: false,
     verbose: false,
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
@@ -484,6 +511,13 @@ export function parseArgs(argv: string[]): Options {
     throw new UsageError(`--output-${opts.outputRotate ? "rotate" : "truncate"} is for -o FILE`);
   }
   opts.mode ??= "life";
+  if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
+  if (opts.write && opts.mode !== "drop") {
+    throw new UsageError("-w FILE writes the drops of --drop; the lifecycle and --diag modes do not write pcapng yet");
+  }
+  if (opts.write && opts.output && opts.write === opts.output) {
+    throw new UsageError(`-w and -o name the same file '${opts.write}'`);
+  }
   if (opts.stormLimitGiven && opts.mode !== "drop") {
     throw new UsageError("--storm-limit and --no-storm-limit are for --drop");
   }

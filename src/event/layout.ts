@@ -167,3 +167,12 @@ export const STORM_KEY = {
 
 /** struct nt_storm: the counters of one key. */
 export const STORM = { window_start: 0, window_count: 8, summarized: 16, last_ns: 24, size: 32 } as const;
+
+/** struct nt_capture: a packet's bytes, right after its struct nt_event in the same record (-w). */
+export const CAPTURE = { origlen: 0, caplen: 4, link: 6, data: 8, size: 8 + 2048 } as const;
+
+/** NT_SNAP_MAX: the largest --snaplen. */
+export const SNAP_MAX = 2048;
+
+/** struct nt_captured_event: the scratch record an event and its bytes are sent from. */
+export const CAPTURED_EVENT = { event: 0, cap: EVENT.size, size: EVENT.size + CAPTURE.size } as const;

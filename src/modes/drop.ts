@@ -19,7 +19,10 @@ import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
-import { type DropLineContext, formatDropLine, formatStack } from "../output/drop_line.ts";
+import { type DropLineContext, formatDropComment, formatDropLine, formatStack } from "../output/drop_line.ts";
+import { decodeCapture } from "../event/capture.ts";
+import { PcapngSink } from "../output/pcapng_sink.ts";
+import { VERSION } from "../version.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { OutputFile } from "../runtime/output_file.ts";
 import { LossReport } from "../output/loss_report.ts";
@@ -42,6 +45,7 @@ const BPF_FRAME = /^(bpf_prog_|bpf_trampoline_|bpf_trace_run)/;
 export async function runDrop(opts: Options): Promise<number> {
   // a file nettrace may not write is bad input, found before anything is loaded
   const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
+  const captureFile = opts.write ? OutputFile.open(opts.write, false, undefined, "-w") : undefined;
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -59,6 +63,7 @@ export async function runDrop(opts: Options): Promise<number> {
   const stop = new StopSignal();
   const out = new LineWriter(outFile ?? Deno.stdout);
   let obj: BpfObject | undefined;
+  let point = "";
   let reader: RingReader | undefined;
   let shown = 0;
   let losses: LossReport | undefined;
@@ -72,12 +77,14 @@ export async function runDrop(opts: Options): Promise<number> {
         transport,
         rateLimit: opts.rateLimit,
         stormLimit: opts.stormLimit,
+        snaplen: captureFile ? opts.snaplen : 0,
         consumedReason: reasons.consumed,
         tpHasReason: reasons.source !== "none",
         btfCustomPath,
         compat,
       }, kernelBtf);
       obj = prog.object;
+      point = prog.point;
       log("info", `drops seen at ${prog.point}`);
       if (compat) writeErr(compatNotice(compat, "drop", transport));
     } finally {
@@ -117,9 +124,23 @@ export async function runDrop(opts: Options): Promise<number> {
     const jsonCtx: DropJsonContext | undefined = opts.json
       ? { reasons: ctx.reasons, symbolize: ctx.symbolize, wallOffsetNs }
       : undefined;
+    const pcap = captureFile
+      ? new PcapngSink(
+        captureFile,
+        { application: `nettrace ${VERSION}`, os: `Linux ${Deno.osRelease()}` },
+        opts.snaplen,
+      )
+      : undefined;
+    const commentCtx = { reasons: ctx.reasons, symbolize: ctx.symbolize, point };
     reader = openEventReader(transport, opts.ringReader, obj.map("events"), opts.ringSize, (view, off, size) => {
       if (stop.stopped) return;
       const ev = decodeEvent(view, off, size);
+      if (pcap) {
+        const bytes = decodeCapture(view, off, size);
+        if (bytes) {
+          pcap.packet(ev, BigInt(ev.tsNs) + BigInt(wallOffsetNs), bytes, formatDropComment(ev, commentCtx));
+        }
+      }
       if (jsonCtx) {
         out.push(JSON.stringify(dropJson(ev, jsonCtx, opts.dropStack ? stackFrames(ev.stackId) : undefined)));
       } else {
@@ -144,6 +165,7 @@ export async function runDrop(opts: Options): Promise<number> {
     while (!stop.stopped) {
       await reader.wait(POLL_MS);
       reader.drain();
+      pcap?.flush();
       const now = performance.now();
       if (now - lastStormReport >= STORM_REPORT_MS) {
         lastStormReport = now;
@@ -160,6 +182,7 @@ export async function runDrop(opts: Options): Promise<number> {
       reportStorms();
       out.flush();
     }
+    pcap?.flush();
     losses.check();
     if (opts.json) {
       out.push(JSON.stringify(summaryJson({
@@ -177,6 +200,7 @@ export async function runDrop(opts: Options): Promise<number> {
     obj?.close();
     stop.dispose();
     outFile?.close();
+    captureFile?.close();
   }
   writeErr("end trace...");
   writeErr(losses?.dropSummary(shown) ?? `${shown} events shown, 0 summarized, 0 lost`);

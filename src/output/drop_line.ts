@@ -42,3 +42,21 @@ export function formatDropLine(ev: KernelEvent, ctx: DropLineContext): string {
 export function formatStack(frames: string[]): string {
   return frames.map((f) => `    -> ${f}`).join("\n");
 }
+
+/** What a drop's pcapng comment names besides the event. */
+export interface DropCommentContext {
+  reasons?: DropReasons;
+  symbolize: (addr: bigint) => string;
+  /** the kernel point the drop was seen at: "tracepoint skb:kfree_skb" */
+  point: string;
+}
+
+/**
+ * The comment of a dropped packet in -w's pcapng, as Wireshark shows it beside the packet:
+ * `dropped: reason NO_SOCKET at __udp4_lib_rcv+0x4bc (tracepoint skb:kfree_skb), skb 0xffff888104f2e800`
+ */
+export function formatDropComment(ev: KernelEvent, ctx: DropCommentContext): string {
+  const reason = ctx.reasons ? `reason ${reasonName(ctx.reasons, ev.reason)} ` : "";
+  return `dropped: ${reason}at ${ctx.symbolize(ev.location)} (${ctx.point}), skb 0x${ev.skb.toString(16)}, ` +
+    `${ev.ifname ? `dev ${ev.ifname}, ` : ""}netns ${ev.netns}, comm ${ev.comm}, pid ${ev.pid}`;
+}

@@ -4,6 +4,7 @@
  * through a symbolic link, and appended to unless --output-truncate asks to
  * empty it. With --output-rotate SIZE,COUNT a write that would take it past
  * SIZE first moves it to FILE.1 (FILE.1 to FILE.2, ..., keeping COUNT).
+ * -w FILE (pcapng) is opened the same way.
  * @module
  */
 import { closeFd, errnoText, openForAppend, writeAll } from "../../lib/ffi/libc.ts";
@@ -18,11 +19,11 @@ export interface RotateSpec {
 const ELOOP = 40;
 const FILE_MODE = 0o600;
 
-function open(path: string, truncate: boolean): { fd: number; size: number } {
+function open(path: string, truncate: boolean, option: string): { fd: number; size: number } {
   const r = openForAppend(path, truncate, FILE_MODE);
   if (typeof r !== "number") return r;
-  if (-r === ELOOP) throw new UsageError(`-o '${path}': a symbolic link: nettrace does not write through one`);
-  throw new UsageError(`-o '${path}': cannot open it for writing: ${errnoText(-r)}`);
+  if (-r === ELOOP) throw new UsageError(`${option} '${path}': a symbolic link: nettrace does not write through one`);
+  throw new UsageError(`${option} '${path}': cannot open it for writing: ${errnoText(-r)}`);
 }
 
 function exists(path: string): boolean {
@@ -39,14 +40,19 @@ export class OutputFile {
   #fd: number;
   #size: number;
 
-  private constructor(readonly path: string, readonly rotate: RotateSpec | undefined, f: { fd: number; size: number }) {
+  private constructor(
+    readonly path: string,
+    readonly rotate: RotateSpec | undefined,
+    readonly option: string,
+    f: { fd: number; size: number },
+  ) {
     this.#fd = f.fd;
     this.#size = f.size;
   }
 
-  /** Opens (or creates) the file; a path nettrace may not write is bad input. */
-  static open(path: string, truncate: boolean, rotate?: RotateSpec): OutputFile {
-    return new OutputFile(path, rotate, open(path, truncate));
+  /** Opens (or creates) the file; a path nettrace may not write is bad input. option: named in messages. */
+  static open(path: string, truncate: boolean, rotate?: RotateSpec, option = "-o"): OutputFile {
+    return new OutputFile(path, rotate, option, open(path, truncate, option));
   }
 
   /** Bytes in the current file. */
@@ -60,7 +66,7 @@ export class OutputFile {
     try {
       this.#size += writeAll(this.#fd, data as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      throw new HostError(`-o '${this.path}': ${(e as Error).message}`);
+      throw new HostError(`${this.option} '${this.path}': ${(e as Error).message}`);
     }
     return data.length;
   }
@@ -73,7 +79,7 @@ export class OutputFile {
       if (exists(`${this.path}.${i}`)) Deno.renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
     }
     Deno.renameSync(this.path, `${this.path}.1`);
-    const f = open(this.path, true);
+    const f = open(this.path, true, this.option);
     this.#fd = f.fd;
     this.#size = f.size;
   }

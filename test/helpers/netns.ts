@@ -113,9 +113,9 @@ export class VethPair {
     await this.exec(from, ["timeout", String(timeoutS), "bash", "-c", `exec 3<>${target}`]);
   }
 
-  /** Sends one UDP datagram. */
-  async udpSend(from: string, addr: string, port: number): Promise<void> {
-    await this.exec(from, ["bash", "-c", `echo nettrace-test > /dev/udp/${addr}/${port}`]);
+  /** Sends one UDP datagram: payload and a newline. */
+  async udpSend(from: string, addr: string, port: number, payload = "nettrace-test"): Promise<void> {
+    await this.exec(from, ["bash", "-c", `echo ${payload} > /dev/udp/${addr}/${port}`]);
   }
 
   /** Reads a counter of /proc/net/snmp ("Udp", "NoPorts") inside a namespace. */

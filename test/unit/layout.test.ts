@@ -8,6 +8,8 @@ import { DROP_OBJECT, eventObject, LIFE_OBJECT } from "../../src/bpf/objects.ts"
 import { PointCopies } from "../../lib/ffi/point_copies.ts";
 import {
   ADDR_FILTER,
+  CAPTURE,
+  CAPTURED_EVENT,
   EVENT,
   FILTER,
   NF_EVENT,
@@ -28,7 +30,7 @@ function check(obj: BpfObject, struct: string, layout: Record<string, number>): 
   assertEquals(actual, layout, `struct ${struct}`);
 }
 
-Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm match the object's BTF", () => {
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture match the object's BTF", () => {
   const obj = BpfObject.open(DROP_OBJECT, { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
@@ -37,6 +39,8 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_sto
     check(obj, "nt_addr_filter", ADDR_FILTER);
     check(obj, "nt_storm_key", STORM_KEY);
     check(obj, "nt_storm", STORM);
+    check(obj, "nt_capture", CAPTURE);
+    check(obj, "nt_captured_event", CAPTURED_EVENT);
   } finally {
     obj.close();
   }

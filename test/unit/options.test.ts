@@ -134,6 +134,8 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   ["o", "output", "FILE"],
   [undefined, "output-truncate", undefined],
   [undefined, "output-rotate", "SIZE,N"],
+  ["w", "write", "FILE"],
+  [undefined, "snaplen", "BYTES"],
   [undefined, "date", undefined],
   [undefined, "check", undefined],
   [undefined, "btf", "FILE"],

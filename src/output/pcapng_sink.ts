@@ -1,0 +1,77 @@
+/**
+ * -w FILE: the packets nettrace shows, written as pcapng. One section per
+ * run (a file that already holds some gets another section after them), one
+ * interface block per device, netns and link type as packets first come
+ * through them, one packet block per packet with its comment. Blocks are
+ * queued and written once per drain, as the text lines are.
+ * @module
+ */
+import type { PacketBytes } from "../event/capture.ts";
+import { interfaceBlock, packetBlock, sectionHeaderBlock, type SectionInfo } from "./pcapng.ts";
+
+/** Where a packet was: its interface block is one per distinct value. */
+export interface CaptureInterface {
+  netns: number;
+  ifindex: number;
+  /** the device's name, escaped; empty when the skb had none */
+  ifname: string;
+}
+
+/** Bytes queued before a write even in the middle of a drain. */
+const MAX_PENDING_BYTES = 1 << 20;
+
+/** Packets to a pcapng file. */
+export class PcapngSink {
+  readonly #ids = new Map<string, number>();
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #packets = 0;
+
+  constructor(private out: { writeSync(p: Uint8Array): number }, info: SectionInfo, readonly snaplen: number) {
+    this.#queue(sectionHeaderBlock(info));
+  }
+
+  /** Packets written (or queued) so far. */
+  get packets(): number {
+    return this.#packets;
+  }
+
+  /** Queues one packet: timeNs on the wall clock, comment as Wireshark shows it. */
+  packet(where: CaptureInterface, timeNs: bigint, bytes: PacketBytes, comment: string): void {
+    const key = `${where.netns}/${where.ifindex}/${bytes.link}`;
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#ids.size;
+      this.#ids.set(key, id);
+      this.#queue(interfaceBlock({
+        linkType: bytes.link,
+        snaplen: this.snaplen,
+        name: where.ifname || (where.ifindex ? `ifindex ${where.ifindex}` : "(no device)"),
+        description: `ifindex ${where.ifindex} in netns ${where.netns}`,
+      }));
+    }
+    this.#queue(packetBlock({ interfaceId: id, timeNs, data: bytes.data, origLen: bytes.origLen, comment }));
+    this.#packets++;
+  }
+
+  #queue(b: Uint8Array): void {
+    this.#pending.push(b);
+    this.#pendingBytes += b.length;
+    if (this.#pendingBytes >= MAX_PENDING_BYTES) this.flush();
+  }
+
+  /** Writes what is queued. */
+  flush(): void {
+    if (this.#pendingBytes === 0) return;
+    const data = new Uint8Array(this.#pendingBytes);
+    let at = 0;
+    for (const b of this.#pending) {
+      data.set(b, at);
+      at += b.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let rest = data.subarray(0);
+    while (rest.length > 0) rest = rest.subarray(this.out.writeSync(rest));
+  }
+}

@@ -33,6 +33,7 @@ const libc = Deno.dlopen("libc.so.6", {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  malloc_trim: { parameters: ["usize"], result: "i32" },
 });
 
 const sym = libc.symbols;
@@ -240,4 +241,12 @@ export function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): number {
     off += n;
   }
   return off;
+}
+
+/**
+ * Gives the memory malloc holds free back to the kernel (glibc's malloc_trim): after start-up, whose large
+ * transient buffers (the kallsyms file, BTF) would otherwise stay in the process's RSS.
+ */
+export function releaseFreeMemory(): void {
+  sym.malloc_trim(0n);
 }

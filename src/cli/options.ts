@@ -58,6 +58,8 @@ export interface Options {
   btf?: string;
   /** ring buffer size in bytes */
   ringSize: number;
+  /** --ring-size was given */
+  ringSizeGiven: boolean;
   ringReader: RingReaderKind;
   /** --transport */
   transport: TransportChoice;
@@ -113,6 +115,11 @@ export const DEFAULT_SNAPLEN = 128;
 export const DEFAULT_STORM_LIMIT = 100;
 /** Default ring buffer size: 4 MiB. */
 export const DEFAULT_RING_SIZE = 4 << 20;
+/**
+ * The drop monitor's default ring with its storm limit on: a storm is counted in the kernel, so the ring carries
+ * what is shown, and a larger one would only add to nettrace's memory (the ring is mapped into it).
+ */
+export const STORM_RING_SIZE = 1 << 20;
 
 function splitList(name: string, v: string): string[] {
   const items = v.split(",").map((x) => x.trim());
@@ -398,8 +405,13 @@ export const OPTION_TABLE: OptionSpec[] = [
   {
     long: "ring-size",
     value: "KIB",
-    help: "BPF ring buffer size in KiB, a power of two (default 4096)",
-    apply: (o, v, n) => (o.ringSize = parseRingSizeOption(n, v, PAGE_KIB)),
+    help: `BPF ring buffer size in KiB, a power of two (default 4096; ${
+      STORM_RING_SIZE >> 10
+    } for --drop with its storm limit)`,
+    apply: (o, v, n) => {
+      o.ringSize = parseRingSizeOption(n, v, PAGE_KIB);
+      o.ringSizeGiven = true;
+    },
   },
   {
     long: "ring-reader",
@@ -452,6 +464,7 @@ export function defaultOptions(): Options {
     verbose: false,
     debug: false,
     ringSize: DEFAULT_RING_SIZE,
+    ringSizeGiven: false,
     ringReader: DEFAULT_RING_READER,
     transport: "auto",
     attachMethod: "auto",
@@ -518,6 +531,7 @@ export function parseArgs(argv: string[]): Options {
   if (opts.write && opts.output && opts.write === opts.output) {
     throw new UsageError(`-w and -o name the same file '${opts.write}'`);
   }
+  if (opts.mode === "drop" && opts.stormLimit > 0 && !opts.ringSizeGiven) opts.ringSize = STORM_RING_SIZE;
   if (opts.stormLimitGiven && opts.mode !== "drop") {
     throw new UsageError("--storm-limit and --no-storm-limit are for --drop");
   }

@@ -33,6 +33,7 @@ import { TimestampFormatter } from "../output/timestamp.ts";
 import { nowNs, wallClockOffsetNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
 import { StopSignal } from "../runtime/stop.ts";
+import { settleMemory } from "../runtime/memory.ts";
 
 const POLL_MS = 200;
 const LOSS_CHECK_MS = 500;
@@ -160,6 +161,7 @@ export async function runDrop(opts: Options): Promise<number> {
 
     // every line names its location: the symbols are read now, not while the first drop waits
     kernelSymbols();
+    await settleMemory();
     writeErr("begin trace...");
     let lastLossCheck = performance.now(), lastStormReport = lastLossCheck;
     while (!stop.stopped) {

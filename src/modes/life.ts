@@ -32,6 +32,7 @@ import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { log, writeErr } from "../runtime/log.ts";
 import { StopSignal } from "../runtime/stop.ts";
+import { settleMemory } from "../runtime/memory.ts";
 import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
 import { selectLeaves } from "../tracer/selection.ts";
 import { loadTree } from "../tracer/tree_source.ts";
@@ -399,6 +400,7 @@ export async function runLife(opts: Options): Promise<number> {
       if (done) emitBlock(done);
     });
 
+    await settleMemory();
     writeErr("begin trace...");
     while (!stop.stopped) {
       await reader.wait(POLL_MS);

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
-import { DEFAULT_RING_SIZE, helpText, OPTION_TABLE, parseArgs } from "../../src/cli/options.ts";
+import { DEFAULT_RING_SIZE, helpText, OPTION_TABLE, parseArgs, STORM_RING_SIZE } from "../../src/cli/options.ts";
 import { HostError, UsageError } from "../../src/errors.ts";
 import { resolveTransport } from "../../src/bpf/event_transport.ts";
 import { perfPagesPerCpu } from "../../lib/ffi/ring_reader.ts";
@@ -40,9 +40,12 @@ Deno.test("options: defaults, count, netns, ring size and reader", () => {
     false,
     false,
     false,
-    DEFAULT_RING_SIZE,
+    STORM_RING_SIZE,
     "mmap",
   ]);
+  // the storm limit keeps a storm out of the ring: without it, and in the lifecycle mode, the larger ring
+  assertEquals(parseArgs(["--drop", "--no-storm-limit"]).ringSize, DEFAULT_RING_SIZE);
+  assertEquals(parseArgs(["-p", "icmp"]).ringSize, DEFAULT_RING_SIZE);
   const o = parseArgs([
     "--drop-stack",
     "-c",

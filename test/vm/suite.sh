@@ -224,7 +224,7 @@ run_config() {
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
 config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
-  test/kernel/lifecycle.test.ts test/kernel/storm.test.ts
+  test/kernel/lifecycle.test.ts test/kernel/storm.test.ts test/kernel/capture.test.ts
 
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance)
 config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
@@ -252,7 +252,7 @@ config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_bt
 # 5.10 without BTF and without --btf: the compat objects (the check tests too: what is missing, what to do)
 config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH -- test/kernel/compat.test.ts test/kernel/check.test.ts test/kernel/attach.test.ts \
-  test/kernel/storm.test.ts
+  test/kernel/storm.test.ts test/kernel/capture.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi)
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.test.ts

@@ -127,11 +127,14 @@ function readPacket(view: DataView, off: number): RawPacket {
   const l3Len = Math.min(view.getUint8(off + PACKET.l3_len), L3_MAX);
   const l4Len = Math.min(view.getUint8(off + PACKET.l4_len), L4_MAX);
   const base = view.byteOffset + off;
+  // one copy of both headers (the ring's memory is reused), two views of it
+  const headers = new Uint8Array(view.buffer.slice(base + PACKET.l3, base + PACKET.l4 + L4_MAX));
+  const l4At = PACKET.l4 - PACKET.l3;
   return {
     l3Proto: view.getUint16(off + PACKET.l3_proto, true),
     l4Proto: view.getUint8(off + PACKET.l4_proto),
-    l3: new Uint8Array(view.buffer.slice(base + PACKET.l3, base + PACKET.l3 + l3Len)),
-    l4: new Uint8Array(view.buffer.slice(base + PACKET.l4, base + PACKET.l4 + l4Len)),
+    l3: headers.subarray(0, l3Len),
+    l4: headers.subarray(l4At, l4At + l4Len),
   };
 }
 

@@ -79,12 +79,13 @@ export function safeText(bytes: Uint8Array): string {
 /** A NUL-terminated string of at most max bytes at view[off], as safe text. */
 export function kernelString(view: DataView, off: number, max: number): string {
   // one pass finds the end and whether the bytes are plain printable ASCII (the hot path)
-  let end = 0, plain = true;
+  // (short names: a string built here costs less than a call into the decoder)
+  let end = 0, plain = true, text = "";
   for (; end < max; end++) {
     const b = view.getUint8(off + end);
     if (b === 0) break;
     if (b < 0x20 || b >= 0x7f || b === 0x5c) plain = false;
+    else if (plain) text += String.fromCharCode(b);
   }
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + off, end);
-  return plain ? latin1.decode(bytes) : safeText(bytes);
+  return plain ? text : safeText(new Uint8Array(view.buffer, view.byteOffset + off, end));
 }

@@ -24,7 +24,9 @@ export function packetJson(p: Packet): Record<string, unknown> {
     return { kind: "arp", op: p.op, sender_ip: p.senderIp, target_ip: p.targetIp, sender_mac: p.senderMac, text };
   }
   if (p.kind === "other") return { kind: "other", ethertype: p.l3Proto, text };
-  const out: Record<string, unknown> = {
+  // each shape made at once (a literal, a spread): an object grown key by key is slower to stringify, and --json
+  // stringifies every drop of a storm
+  const ip = {
     kind: "ip",
     family: p.family,
     saddr: p.saddr,
@@ -33,18 +35,24 @@ export function packetJson(p: Packet): Record<string, unknown> {
     length: p.length,
     ttl: p.ttl,
   };
-  if (p.fragment) out.fragment = true;
   const t = p.transport;
+  let out: Record<string, unknown>;
   if (t?.type === "tcp") {
-    Object.assign(out, { sport: t.sport, dport: t.dport, seq: t.seq, ack: t.ack, flags: tcpFlagsText(t.flags) });
+    out = { ...ip, sport: t.sport, dport: t.dport, seq: t.seq, ack: t.ack, flags: tcpFlagsText(t.flags), text };
   } else if (t?.type === "udp") {
-    Object.assign(out, { sport: t.sport, dport: t.dport });
+    out = { ...ip, sport: t.sport, dport: t.dport, text };
   } else if (t) {
-    Object.assign(out, { icmp_type: t.icmpType, icmp_code: t.code });
-    if (t.echo) Object.assign(out, { echo_id: t.echo.id, echo_seq: t.echo.seq });
+    out = t.echo
+      ? { ...ip, icmp_type: t.icmpType, icmp_code: t.code, echo_id: t.echo.id, echo_seq: t.echo.seq, text }
+      : { ...ip, icmp_type: t.icmpType, icmp_code: t.code, text };
+  } else {
+    out = { ...ip, text };
   }
-  if (p.problem) out.problem = p.problem;
-  out.text = text;
+  // rare: a later fragment, a malformed header (text stays last)
+  if (p.fragment || p.problem) {
+    const { text: _, ...fields } = out;
+    out = { ...fields, ...(p.fragment ? { fragment: true } : {}), ...(p.problem ? { problem: p.problem } : {}), text };
+  }
   return out;
 }
 
@@ -88,8 +96,7 @@ export function dropJson(ev: KernelEvent, ctx: DropJsonContext, stack?: string[]
     reason: ctx.reasons ? reasonName(ctx.reasons, ev.reason) : null,
     location: ctx.symbolize(ev.location),
   };
-  if (stack) out.stack = stack;
-  return out;
+  return stack ? { ...out, stack } : out;
 }
 
 /** Events the kernel could not send, new since the last report (and in all). */

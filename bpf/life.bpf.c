@@ -117,6 +117,7 @@ struct {
 
 #include "stats.h"
 #include "event_output.h"
+#include "skb_capture.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -158,6 +159,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	__u64 ctx_id;
 	__u8 opens = 0;
 	struct nt_packet pkt;
+	struct nt_captured_event *captured = NULL;
 	struct nt_event *e;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 netns;
@@ -198,10 +200,18 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 
 	nt_count(NT_STAT_SEEN);
 	e = NULL;
-	if (!nt_rate_allows(rate_limit))
+	if (!nt_rate_allows(rate_limit)) {
 		nt_count(NT_STAT_LIMITED);
-	else if (!(e = nt_out_reserve(struct nt_event)))
+	} else if (snaplen && opens) {
+		/* -w: a packet's bytes come with the event that opens its context, in one record */
+		captured = nt_capture_slot();
+		if (captured)
+			e = &captured->event;
+		else
+			nt_count(NT_STAT_LOST);
+	} else if (!(e = nt_out_reserve(struct nt_event))) {
 		nt_count(NT_STAT_LOST);
+	}
 	if (e) {
 		e->ts = bpf_ktime_get_ns();
 		e->skb = key;
@@ -232,7 +242,14 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		}
 		e->opens = opens;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
-		nt_out_submit(ctx, e);
+		if (captured) {
+			__u32 n = nt_capture_fill(&captured->cap, skb);
+
+			if (nt_out_copy_size(ctx, captured, sizeof(struct nt_event) + n))
+				nt_count(NT_STAT_LOST);
+		} else {
+			nt_out_submit(ctx, e);
+		}
 	}
 	if (pt->flags & NT_POINT_END)
 		bpf_map_delete_elem(&contexts, &key);

@@ -47,6 +47,8 @@ export interface LifeProgramConfig {
   points: PlannedPoint[];
   filter: PacketFilter;
   ringSize: number;
+  /** bytes of each followed packet sent with the event that opens its context (-w), 0 = none */
+  snaplen: number;
   /** how events leave the kernel: picks the object (ring buffer or perf buffer) */
   transport: EventTransport;
   /** events per second per CPU, 0 = off */
@@ -284,6 +286,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       filter: encodeFilter(cfg.filter),
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
       point_by_cookie: new Uint8Array([byCookie ? 1 : 0]),
+      snaplen: new Uint8Array(new Uint32Array([cfg.snaplen]).buffer),
     });
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);

@@ -377,7 +377,7 @@ export const OPTION_TABLE: OptionSpec[] = [
     short: "w",
     long: "write",
     value: "FILE",
-    help: "--drop: also write the packets shown to FILE as pcapng, with the kernel's verdict as each one's comment",
+    help: "also write the packets shown to FILE as pcapng, each with its drop or its path as the comment",
     apply: (o, v) => (o.write = v),
   },
   {
@@ -525,8 +525,8 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
-  if (opts.write && opts.mode !== "drop") {
-    throw new UsageError("-w FILE writes the drops of --drop; the lifecycle and --diag modes do not write pcapng yet");
+  if (opts.write && opts.mode !== "drop" && opts.mode !== "life") {
+    throw new UsageError("-w FILE writes the packets of --drop, lifecycle tracing and --diag");
   }
   if (opts.write && opts.output && opts.write === opts.output) {
     throw new UsageError(`-w and -o name the same file '${opts.write}'`);

@@ -7,32 +7,28 @@
  * settled (or each event at once with --basic).
  * @module
  */
-import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { kernelHasRingBuffer, openEventReader } from "../../lib/ffi/ring_reader.ts";
-import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
-import type { RingReader } from "../../lib/ffi/ring_records.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
 import { KIND } from "../event/layout.ts";
-import { type LifeProgram, loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
-import { PerCpuCounters } from "../bpf/stats.ts";
+import { loadLifeProgram, type PlannedPoint } from "../bpf/life_program.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ContextTracker, type LifeBlock, lifetimeNs } from "../life/context_tracker.ts";
 import type { DropCause, LifeLineContext } from "../output/life_line.ts";
 import { JsonLifeSink, type LifeSink, TextLifeSink } from "../output/life_sink.ts";
-import { lossJson, summaryJson } from "../output/json_records.ts";
 import { type SocketBlock, SocketTracker } from "../life/socket_tracker.ts";
 import type { SocketLineContext } from "../output/socket_line.ts";
-import { LineWriter } from "../output/line_writer.ts";
-import { OutputFile } from "../runtime/output_file.ts";
-import { LossReport } from "../output/loss_report.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { log, writeErr } from "../runtime/log.ts";
-import { StopSignal } from "../runtime/stop.ts";
-import { settleMemory } from "../runtime/memory.ts";
+import { StackTraces } from "../bpf/stack_traces.ts";
+import { decodeCapture } from "../event/capture.ts";
+import { PacketBytesByContext } from "../life/packet_bytes.ts";
+import { PcapngSink } from "../output/pcapng_sink.ts";
+import { OutputFile } from "../runtime/output_file.ts";
+import { VERSION } from "../version.ts";
+import { runTraceSession, type SessionContext, type TracePipeline } from "./trace_session.ts";
 import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
 import { selectLeaves } from "../tracer/selection.ts";
 import { loadTree } from "../tracer/tree_source.ts";
@@ -44,7 +40,7 @@ import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { attachFailureText } from "../output/attach_failures.ts";
 import { inputFileProblem } from "../runtime/input_file.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
-import { nowNs, wallClockOffsetNs } from "../runtime/clock.ts";
+import { nowNs } from "../runtime/clock.ts";
 import { RuleFileError } from "../diag/rule_file_error.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
@@ -55,8 +51,6 @@ import { loadRules } from "../diag/rules_source.ts";
 import type { Rule } from "../diag/rules.ts";
 import { type TraceGroup, treeNames } from "../tracer/tree.ts";
 
-const POLL_MS = 200;
-const STACK_DEPTH = 127;
 const CONTEXT_TIMEOUT_NS = 2_000_000_000;
 /** a socket's events that come closer than this together are one block */
 const SOCKET_QUIET_NS = 200_000_000;
@@ -142,11 +136,14 @@ function diagnosisRules(opts: Options, tree: TraceGroup[]): Rule[] {
 }
 
 /** Runs lifecycle tracing until a signal, -c, or a closed stdout. */
-export async function runLife(opts: Options): Promise<number> {
+export function runLife(opts: Options): Promise<number> {
   if (opts.basic && opts.minLatencyMs) {
     throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
   }
   if (opts.basic && opts.diag) throw new UsageError("--diag needs whole packets: it cannot be combined with --basic");
+  if (opts.basic && opts.write) {
+    throw new UsageError("-w writes one packet per block, with its path: it cannot be combined with --basic");
+  }
   if (opts.rulesFile && !opts.diag) throw new UsageError("--rules FILE is for --diag");
   if (opts.hooks && !opts.diag) throw new UsageError("--hooks is for --diag");
   if (!hasFilter(opts) && !opts.force) {
@@ -154,8 +151,14 @@ export async function runLife(opts: Options): Promise<number> {
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
   }
+  return runTraceSession(opts, (session) => startLife(opts, session));
+}
+
+/** Plans the points, loads and attaches them; returns the program with the pipeline from records to blocks. */
+async function startLife(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
-  const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
+  const captureFile = opts.write ? OutputFile.open(opts.write, false, undefined, "-w") : undefined;
+  if (captureFile) session.onClose(() => captureFile.close());
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
@@ -226,31 +229,25 @@ export async function runLife(opts: Options): Promise<number> {
   const traceableNs = performance.now();
   const filter = { ...opts.filter };
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
-  const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
-  log("info", `events through the ${bufferName(transport)}`);
-  const stop = new StopSignal();
-  const out = new LineWriter(outFile ?? Deno.stdout);
-  let life: LifeProgram | undefined;
-  let obj: BpfObject | undefined;
-  let reader: RingReader | undefined;
+  const { transport, out, stop } = session;
   let packets = 0, socketBlocks = 0;
-  let losses: LossReport | undefined;
+  const prog = await loadLifeProgram({
+    points: planned,
+    filter,
+    ringSize: opts.ringSize,
+    snaplen: captureFile ? opts.snaplen : 0,
+    transport,
+    rateLimit: opts.rateLimit,
+    btfCustomPath,
+    compat,
+    traceable,
+  });
+  const program = { object: prog.object, detach: () => prog.detach(), close: () => prog.close() };
   try {
-    const prog = await loadLifeProgram({
-      points: planned,
-      filter,
-      ringSize: opts.ringSize,
-      transport,
-      rateLimit: opts.rateLimit,
-      btfCustomPath,
-      compat,
-      traceable,
-    });
-    life = prog;
     if (compat) {
       writeErr(compatNotice(compat, "life", transport) + "; functions take their arguments where the tracer tree says");
     }
-    obj = prog.object;
+    const obj = prog.object;
     const ms = (x: number) => `${Math.round(x)} ms`;
     log(
       "info",
@@ -275,32 +272,13 @@ export async function runLife(opts: Options): Promise<number> {
     }
     for (const f of prog.failed) log("info", `${f.point.leaf.name}: ${f.why}`);
 
-    const buffer = bufferName(transport);
-    losses = new LossReport(
-      new PerCpuCounters(obj.map("stats")),
-      buffer,
-      opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
-    );
-    const stacks = obj.map("stacks");
-    const stackKey = new Int32Array(1);
-    const stackValue = new BigUint64Array(STACK_DEPTH);
-    const wallOffsetNs = wallClockOffsetNs();
+    const stacks = new StackTraces(obj.map("stacks"), (a) => kernelSymbols().resolve(a));
+    const wallOffsetNs = session.wallOffsetNs;
     const lineCtx: LifeLineContext = {
       time: new TimestampFormatter(opts.date, wallOffsetNs),
       pointName: (i) => planned[i]?.leaf.name ?? `point#${i}`,
       detail: opts.detail,
-      stack: (id) => {
-        stackKey[0] = id;
-        if (!stacks.lookup(new Uint8Array(stackKey.buffer), new Uint8Array(stackValue.buffer))) return ["(stack lost)"];
-        const frames: string[] = [];
-        for (const a of stackValue) {
-          if (a === 0n) break;
-          const f = kernelSymbols().resolve(a);
-          if (frames.length === 0 && /^(bpf_prog_|bpf_trampoline_|bpf_trace_run|kprobe_)/.test(f)) continue;
-          frames.push(f);
-        }
-        return frames;
-      },
+      stack: (id) => stacks.frames(id),
     };
     const kernelReasons = reasons ?? { source: "none" as const, names: new Map(), subsystems: new Map() };
     const attachedPoints = planned.filter((p) => !failedPoints.has(p));
@@ -334,12 +312,28 @@ export async function runLife(opts: Options): Promise<number> {
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);
     const minLatencyNs = (opts.minLatencyMs ?? 0) * 1_000_000;
+    const pcap = captureFile
+      ? new PcapngSink(
+        captureFile,
+        { application: `nettrace ${VERSION}`, os: `Linux ${Deno.osRelease()}` },
+        opts.snaplen,
+      )
+      : undefined;
+    // the last packets reach the file however the run ends
+    if (pcap) session.onClose(() => pcap.flush());
+    const captures = pcap ? new PacketBytesByContext() : undefined;
     const emitBlock = (b: LifeBlock) => {
+      const captured = captures?.take(b);
       if (stop.stopped) return;
       if (minLatencyNs && lifetimeNs(b) < minLatencyNs) return;
       const report = diagnosis?.report(b.events);
       if (report && opts.diag?.quiet && !report.abnormal) return;
       out.push(sink.block(b, report));
+      if (pcap && captured) {
+        // the packet's path through the kernel, as the text mode prints its block, is its comment
+        const timeNs = BigInt(captured.event.tsNs) + BigInt(wallOffsetNs);
+        pcap.packet(captured.event, timeNs, captured.bytes, commentSink.block(b, report));
+      }
       packets++;
       if (opts.count && packets >= opts.count) stop.request("count");
       if (report?.error && !opts.diag?.keep) stop.request("diag");
@@ -355,6 +349,7 @@ export async function runLife(opts: Options): Promise<number> {
         socket: sockCtx,
       })
       : new TextLifeSink(lineCtx, sockCtx);
+    const commentSink = sink instanceof TextLifeSink ? sink : new TextLifeSink(lineCtx, sockCtx);
     const sockets = new SocketTracker(SOCKET_QUIET_NS);
     const emitSocketBlock = (b: SocketBlock) => {
       if (stop.stopped || minLatencyNs) return;
@@ -364,8 +359,7 @@ export async function runLife(opts: Options): Promise<number> {
       socketBlocks++;
       if (report?.error && !opts.diag?.keep) stop.request("diag");
     };
-    reader = openEventReader(transport, opts.ringReader, obj.map("events"), opts.ringSize, (v, off, size) => {
-      if (stop.stopped) return;
+    const record = (v: DataView, off: number, size: number) => {
       const kind = recordKind(v, off);
       if (kind === KIND.sock) {
         const ev = decodeSocket(v, off, size);
@@ -384,6 +378,10 @@ export async function runLife(opts: Options): Promise<number> {
         return;
       }
       const ev = decodeEvent(v, off, size);
+      if (captures && ev.opensContext) {
+        const bytes = decodeCapture(v, off, size);
+        if (bytes) captures.add(ev, bytes);
+      }
       if (ev.kind === KIND.ret) {
         if (opts.basic) {
           out.push(sink.ret(ev.tsNs, ev.point, ev.location));
@@ -398,55 +396,36 @@ export async function runLife(opts: Options): Promise<number> {
       }
       const done = tracker.add(ev, planned[ev.point]?.leaf.end ?? false);
       if (done) emitBlock(done);
-    });
-
-    await settleMemory();
-    writeErr("begin trace...");
-    while (!stop.stopped) {
-      await reader.wait(POLL_MS);
-      reader.drain();
-      if (!opts.basic) {
+    };
+    const pipeline: TracePipeline = {
+      record,
+      tick: () => {
+        pcap?.flush();
+        if (opts.basic) return;
         const now = nowNs();
         for (const b of tracker.expire(now)) emitBlock(b);
         for (const b of sockets.expire(now)) emitSocketBlock(b);
-      }
-      if (!out.flush()) stop.request("stdout closed");
-      losses.check();
-    }
-    if (stop.reason === "signal") {
-      reader.drain();
-      if (!opts.basic) {
+      },
+      finish: () => {
+        if (opts.basic) return;
         for (const b of tracker.flush()) emitBlock(b);
         for (const b of sockets.flush()) emitSocketBlock(b);
-      }
-      out.flush();
-    }
-    if (opts.json) {
-      losses.check();
-      out.push(
-        JSON.stringify(
-          summaryJson({
-            shown: packets,
-            lost: losses.lost,
-            limited: losses.limited,
-            notFollowed: losses.notFollowed,
-            socketBlocks: opts.basic ? undefined : socketBlocks,
-          }),
-        ),
-      );
-      out.flush();
-    }
-  } finally {
-    reader?.close();
-    await life?.detach();
-    life?.close();
-    stop.dispose();
-    outFile?.close();
+      },
+      counts: (losses) => ({
+        shown: packets,
+        lost: losses.lost,
+        limited: losses.limited,
+        notFollowed: losses.notFollowed,
+        socketBlocks: opts.basic ? undefined : socketBlocks,
+      }),
+      summary: (losses) => {
+        const socketText = socketBlocks ? ` (and ${socketBlocks} socket block${socketBlocks === 1 ? "" : "s"})` : "";
+        return `${packets} ${opts.basic ? "events" : "packets"} shown${socketText}, ${losses.summary()}`;
+      },
+    };
+    return { program, pipeline };
+  } catch (e) {
+    program.close();
+    throw e;
   }
-  const socketText = socketBlocks ? ` (and ${socketBlocks} socket block${socketBlocks === 1 ? "" : "s"})` : "";
-  writeErr("end trace...");
-  writeErr(
-    `${packets} ${opts.basic ? "events" : "packets"} shown${socketText}, ${losses?.summary() ?? "0 events lost"}`,
-  );
-  return 0;
 }

@@ -122,7 +122,42 @@ kernelTest("capture: a packet dropped on output before it has a MAC header is wr
 });
 
 kernelTest(
-  "capture: -w through a symbolic link, or without --drop, is bad input: exit 2, nothing attached",
+  "capture: lifecycle -w writes one packet per block, its path through the kernel as the comment",
+  async () => {
+    await withNet("caplife", async (net) => {
+      const file = `${DIR}/life.pcapng`;
+      const run = await NettraceRun.start(["-w", file, "-p", "icmp", "--addr", net.v4.b], 60000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+        const blocks = () => run.stdout.split("\n").filter((l) => / ping (request|reply), /.test(l)).length;
+        assert(await run.waitFor(() => blocks() >= 2, 10000), run.stdout);
+        const r = await run.stop();
+        assertEquals(r.code, 0, r.stderr);
+        // one packet per block, the block as the text mode prints it (the packet, then a line per point) its comment
+        const blocksShown = r.stdout.split("\n\n").map((b) => b.trim()).filter((b) => b);
+        const frames = await tshark(file, "icmp", ["icmp.type", "ip.src", "ip.dst", "frame.comment"]);
+        assertEquals(frames.length, blocksShown.length, JSON.stringify(frames));
+        for (const [type, src, dst, comment] of frames) {
+          const text = comment.replaceAll("\\n", "\n").trim();
+          assert(blocksShown.includes(text), `a comment that is no block:\n${text}\n\nblocks:\n${r.stdout}`);
+          const what = type === "8" ? "request" : "reply";
+          assertMatch(text, new RegExp(`ping ${what}, `));
+          assertEquals([src, dst], what === "request" ? [net.v4.a, net.v4.b] : [net.v4.b, net.v4.a]);
+        }
+        // the request's path: sent, received, freed
+        const request = frames.filter((f) => f[0] === "8");
+        assertEquals(request.length, 1);
+        assertMatch(request[0][3], /net_dev_xmit.*netif_receive_skb/);
+      } finally {
+        await run.stop();
+      }
+    });
+    await assertNothingLeft();
+  },
+);
+
+kernelTest(
+  "capture: -w through a symbolic link, or without a tracing mode, is bad input: exit 2, nothing attached",
   async () => {
     const link = `${DIR}/link.pcapng`;
     Deno.symlinkSync("/etc/hostname", link);
@@ -130,7 +165,11 @@ kernelTest(
     assertEquals(r.code, 2, r.stderr);
     assertMatch(r.stderr, /^nettrace: -w '.*link\.pcapng': a symbolic link: nettrace does not write through one\n$/);
     for (
-      const args of [["-w", `${DIR}/x.pcapng`, "-p", "tcp"], ["--drop", "--snaplen", "64"], [
+      const args of [["-w", `${DIR}/x.pcapng`, "--check"], ["-w", `${DIR}/x.pcapng`, "--basic", "-p", "icmp"], [
+        "--drop",
+        "--snaplen",
+        "64",
+      ], [
         "--drop",
         "-w",
         "f",

@@ -1,0 +1,142 @@
+/**
+ * A trace session, written once for every mode that traces: the results
+ * file opened before anything is loaded, the transport chosen, the mode's
+ * program loaded and attached, its records read and handed to the mode's
+ * pipeline, what is held flushed at a signal, losses accounted as they
+ * happen, the closing counts, and everything torn down whatever the way out.
+ *
+ * A mode gives a start function that loads its program and returns it with
+ * its pipeline: the stages from a record to lines (decode, assemble,
+ * diagnose, render) and the counts it ends with.
+ * @module
+ */
+import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
+import { kernelHasRingBuffer, openEventReader } from "../../lib/ffi/ring_reader.ts";
+import type { EventTransport, RecordHandler, RingReader } from "../../lib/ffi/ring_records.ts";
+import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
+import { PerCpuCounters } from "../bpf/stats.ts";
+import type { Options } from "../cli/options.ts";
+import { lossJson, type RunCounts, summaryJson } from "../output/json_records.ts";
+import { LineWriter } from "../output/line_writer.ts";
+import { LossReport } from "../output/loss_report.ts";
+import { wallClockOffsetNs } from "../runtime/clock.ts";
+import { log, writeErr } from "../runtime/log.ts";
+import { settleMemory } from "../runtime/memory.ts";
+import { OutputFile } from "../runtime/output_file.ts";
+import { StopSignal } from "../runtime/stop.ts";
+
+const POLL_MS = 200;
+const LOSS_CHECK_MS = 500;
+
+/** What a session gives the mode it runs. */
+export interface SessionContext {
+  /** the results: stdout or -o FILE, one line per push */
+  readonly out: LineWriter;
+  readonly stop: StopSignal;
+  readonly transport: EventTransport;
+  /** wall clock minus the kernel's monotonic clock, measured at start */
+  readonly wallOffsetNs: number;
+  /** closes something of the mode's at the end (a pcapng file), after the program */
+  onClose(close: () => void): void;
+}
+
+/** A mode's loaded and attached program. */
+export interface TraceProgram {
+  /** the object whose maps hold `events` and `stats` */
+  readonly object: BpfObject;
+  /** detaches every link (many at once: faster than close alone) */
+  detach?(): Promise<void>;
+  close(): void;
+}
+
+/** What a mode does with the records of its program. */
+export interface TracePipeline {
+  /** one record from the kernel */
+  readonly record: RecordHandler;
+  /** before "begin trace...": what the first record should not wait for (the symbol table) */
+  prepare?(): void;
+  /** on every poll, after the records were read: blocks whose life ended, storm repeats; nowMs: performance.now() */
+  tick?(nowMs: number): void;
+  /** at a signal, after the last records: what is still held (packets whose end was not seen) */
+  finish?(): void;
+  /** the closing counts (from the losses as last checked) */
+  counts(losses: LossReport): RunCounts;
+  /** the closing counts as the line after "end trace..." */
+  summary(losses: LossReport): string;
+}
+
+/** A mode's start: loads and attaches its program (the transport is chosen), returns it with its pipeline. */
+export type ModeStart = (session: SessionContext) => Promise<{ program: TraceProgram; pipeline: TracePipeline }>;
+
+/**
+ * Runs a trace session until a signal, the mode's own stop (-c, a --diag ERROR) or a closed stdout; the mode checks
+ * its input before, or in start before it loads anything.
+ */
+export async function runTraceSession(opts: Options, start: ModeStart): Promise<number> {
+  // a file nettrace may not write is bad input, found before anything is loaded
+  const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
+  const closers: Array<() => void> = [];
+  const stop = new StopSignal();
+  let program: TraceProgram | undefined;
+  let pipeline: TracePipeline | undefined;
+  let reader: RingReader | undefined;
+  let losses: LossReport | undefined;
+  try {
+    const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
+    log("info", `events through the ${bufferName(transport)}`);
+    const out = new LineWriter(outFile ?? Deno.stdout);
+    const session: SessionContext = {
+      out,
+      stop,
+      transport,
+      wallOffsetNs: wallClockOffsetNs(),
+      onClose: (c) => closers.push(c),
+    };
+    ({ program, pipeline } = await start(session));
+    const buffer = bufferName(transport);
+    losses = new LossReport(
+      new PerCpuCounters(program.object.map("stats")),
+      buffer,
+      opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
+    );
+    const handle = pipeline.record;
+    reader = openEventReader(transport, opts.ringReader, program.object.map("events"), opts.ringSize, (v, o, s) => {
+      if (!stop.stopped) handle(v, o, s);
+    });
+    pipeline.prepare?.();
+    await settleMemory();
+    writeErr("begin trace...");
+    let lastLossCheck = performance.now();
+    while (!stop.stopped) {
+      await reader.wait(POLL_MS);
+      reader.drain();
+      const now = performance.now();
+      pipeline.tick?.(now);
+      if (!out.flush()) stop.request("stdout closed");
+      if (now - lastLossCheck >= LOSS_CHECK_MS) {
+        lastLossCheck = now;
+        losses.check();
+      }
+    }
+    if (stop.reason === "signal") {
+      reader.drain();
+      pipeline.finish?.();
+      out.flush();
+    }
+    losses.check();
+    if (opts.json) {
+      out.push(JSON.stringify(summaryJson(pipeline.counts(losses))));
+      out.flush();
+    }
+  } finally {
+    reader?.close();
+    await program?.detach?.();
+    program?.close();
+    for (const c of closers) c();
+    stop.dispose();
+    outFile?.close();
+  }
+  writeErr("end trace...");
+  writeErr(pipeline!.summary(losses!));
+  return 0;
+}

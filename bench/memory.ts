@@ -1,0 +1,98 @@
+/**
+ * deno task bench, part 3: nettrace's memory.
+ *
+ * Idle RSS (anonymous and file-backed apart: the file-backed part is mostly
+ * the pages of the Deno binary, shared with every Deno process and the page
+ * cache) of --drop and of lifecycle tracing, two seconds after "begin
+ * trace..."; then a soak: --drop --no-storm-limit while a sender in a test
+ * namespace makes 10,000 drops a second, RSS at its start and end.
+ *
+ *   deno run -A bench/memory.ts [--soak-seconds N]   (default 600)
+ */
+import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
+import { startToFile } from "./nettrace_to_file.ts";
+
+const argIdx = Deno.args.indexOf("--soak-seconds");
+const SOAK_S = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 600;
+const RATE = 10_000;
+
+interface Rss {
+  totalMiB: number;
+  anonMiB: number;
+  fileMiB: number;
+}
+
+function rss(pid: number): Rss {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kib = (field: string) => Number(s.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0);
+  const mib = (k: number) => Math.round(k / 102.4) / 10;
+  return { totalMiB: mib(kib("VmRSS")), anonMiB: mib(kib("RssAnon")), fileMiB: mib(kib("RssFile") + kib("RssShmem")) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const show = (r: Rss) => `${r.totalMiB} MiB (anonymous ${r.anonMiB}, file-backed ${r.fileMiB})`;
+
+/** Idle RSS of one mode. */
+async function idle(args: string[]): Promise<Rss> {
+  const run = await startToFile(args, "/dev/null");
+  try {
+    await sleep(2000);
+    return rss(run.child.pid);
+  } finally {
+    await run.stop();
+  }
+}
+
+/** A sender of RATE datagrams a second to a closed port, for seconds. */
+function sender(net: VethPair, seconds: number): Deno.ChildProcess {
+  const code = `
+    import dgram from "node:dgram";
+    const s = dgram.createSocket("udp4"), payload = new Uint8Array(16);
+    const end = Date.now() + ${seconds * 1000};
+    const tick = setInterval(() => {
+      for (let i = 0; i < ${RATE / 100}; i++) s.send(payload, 9, "${net.v4.b}");
+      if (Date.now() >= end) { clearInterval(tick); setTimeout(() => s.close(), 100); }
+    }, 10);`;
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", net.a, Deno.execPath(), "eval", code],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+if (import.meta.main) {
+  await removeStaleNamespaces();
+  console.log(`\nnettrace's memory (kernel ${Deno.osRelease()})\n`);
+  console.log(`  idle --drop:            ${show(await idle(["--drop"]))}`);
+  console.log(`  idle lifecycle (-p icmp): ${show(await idle(["-p", "icmp"]))}`);
+  const net = await VethPair.create("mem");
+  try {
+    const run = await startToFile(["--drop", "--no-storm-limit", "-d", net.v4.b, "-p", "udp"], "/dev/null");
+    let stopped = false;
+    try {
+      const flow = sender(net, SOAK_S + 5);
+      await sleep(5000);
+      const start = rss(run.child.pid);
+      const samples: number[] = [];
+      for (let t = 0; t < SOAK_S; t += 10) {
+        await sleep(10_000);
+        samples.push(rss(run.child.pid).totalMiB);
+      }
+      const end = rss(run.child.pid);
+      await flow.status;
+      console.log(`  soak, --drop at ${RATE} drops/s for ${SOAK_S} s:`);
+      console.log(`    start ${show(start)}`);
+      console.log(`    end   ${show(end)}`);
+      console.log(
+        `    min ${Math.min(...samples)} MiB, max ${Math.max(...samples)} MiB over ${samples.length} samples`,
+      );
+      stopped = true;
+      const stderr = await run.stop();
+      console.log(`    ${stderr.trim().split("\n").at(-1)}`);
+    } finally {
+      if (!stopped) await run.stop();
+    }
+  } finally {
+    await net.destroy();
+  }
+}

@@ -36,7 +36,7 @@ export interface SessionContext {
   readonly transport: EventTransport;
   /** wall clock minus the kernel's monotonic clock, measured at start */
   readonly wallOffsetNs: number;
-  /** closes something of the mode's at the end (a pcapng file), after the program */
+  /** runs at the end, after the program is closed: the last registered first (flush a file, then close it) */
   onClose(close: () => void): void;
 }
 
@@ -132,7 +132,8 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
     reader?.close();
     await program?.detach?.();
     program?.close();
-    for (const c of closers) c();
+    // last registered, first run: what writes to a file is done before the file is closed
+    for (const c of closers.reverse()) c();
     stop.dispose();
     outFile?.close();
   }

@@ -274,10 +274,10 @@ config backports-netfilter --kernel backports \
 # and -w's pcapng read back with tshark (of the host root the guest runs on)
 config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/package.test.ts test/kernel/capture.test.ts
 
-# the longest first, so that the jobs end close together (measured at c460859, 1 vCPU: bullseye 1126 s, stock 549,
-# stock-diag 498, stock-life 414, bullseye-compat 188, backports 152, backports-life 142, backports-netfilter 141,
-# stock-package 115, nobtf 86)
-QUEUE=(bullseye stock stock-diag stock-life bullseye-compat backports backports-life backports-netfilter stock-package nobtf)
+# the longest first, so that the jobs end close together (measured at bfbd0c7, 1 vCPU: bullseye 1173 s, stock 679,
+# stock-diag 549, bullseye-compat 427, stock-life 423, backports 265, stock-package 245, backports-life 146,
+# backports-netfilter 137, nobtf 83)
+QUEUE=(bullseye stock stock-diag bullseye-compat stock-life backports stock-package backports-life backports-netfilter nobtf)
 [ -z "$ONLY" ] || [ -n "${CONFIG[$ONLY]:-}" ] || { echo "suite.sh: no configuration '$ONLY'" >&2; exit 2; }
 [ ${#QUEUE[@]} = ${#ORDER[@]} ] || { echo "suite.sh: the queue and the configurations differ" >&2; exit 2; }
 echo "guest: ${#QUEUE[@]} configurations, $JOBS at a time, $VCPUS vCPU each; each one's output follows when it ends"

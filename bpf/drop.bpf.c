@@ -103,14 +103,10 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 			e->ifname[0] = 0;
 	}
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
-	if (captured) {
-		__u32 n = nt_capture_fill(&captured->cap, skb);
-
-		if (nt_out_copy_size(ctx, captured, sizeof(struct nt_event) + n))
-			nt_count(NT_STAT_LOST);
-		return 0;
-	}
-	nt_out_submit(ctx, e);
+	if (captured)
+		nt_capture_send(ctx, captured, skb);
+	else
+		nt_out_submit(ctx, e);
 	return 0;
 }
 

@@ -242,14 +242,10 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		}
 		e->opens = opens;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
-		if (captured) {
-			__u32 n = nt_capture_fill(&captured->cap, skb);
-
-			if (nt_out_copy_size(ctx, captured, sizeof(struct nt_event) + n))
-				nt_count(NT_STAT_LOST);
-		} else {
+		if (captured)
+			nt_capture_send(ctx, captured, skb);
+		else
 			nt_out_submit(ctx, e);
-		}
 	}
 	if (pt->flags & NT_POINT_END)
 		bpf_map_delete_elem(&contexts, &key);

@@ -5,7 +5,7 @@
  * are sent), filled in a per-CPU scratch slot, so no reader has to pair two
  * records. The bytes start at the MAC header where the skb has an Ethernet
  * one in place, else at the IP header; at most snaplen of them, from the
- * skb's linear data. Needs kernel.h, nettrace.h and skb_packet.h.
+ * skb's linear data. Needs kernel.h, nettrace.h, skb_packet.h, stats.h and event_output.h.
  */
 #ifndef NETTRACE_SKB_CAPTURE_H
 #define NETTRACE_SKB_CAPTURE_H
@@ -90,6 +90,15 @@ static __always_inline __u32 nt_capture_fill(struct nt_capture *cap, struct sk_b
 	orig = (__s64)len + (data - head) - start;
 	cap->origlen = orig < size ? size : orig;
 	return NT_CAPTURE_HEAD + size;
+}
+
+/* Sends the event in the slot with the skb's bytes after it; a record that does not fit counts as lost. */
+static __always_inline void nt_capture_send(void *ctx, struct nt_captured_event *c, struct sk_buff *skb)
+{
+	__u32 n = nt_capture_fill(&c->cap, skb);
+
+	if (nt_out_copy_size(ctx, c, sizeof(struct nt_event) + n))
+		nt_count(NT_STAT_LOST);
 }
 
 #endif

@@ -27,8 +27,6 @@ import { formatStormLine } from "../output/storm_line.ts";
 import { TimestampFormatter } from "../output/timestamp.ts";
 import { nowNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
-import { OutputFile } from "../runtime/output_file.ts";
-import { VERSION } from "../version.ts";
 import { runTraceSession, type SessionContext, type TracePipeline } from "./trace_session.ts";
 
 /** How often the repeats of a drop storm are printed. */
@@ -42,8 +40,8 @@ export function runDrop(opts: Options): Promise<number> {
 /** Loads and attaches the drop program; returns it with the pipeline from a record to its line. */
 function startDrop(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
-  const captureFile = opts.write ? OutputFile.open(opts.write, false, undefined, "-w") : undefined;
-  if (captureFile) session.onClose(() => captureFile.close());
+  const pcap = opts.write ? PcapngSink.open(opts.write, opts.snaplen) : undefined;
+  if (pcap) session.onClose(() => pcap.close());
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -66,7 +64,7 @@ function startDrop(opts: Options, session: SessionContext) {
       transport: session.transport,
       rateLimit: opts.rateLimit,
       stormLimit: opts.stormLimit,
-      snaplen: captureFile ? opts.snaplen : 0,
+      snaplen: pcap ? opts.snaplen : 0,
       consumedReason: reasons.consumed,
       tpHasReason: reasons.source !== "none",
       btfCustomPath,
@@ -77,11 +75,6 @@ function startDrop(opts: Options, session: SessionContext) {
   }
   log("info", `drops seen at ${prog.point}`);
   if (compat) writeErr(compatNotice(compat, "drop", session.transport));
-  const pcap = captureFile
-    ? new PcapngSink(captureFile, { application: `nettrace ${VERSION}`, os: `Linux ${Deno.osRelease()}` }, opts.snaplen)
-    : undefined;
-  // the last packets reach the file however the run ends
-  if (pcap) session.onClose(() => pcap.flush());
   const pipeline = dropPipeline(opts, session, {
     object: prog.object,
     reasons: reasons.source === "none" ? undefined : reasons,

@@ -26,8 +26,6 @@ import { StackTraces } from "../bpf/stack_traces.ts";
 import { decodeCapture } from "../event/capture.ts";
 import { PacketBytesByContext } from "../life/packet_bytes.ts";
 import { PcapngSink } from "../output/pcapng_sink.ts";
-import { OutputFile } from "../runtime/output_file.ts";
-import { VERSION } from "../version.ts";
 import { runTraceSession, type SessionContext, type TracePipeline } from "./trace_session.ts";
 import { LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
 import { selectLeaves } from "../tracer/selection.ts";
@@ -157,8 +155,8 @@ export function runLife(opts: Options): Promise<number> {
 /** Plans the points, loads and attaches them; returns the program with the pipeline from records to blocks. */
 async function startLife(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
-  const captureFile = opts.write ? OutputFile.open(opts.write, false, undefined, "-w") : undefined;
-  if (captureFile) session.onClose(() => captureFile.close());
+  const pcap = opts.write ? PcapngSink.open(opts.write, opts.snaplen) : undefined;
+  if (pcap) session.onClose(() => pcap.close());
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
@@ -235,7 +233,7 @@ async function startLife(opts: Options, session: SessionContext) {
     points: planned,
     filter,
     ringSize: opts.ringSize,
-    snaplen: captureFile ? opts.snaplen : 0,
+    snaplen: pcap ? opts.snaplen : 0,
     transport,
     rateLimit: opts.rateLimit,
     btfCustomPath,
@@ -312,15 +310,6 @@ async function startLife(opts: Options, session: SessionContext) {
     const wantReturns = planned.some((p) => p.ret && p.method !== "tracepoint");
     const tracker = new ContextTracker(CONTEXT_TIMEOUT_NS, wantReturns ? RET_GRACE_NS : 0);
     const minLatencyNs = (opts.minLatencyMs ?? 0) * 1_000_000;
-    const pcap = captureFile
-      ? new PcapngSink(
-        captureFile,
-        { application: `nettrace ${VERSION}`, os: `Linux ${Deno.osRelease()}` },
-        opts.snaplen,
-      )
-      : undefined;
-    // the last packets reach the file however the run ends
-    if (pcap) session.onClose(() => pcap.flush());
     const captures = pcap ? new PacketBytesByContext() : undefined;
     const emitBlock = (b: LifeBlock) => {
       const captured = captures?.take(b);

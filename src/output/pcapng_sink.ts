@@ -8,6 +8,8 @@
  */
 import type { PacketBytes } from "../event/capture.ts";
 import { interfaceBlock, packetBlock, sectionHeaderBlock, type SectionInfo } from "./pcapng.ts";
+import { OutputFile } from "../runtime/output_file.ts";
+import { VERSION } from "../version.ts";
 
 /** Where a packet was: its interface block is one per distinct value. */
 export interface CaptureInterface {
@@ -27,8 +29,27 @@ export class PcapngSink {
   #pendingBytes = 0;
   #packets = 0;
 
-  constructor(private out: { writeSync(p: Uint8Array): number }, info: SectionInfo, readonly snaplen: number) {
+  constructor(
+    private out: { writeSync(p: Uint8Array): number; close?(): void },
+    info: SectionInfo,
+    readonly snaplen: number,
+  ) {
     this.#queue(sectionHeaderBlock(info));
+  }
+
+  /**
+   * -w FILE for this run: opened as -o's file is (0600, never through a symbolic link, appended to: a new section);
+   * a path nettrace may not write is bad input, found before anything is loaded.
+   */
+  static open(path: string, snaplen: number): PcapngSink {
+    const file = OutputFile.open(path, false, undefined, "-w");
+    return new PcapngSink(file, { application: `nettrace ${VERSION}`, os: `Linux ${Deno.osRelease()}` }, snaplen);
+  }
+
+  /** Writes what is queued and closes the file: the last packets reach it however the run ends. */
+  close(): void {
+    this.flush();
+    this.out.close?.();
   }
 
   /** Packets written (or queued) so far. */

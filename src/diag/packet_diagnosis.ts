@@ -45,7 +45,7 @@ export function freedWithDropReason(ev: KernelEvent, ctx: Pick<DiagnosisContext,
 }
 
 /** The DiagEvents of a packet's events, in order. */
-export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEvent[] {
+export function diagEvents(events: readonly KernelEvent[], ctx: DiagnosisContext): DiagEvent[] {
   let last: string | undefined;
   const verdicts = blockVerdicts(events, ctx.pointName, (f) => freedWithDropReason(f, ctx));
   return events.map((ev, i) => {
@@ -73,7 +73,7 @@ export function diagEvents(events: KernelEvent[], ctx: DiagnosisContext): DiagEv
 }
 
 /** Each event's findings (often none), in order. */
-export function diagnosePacket(events: KernelEvent[], d: Diagnoser, ctx: DiagnosisContext): Finding[][] {
+export function diagnosePacket(events: readonly KernelEvent[], d: Diagnoser, ctx: DiagnosisContext): Finding[][] {
   return diagEvents(events, ctx).map((e) => d.diagnose(e));
 }
 

@@ -95,7 +95,7 @@ export class PacketDiagnosis {
   }
 
   /** Diagnoses one packet's events (in time order). */
-  report(events: KernelEvent[]): PacketReport {
+  report(events: readonly KernelEvent[]): PacketReport {
     const findings = diagnosePacket(events, this.setup.diagnoser, this.#context());
     return this.#result(findings, (f, i) => this.#detail(f, events[i]));
   }

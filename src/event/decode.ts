@@ -22,36 +22,36 @@ import { kernelString } from "./kernel_string.ts";
 /** One event from the kernel. Addresses are bigint (kernel pointers exceed 2^53). */
 export interface KernelEvent {
   /** bpf_ktime_get_ns(), nanoseconds since boot */
-  tsNs: number;
-  skb: bigint;
-  location: bigint;
-  reason: number;
-  pid: number;
-  netns: number;
-  ifindex: number;
-  stackId: number;
-  cpu: number;
-  kind: number;
-  comm: string;
-  ifname: string;
-  packet: RawPacket;
+  readonly tsNs: number;
+  readonly skb: bigint;
+  readonly location: bigint;
+  readonly reason: number;
+  readonly pid: number;
+  readonly netns: number;
+  readonly ifindex: number;
+  readonly stackId: number;
+  readonly cpu: number;
+  readonly kind: number;
+  readonly comm: string;
+  readonly ifname: string;
+  readonly packet: RawPacket;
   /** lifecycle: the context the skb belongs to */
-  ctxId: bigint;
+  readonly ctxId: bigint;
   /** lifecycle: index of the trace point */
-  point: number;
+  readonly point: number;
   /** lifecycle: the state of the skb's socket (1 ESTABLISHED ... 12 NEW_SYN_RECV), 0 when it has none */
-  skState: number;
+  readonly skState: number;
   /**
    * lifecycle: this event opened its context, the kernel's word (nt_identify in life.bpf.c): the first event
    * of a packet, or of a new packet at the address of one whose end was not seen
    */
-  opensContext: boolean;
+  readonly opensContext: boolean;
   /** lifecycle --ret: the function's return value, once its return was seen */
-  ret?: bigint;
+  readonly ret?: bigint;
   /** when the function returned (the return record's time), with ret */
-  retNs?: number;
+  readonly retNs?: number;
   /** lifecycle: netfilter details, at netfilter functions */
-  nf?: NetfilterInfo;
+  readonly nf?: NetfilterInfo;
 }
 
 /** What the kernel tells at a netfilter function (struct nt_nf_event). */

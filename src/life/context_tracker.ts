@@ -10,22 +10,34 @@ import type { KernelEvent, NetfilterInfo } from "../event/decode.ts";
 /** One packet's life, ready to print. */
 export interface LifeBlock {
   /** skb addresses in the order they appeared */
-  skbs: bigint[];
-  /** events in time order */
-  events: KernelEvent[];
+  readonly skbs: readonly bigint[];
+  /** events in time order, each with the return value and netfilter details that came for it */
+  readonly events: readonly KernelEvent[];
   /** false: printed after the timeout, some skb's end was not seen */
-  complete: boolean;
+  readonly complete: boolean;
 }
+
+/** What later records add to an event: its function's return, the netfilter details. */
+type Addition = Pick<KernelEvent, "ret" | "retNs" | "nf">;
 
 interface Context {
   skbs: bigint[];
   live: Set<bigint>;
   events: KernelEvent[];
+  /** by index in events */
+  additions: Map<number, Addition>;
   lastNs: number;
 }
 
+/** The block of a context: its events completed with what came for them, in time order. */
 function block(c: Context, complete: boolean): LifeBlock {
-  const events = c.events.slice().sort((a, b) => a.tsNs - b.tsNs);
+  const events = c.additions.size
+    ? c.events.map((e, i) => {
+      const more = c.additions.get(i);
+      return more ? { ...e, ...more } : e;
+    })
+    : c.events.slice();
+  events.sort((a, b) => a.tsNs - b.tsNs);
   return { skbs: c.skbs, events, complete };
 }
 
@@ -41,35 +53,34 @@ export class ContextTracker {
    */
   constructor(readonly timeoutNs: number, readonly graceNs = 0) {}
 
-  /** The latest event of this point and skb in its context that lacks what `missing` tests. */
-  #latest(point: number, skb: bigint, ctxId: bigint, missing: (e: KernelEvent) => boolean): KernelEvent | undefined {
+  /**
+   * Adds to the latest event of this point and skb in its context that has no `field` yet.
+   * False when there is none (its context is gone).
+   */
+  #addTo(point: number, skb: bigint, ctxId: bigint, field: "ret" | "nf", more: Addition): boolean {
     const c = this.#open.get(ctxId) ?? this.#closing.find((x) => x.id === ctxId)?.c;
-    if (!c) return undefined;
+    if (!c) return false;
     for (let i = c.events.length - 1; i >= 0; i--) {
       const e = c.events[i];
-      if (e.point === point && e.skb === skb && missing(e)) return e;
+      const had = c.additions.get(i);
+      if (e.point !== point || e.skb !== skb || had?.[field] !== undefined) continue;
+      c.additions.set(i, { ...had, ...more });
+      return true;
     }
-    return undefined;
+    return false;
   }
 
   /**
-   * A function's return value (--ret): set on the latest entry of the same point
+   * A function's return value (--ret), for the latest entry of the same point
    * and skb that has none yet. False when its context is gone.
    */
   addReturn(point: number, skb: bigint, ctxId: bigint, value: bigint, tsNs?: number): boolean {
-    const e = this.#latest(point, skb, ctxId, (x) => x.ret === undefined);
-    if (e) {
-      e.ret = value;
-      e.retNs = tsNs;
-    }
-    return e !== undefined;
+    return this.#addTo(point, skb, ctxId, "ret", { ret: value, retNs: tsNs });
   }
 
-  /** Netfilter details: set on the latest event of the same point and skb that has none yet. */
+  /** Netfilter details, for the latest event of the same point and skb that has none yet. */
   addNetfilter(point: number, skb: bigint, ctxId: bigint, info: NetfilterInfo): boolean {
-    const e = this.#latest(point, skb, ctxId, (x) => x.nf === undefined);
-    if (e) e.nf = info;
-    return e !== undefined;
+    return this.#addTo(point, skb, ctxId, "nf", { nf: info });
   }
 
   /** Number of open contexts. */
@@ -93,7 +104,7 @@ export class ContextTracker {
       c = undefined;
     }
     if (!c) {
-      c = { skbs: [], live: new Set(), events: [], lastNs: ev.tsNs };
+      c = { skbs: [], live: new Set(), events: [], additions: new Map(), lastNs: ev.tsNs };
       this.#open.set(ev.ctxId, c);
     }
     c.events.push(ev);

@@ -79,7 +79,7 @@ export function formatLifeLine(
 }
 
 /** The header line of a packet's block. */
-export function formatBlockHeader(skbs: bigint[]): string {
+export function formatBlockHeader(skbs: readonly bigint[]): string {
   return `***************** ${skbs.map((s) => s.toString(16)).join(",")} ***************`;
 }
 

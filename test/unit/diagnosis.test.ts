@@ -374,9 +374,11 @@ Deno.test("analysis: --hooks names the hook functions under a netfilter finding"
     attached: new Set(["nf_hook_slow"]),
     showHooks: true,
   });
-  const e = tcpEvent(0, 1, 7001);
-  e.ret = BigInt.asUintN(64, -1n);
-  e.nf = { pf: 2, hook: 1, hooks: [0xffffffff81000100n, 0xffffffff81000200n], table: "", chain: "" };
+  const e = {
+    ...tcpEvent(0, 1, 7001),
+    ret: BigInt.asUintN(64, -1n),
+    nf: { pf: 2, hook: 1, hooks: [0xffffffff81000100n, 0xffffffff81000200n], table: "", chain: "" },
+  };
   assertMatch(
     analysisOf(diag.report([e]))!,
     /^-+ ANALYSIS RESULT -+\n\[1\] ERROR happens in nf_hook_slow\(netfilter\):\n\tnf drop\n\n {4}following hook functions are blamed:\n\tnft_do_chain_inet\n\tipv4_conntrack_in\n\n/,

@@ -1,8 +1,9 @@
 /**
- * The start-up line's account of points that could not be attached: each
- * point by name, grouped by the kernel's reason, so a user sees at once which
- * part of the path is not traced and why (`-v` prints each failure in full).
- * Pure.
+ * The lifecycle mode's start-up line: how many points are traced and by
+ * which method, how many were skipped and why, and the points that could not
+ * be attached: each by name, grouped by the kernel's reason, so a user sees
+ * at once which part of the path is not traced and why (`-v` prints each
+ * failure in full). Pure.
  * @module
  */
 
@@ -30,4 +31,18 @@ export function attachFailureText(failures: readonly AttachFailure[]): string {
     byReason.set(r, names);
   }
   return [...byReason].map(([r, names]) => `${names.join(", ")} (${r})`).join("; ");
+}
+
+/** "tracing 41 points (30 by tracepoint, 11 by kprobe); skipped: 3 function not in the running kernel; not attached: ...". */
+export function tracingLine(
+  methods: readonly string[],
+  skipped: ReadonlyMap<string, number>,
+  failures: readonly AttachFailure[],
+): string {
+  const byMethod = new Map<string, number>();
+  for (const m of methods) byMethod.set(m, (byMethod.get(m) ?? 0) + 1);
+  const how = [...byMethod].map(([m, n]) => `${n} by ${m}`).join(", ");
+  const skippedText = [...skipped].map(([why, n]) => `${n} ${why}`).join("; ");
+  const failedText = failures.length ? `; not attached: ${attachFailureText(failures)}` : "";
+  return `tracing ${methods.length} points (${how})${skippedText ? `; skipped: ${skippedText}` : ""}${failedText}`;
 }

@@ -28,16 +28,16 @@ export function dropCauseText(c: DropCause): string | undefined {
 
 /** What a lifecycle line needs besides the event. */
 export interface LifeLineContext {
-  time: TimestampFormatter;
+  readonly time: TimestampFormatter;
   /** point index -> its name */
-  pointName: (point: number) => string;
-  detail: boolean;
+  readonly pointName: (point: number) => string;
+  readonly detail: boolean;
   /** frames of a recorded stack (--trace-stack), by stack id */
-  stack?: (id: number) => string[];
+  readonly stack?: (id: number) => string[];
   /** a free's drop reason and location, undefined for other events */
-  dropCause?: (ev: KernelEvent) => DropCause | undefined;
+  readonly dropCause?: (ev: KernelEvent) => DropCause | undefined;
   /** whether an event is a free with a drop reason (a table walker's NF_STOLEN around it is a drop) */
-  freedWithDropReason?: (ev: KernelEvent) => boolean;
+  readonly freedWithDropReason?: (ev: KernelEvent) => boolean;
 }
 
 const POINT_WIDTH = 20;

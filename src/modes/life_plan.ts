@@ -1,0 +1,107 @@
+/**
+ * The lifecycle mode's plan: which of the chosen trace points this run
+ * attaches and how (tracepoint, fentry, kprobe-multi, kprobe), and the ones
+ * it skips, counted by why. Decided from what this kernel offers, before
+ * anything is loaded.
+ * @module
+ */
+import type { Options } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import type { PlannedPoint } from "../bpf/life_program.ts";
+import type { AttachKind } from "../kernel/attach_kind.ts";
+import { type KernelView, LIFE_FUNCTION_METHODS, planLeaf } from "../tracer/availability.ts";
+import type { TraceLeaf } from "../tracer/tree.ts";
+
+/** The points to attach, and the skipped ones counted by why. */
+export interface LifePlan {
+  readonly planned: PlannedPoint[];
+  readonly skipped: ReadonlyMap<string, number>;
+}
+
+/** Function methods allowed by --attach-method. */
+export function functionMethods(opts: Options): AttachKind[] {
+  switch (opts.attachMethod) {
+    case "auto":
+      return LIFE_FUNCTION_METHODS;
+    case "kprobe":
+    case "kprobe-multi":
+    case "fentry":
+      return [opts.attachMethod];
+    case "tracepoint":
+      return [];
+    default:
+      throw new UsageError(
+        `--attach-method ${opts.attachMethod}: lifecycle tracing attaches with tracepoint, fentry, kprobe-multi or kprobe`,
+      );
+  }
+}
+
+/** Leaves for every BTF function taking an skb that the tree does not have (--all-skb-functions). */
+export function btfSkbLeaves(view: KernelView, tree: TraceLeaf[]): TraceLeaf[] {
+  const known = new Set(tree.flatMap((l) => [l.func ?? l.name, ...l.aliases]));
+  return view.skbFunctions()
+    .filter((f) => !known.has(f.name) && f.position <= 4)
+    .map((f) => ({
+      name: f.name,
+      kind: "func" as const,
+      func: f.name,
+      skbArg: f.position,
+      end: false,
+      clone: false,
+      ret: false,
+      defaultOn: true,
+      sock: false,
+      aliases: [],
+      group: "btf",
+      line: 0,
+    }));
+}
+
+/**
+ * Plans each leaf against the kernel: how it attaches, or why it cannot. wantsReturn: whether --diag needs a
+ * point's return value (besides --ret).
+ */
+export function planLife(
+  leaves: TraceLeaf[],
+  view: KernelView,
+  opts: Options,
+  wantsReturn: (leaf: TraceLeaf) => boolean,
+): LifePlan {
+  const methods = functionMethods(opts);
+  const planned: PlannedPoint[] = [];
+  const skipped = new Map<string, number>();
+  const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
+  const noFunctionProbes = !methods.some((m) => view.capabilities.attach[m].available);
+  for (const leaf of leaves) {
+    if (leaf.kind === "tp" && opts.attachMethod !== "auto" && opts.attachMethod !== "tracepoint") {
+      skip(`--attach-method ${opts.attachMethod}`);
+      continue;
+    }
+    const plan = planLeaf(leaf, view, methods);
+    if (plan.usable) {
+      planned.push({
+        leaf,
+        ret: !leaf.sock && ((opts.ret && leaf.ret) || wantsReturn(leaf)),
+        method: plan.method as PlannedPoint["method"],
+        symbol: plan.symbol,
+        skbArg: plan.skbArg,
+        offsets: plan.offsets,
+        stack: opts.traceStack.includes(leaf.name) || undefined,
+      });
+    } else {
+      skip(
+        leaf.kind === "func" && noFunctionProbes
+          ? methods.length ? "no function probes on this kernel" : "--attach-method tracepoint"
+          : plan.why.startsWith("not in the running kernel")
+          ? "function not in the running kernel"
+          : plan.why,
+      );
+    }
+  }
+  for (const name of opts.traceStack) {
+    if (!planned.some((p) => p.leaf.name === name)) {
+      throw new UsageError(`--trace-stack: '${name}' is not a trace point attached in this run`);
+    }
+  }
+  return { planned, skipped };
+}

@@ -7,7 +7,7 @@
 import { helpText, parseArgs } from "./src/cli/options.ts";
 import { HostError, UsageError } from "./src/errors.ts";
 import { configureLog, writeErr } from "./src/runtime/log.ts";
-import { requireBpfHost } from "./src/runtime/host.ts";
+import { requireBpfHost } from "./src/kernel/host.ts";
 import { VERSION } from "./src/version.ts";
 
 async function run(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import type { Btf } from "../../lib/ffi/btf.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
-import { missingHelper } from "../kernel/capabilities.ts";
+import { missingHelper } from "./missing_helper.ts";
 import {
   DROP_FUNCTION_CANDIDATES,
   type DropFunction,

@@ -7,7 +7,7 @@
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
-import { missingHelper } from "../kernel/capabilities.ts";
+import { missingHelper } from "./missing_helper.ts";
 import { POINT, POINT_FLAG } from "../event/layout.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";

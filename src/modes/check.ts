@@ -4,7 +4,9 @@
  * @module
  */
 import type { Options } from "../cli/options.ts";
-import { type Capability, formatCapabilityReport, probeCapabilities } from "../kernel/capabilities.ts";
+import { probeCapabilities } from "../bpf/capabilities.ts";
+import type { Capability } from "../kernel/capability_report.ts";
+import { formatCapabilityReport } from "../output/check_report.ts";
 import { findCompatObjects } from "../bpf/compat_objects.ts";
 import { compatBuildHint } from "../bpf/kernel_types.ts";
 

@@ -6,7 +6,7 @@
 import { Btf } from "../../lib/ffi/btf.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
-import { probeCapabilities } from "../kernel/capabilities.ts";
+import { probeCapabilities } from "../bpf/capabilities.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { readTracepointOffsets } from "../kernel/tracepoint_format.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AttachKind } from "../kernel/attach_kind.ts";
-import type { CapabilityReport } from "../kernel/capabilities.ts";
+import type { CapabilityReport } from "../kernel/capability_report.ts";
 import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "./tree.ts";
 

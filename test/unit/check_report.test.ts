@@ -1,7 +1,9 @@
 /** The capability report's text, as the tests read it back. */
 import { assertEquals } from "../helpers/assert.ts";
 import { parseCheckReport } from "../helpers/check_report.ts";
-import { type CapabilityReport, formatCapabilityReport, missingHelper } from "../../src/kernel/capabilities.ts";
+import type { CapabilityReport } from "../../src/kernel/capability_report.ts";
+import { formatCapabilityReport } from "../../src/output/check_report.ts";
+import { missingHelper } from "../../src/bpf/missing_helper.ts";
 
 Deno.test("check report: every row formats to one line and parses back", () => {
   const cap = (name: string, available: boolean, detail: string) => ({ name, available, detail });

@@ -2,7 +2,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
 import { fieldOffset, type TracepointOffsets, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
-import type { CapabilityReport } from "../../src/kernel/capabilities.ts";
+import type { CapabilityReport } from "../../src/kernel/capability_report.ts";
 import { allLeaves, parseTree } from "../../src/tracer/tree.ts";
 
 function caps(available: string[]): CapabilityReport {

@@ -1,5 +1,5 @@
 /**
- * What the running kernel can do, found by trying: each attach kind is a tiny
+ * What the running kernel can do (src/kernel/capability_report.ts), found by trying: each attach kind is a tiny
  * program (bpf/probe.bpf.c) loaded and attached on its own; a UDP datagram
  * sent over loopback shows whether it really fires; then it is removed.
  * Kernel version numbers are never used to decide.
@@ -9,41 +9,19 @@ import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_obje
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { kernelHasRingBuffer } from "../../lib/ffi/ring_reader.ts";
 import { kernelHasAttachCookies } from "../../lib/ffi/libbpf.ts";
-import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "../bpf/objects.ts";
-import { KERNEL_BTF } from "./btf_source.ts";
-import { type KernelConfig, readKernelConfig } from "./kconfig.ts";
-import { ensureTracefs } from "./tracefs.ts";
-import { loadDropReasons } from "./drop_reason_loader.ts";
+import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "./objects.ts";
+import { KERNEL_BTF } from "../kernel/btf_source.ts";
+import { type KernelConfig, readKernelConfig } from "../kernel/kconfig.ts";
+import { ensureTracefs } from "../kernel/tracefs.ts";
+import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
+import type { AttachKind } from "../kernel/attach_kind.ts";
+import type { Capability, CapabilityReport } from "../kernel/capability_report.ts";
 import { closedLoopbackPort, sendLoopbackDatagram } from "./loopback_datagram.ts";
-import { encodeFilter } from "../bpf/filter.ts";
+import { encodeFilter } from "./filter.ts";
+import { missingHelper } from "./missing_helper.ts";
 
 const ETH_P_IP = 0x0800;
 const IPPROTO_UDP = 17;
-
-import type { AttachKind } from "./attach_kind.ts";
-
-/** One line of the report. */
-export interface Capability {
-  name: string;
-  available: boolean;
-  /** where/what when available, why not when unavailable */
-  detail: string;
-}
-
-/** The whole report. */
-export interface CapabilityReport {
-  kernelRelease: string;
-  btf: Capability;
-  tracefs: Capability;
-  attach: Record<AttachKind, Capability>;
-  /** the BPF ring buffer, else events go through a perf buffer */
-  ringBuffer: Capability;
-  /** bpf_get_attach_cookie: one lifecycle program tells its points apart */
-  attachCookie: Capability;
-  dropReasons: Capability;
-  /** CONFIG_HZ of the kernel's config, when the config is readable (jiffies to time) */
-  hz?: number;
-}
 
 interface AttachProbe {
   kind: AttachKind;
@@ -116,23 +94,6 @@ const PROBES: AttachProbe[] = [
 /** Kernel functions a probe attaches to, the first that the kernel's BTF has:
  * each is on the IPv4 receive path and takes the skb as its first argument. */
 const TARGET_CANDIDATES = ["ip_rcv", "ip_rcv_core", "ip_local_deliver"];
-
-/** BPF helpers a probe program calls that older kernels lack: the verifier names them by number there. */
-const LATER_HELPERS: ReadonlyMap<number, { name: string; since: string; use: string }> = new Map([
-  [174, { name: "bpf_get_attach_cookie", since: "5.15", use: "tells one program which of its points fired" }],
-  [183, { name: "bpf_get_func_arg", since: "5.17", use: "reads a traced function's arguments" }],
-  [184, { name: "bpf_get_func_ret", since: "5.17", use: "reads a traced function's return value" }],
-]);
-
-/** The helper the verifier did not know, in words, when that is why the load failed. */
-export function missingHelper(message: string): string | undefined {
-  const m = message.match(/(?:invalid|unknown) func (?:\w+)?#(\d+)/);
-  if (!m) return undefined;
-  const helper = LATER_HELPERS.get(Number(m[1]));
-  return helper
-    ? `this kernel lacks the BPF helper ${helper.name} (Linux ${helper.since}), which ${helper.use}`
-    : `this kernel lacks BPF helper #${m[1]}`;
-}
 
 function explain(probe: AttachProbe, message: string, config: KernelConfig | undefined, tracefs?: string): string {
   const helper = missingHelper(message);
@@ -307,11 +268,4 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
   kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;
   return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, attachCookie, dropReasons, hz };
-}
-
-/** The report as text: one line per capability, then the extra rows. */
-export function formatCapabilityReport(r: CapabilityReport, extra: Capability[] = []): string {
-  const rows = [r.btf, r.tracefs, ...Object.values(r.attach), r.ringBuffer, r.attachCookie, r.dropReasons, ...extra];
-  const lines = rows.map((c) => `  ${c.name.padEnd(15)} ${(c.available ? "yes" : "no").padEnd(4)} ${c.detail}`);
-  return [`kernel ${r.kernelRelease}`, ...lines, ""].join("\n");
 }

@@ -4,7 +4,7 @@
  */
 import { HostError } from "../errors.ts";
 import { libbpf, LibbpfMissingError } from "../../lib/ffi/libbpf.ts";
-import { canLoadBpf, effectiveCapabilities } from "../kernel/privileges.ts";
+import { canLoadBpf, effectiveCapabilities } from "./privileges.ts";
 
 /** Throws HostError when not privileged or when libbpf is missing. */
 export function requireBpfHost(): void {

@@ -12,6 +12,7 @@
  * (decode + format of recorded records).
  *
  *   deno task bench [-- --packets N]
+ *   deno run -A bench/drop_storm.ts [--packets N] [--only REGEX]   (only the rows whose label matches)
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
 import { startToFile } from "./nettrace_to_file.ts";
@@ -24,6 +25,8 @@ import { reasonsFromEnums } from "../src/event/drop_reasons.ts";
 
 const argIdx = Deno.args.indexOf("--packets");
 const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 200_000;
+const onlyIdx = Deno.args.indexOf("--only");
+const ONLY = onlyIdx >= 0 ? new RegExp(Deno.args[onlyIdx + 1]) : undefined;
 const FLOOD_SRC = new URL("./udp_flood.c", import.meta.url).pathname;
 const WORK = new URL("../.bench/", import.meta.url).pathname;
 const FLOOD = `${WORK}udp_flood`;
@@ -73,6 +76,7 @@ function vmHwmKiB(pid: number): number {
 const NO_LIMIT = "--no-storm-limit";
 const READERS: Array<[string, string[]]> = [
   ["--drop (storm limit 100/s)", []],
+  ["--drop -m raw_tracepoint (storm limit)", ["--attach-method", "raw_tracepoint"]],
   ["--drop --json (storm limit)", ["--json"]],
   ["ringbuf mmap, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap"]],
   ["ringbuf callback, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "callback"]],
@@ -189,7 +193,7 @@ if (import.meta.main) {
   const rows: Row[] = [];
   try {
     rows.push(await untraced(net));
-    for (const [reader, args] of READERS) rows.push(await storm(net, reader, args));
+    for (const [reader, args] of READERS) if (!ONLY || ONLY.test(reader)) rows.push(await storm(net, reader, args));
   } finally {
     await net.destroy();
   }

@@ -53,9 +53,9 @@ export function bundle(): string {
   return BUNDLE;
 }
 
-/** Command line that runs nettrace with args. */
+/** Command line that runs nettrace with args, with the V8 flags every launcher of nettrace passes. */
 export function nettraceCommand(args: string[]): string[] {
-  return [DENO, "run", "--quiet", "--no-config", "-A", bundle(), ...args];
+  return [DENO, "run", "--quiet", "--no-config", "-A", "--v8-flags=--max-semi-space-size=2", bundle(), ...args];
 }
 
 /** Prefix of a command line that runs it with the kernel's BTF hidden (an empty tmpfs over /sys/kernel/btf in a private mount namespace). */

@@ -20,7 +20,8 @@ import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
-import { type DropLineContext, formatDropComment, formatDropLine, formatStack } from "../output/drop_line.ts";
+import { type DropLineContext, formatDropComment, formatDropLine } from "../output/drop_line.ts";
+import { formatCallStack } from "../output/call_stack.ts";
 import { dropJson, type DropJsonContext, stormJson } from "../output/json_records.ts";
 import { PcapngSink } from "../output/pcapng_sink.ts";
 import { formatStormLine } from "../output/storm_line.ts";
@@ -130,7 +131,7 @@ function dropPipeline(opts: Options, session: SessionContext, d: DropStages): Tr
         out.push(JSON.stringify(dropJson(ev, jsonCtx, opts.dropStack ? stacks.frames(ev.stackId) : undefined)));
       } else {
         out.push(formatDropLine(ev, ctx));
-        if (opts.dropStack) out.push(formatStack(stacks.frames(ev.stackId)));
+        if (opts.dropStack) out.push(formatCallStack(stacks.frames(ev.stackId)));
       }
       shown++;
       if (opts.count && shown >= opts.count) stop.request("count");

@@ -38,11 +38,6 @@ export function formatDropLine(ev: KernelEvent, ctx: DropLineContext): string {
   return `${line}, ${ctx.symbolize(ev.location)}`;
 }
 
-/** The kernel stack lines printed under a drop with --drop-stack. */
-export function formatStack(frames: string[]): string {
-  return frames.map((f) => `    -> ${f}`).join("\n");
-}
-
 /** What a drop's pcapng comment names besides the event. */
 export interface DropCommentContext {
   reasons?: DropReasons;

@@ -4,6 +4,7 @@
  * `[1272349.614564] [ip_rcv              ] ICMP: 169.254.128.15 -> 172.27.0.6 ping request, seq: 48220`
  * @module
  */
+import { formatCallStack } from "./call_stack.ts";
 import { findingMarks } from "./analysis_result.ts";
 import { detailColumns } from "./detail_columns.ts";
 import type { KernelEvent } from "../event/decode.ts";
@@ -74,7 +75,7 @@ export function formatLifeLine(
   const drop = cause && dropCauseText(cause);
   if (drop) line += ` *${drop}*`;
   line += marks;
-  if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");
+  if (ev.stackId >= 0 && ctx.stack) line += "\n" + formatCallStack(ctx.stack(ev.stackId));
   return line;
 }
 

@@ -6,6 +6,7 @@
  *     [1234.567890] [tcp_cong_state_set  ] TCP: 10.0.0.1:40000 -> 10.0.0.2:4444 ESTABLISHED CA_Open->CA_Loss out:3 retrans:1 total_retrans:4 cwnd:10 srtt:0.2ms rto:204ms
  * @module
  */
+import { formatCallStack } from "./call_stack.ts";
 import { findingMarks } from "./analysis_result.ts";
 import { detailColumns } from "./detail_columns.ts";
 import type { SocketEvent } from "../event/decode.ts";
@@ -73,7 +74,7 @@ export function formatSocketLine(ev: SocketEvent, ctx: SocketLineContext, marks 
     line += `[${name}] `;
   }
   line += formatSocket(ev, ctx) + marks;
-  if (ev.stackId >= 0 && ctx.stack) line += "\n" + ctx.stack(ev.stackId).map((f) => `    -> ${f}`).join("\n");
+  if (ev.stackId >= 0 && ctx.stack) line += "\n" + formatCallStack(ctx.stack(ev.stackId));
   return line;
 }
 

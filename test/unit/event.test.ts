@@ -3,7 +3,8 @@ import { decodeEvent } from "../../src/event/decode.ts";
 import { EVENT, PACKET } from "../../src/event/layout.ts";
 import { encodeFilter } from "../../src/bpf/filter.ts";
 import { FILTER } from "../../src/event/layout.ts";
-import { formatDropLine, formatStack } from "../../src/output/drop_line.ts";
+import { formatDropLine } from "../../src/output/drop_line.ts";
+import { formatCallStack } from "../../src/output/call_stack.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
 import { reasonsFromEnums } from "../../src/event/drop_reasons.ts";
 
@@ -77,8 +78,8 @@ Deno.test("drop line: the nettrace shape, with reason and location; without reas
     "[3867.337581] [ffff888109b424e0][cpu:1  ][lo][ns:4026531840][pid:1234   ][bash] TCP: 127.0.0.1:50514 -> 127.0.0.1:9 seq:140688144, ack:0, flags:S, reason: NO_SOCKET, tcp_v4_rcv+0x91",
   );
   assertEquals(
-    formatStack(["kfree_skb_reason+0x0", "tcp_v4_rcv+0x91"]),
-    "    -> kfree_skb_reason+0x0\n    -> tcp_v4_rcv+0x91",
+    formatCallStack(["kfree_skb_reason+0x0", "tcp_v4_rcv+0x91"]),
+    "Call Stack:\n    -> kfree_skb_reason+0x0\n    -> tcp_v4_rcv+0x91",
   );
 });
 

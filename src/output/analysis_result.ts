@@ -4,7 +4,7 @@
  *
  *     ---------------- ANALYSIS RESULT ---------------------
  *     [1] ERROR happens in kfree_skb(life):
- *             packet is dropped by the kernel
+ *             packet is dropped by kernel
  *         location:
  *             tcp_v4_rcv+0x4a
  *         drop reason:

@@ -89,11 +89,11 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
       await t.step("TCP to a port nobody listens on: ERROR, NO_SOCKET, check the listener", async () => {
         const b = await expectPacket(
           () => lab.tcpConnect(server, 7100),
-          /TCP port is not listened/,
+          /tcp port is not listened/,
           "closed port",
           `${server}:7100`,
         );
-        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tTCP port is not listened/);
+        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\ttcp port is not listened: no socket/);
         assertMatch(b.analysis, /drop reason:\n\tNO_SOCKET: /);
         assertMatch(b.analysis, /fix advice:\n\t.*listens on the destination address and port \(ss -ltn\)/);
         assertMatch(
@@ -140,7 +140,7 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
         assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by netfilter/);
       });
 
-      await t.step("DNAT in PREROUTING to a closed port: WARNING NAT happened, then NO_SOCKET", async () => {
+      await t.step("DNAT in PREROUTING to a closed port: WARNING NAT happens, then NO_SOCKET", async () => {
         await lab.must(lab.server, [
           "iptables",
           "-t",
@@ -156,10 +156,10 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           "--to-destination",
           `${server}:7105`,
         ]);
-        const b = await expectPacket(() => lab.tcpConnect(server, 7104), /NAT happened/, "DNAT", `${server}:7104`);
+        const b = await expectPacket(() => lab.tcpConnect(server, 7104), /NAT happens/, "DNAT", `${server}:7104`);
         assertMatch(
           b.analysis,
-          /WARNING happens in \w+\([\w-]+\):\n\tNAT happened \(the packet's address or port is rewritten\)\n {4}fix advice:\n\tcheck your NAT rules/,
+          /WARNING happens in \w+\([\w-]+\):\n\tNAT happens \(packet address will change\): the packet's address or port is rewritten\n {4}fix advice:\n\tcheck your NAT rules/,
         );
         assertMatch(b.analysis, /drop reason:\n\tNO_SOCKET/);
         assert(
@@ -253,7 +253,10 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
           /IP_RPFILTER/,
           "rp_filter",
         );
-        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\treverse path filter failed/);
+        assertMatch(
+          b.analysis,
+          /ERROR happens in kfree_skb\(life\):\n\tsource address valid failed \(properly rp_filter fail\): the reverse path filter/,
+        );
         assertMatch(b.analysis, /fix advice:\n\t.*rp_filter/);
       });
 
@@ -281,10 +284,10 @@ kernelTest("diag: each fault gets its finding, drop reason and advice (one run, 
         }
         const b = await expectPacket(
           () => lab.exec(lab.client, ["ping", "-c", "1", "-W", "1", server]),
-          /packet is dropped by an XDP program/,
+          /packet is dropped by XDP program/,
           "XDP",
         );
-        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by an XDP program/);
+        assertMatch(b.analysis, /ERROR happens in kfree_skb\(life\):\n\tpacket is dropped by XDP program/);
         // the reason is XDP where the kernel gives one, else the location tells (do_xdp_generic)
         assertMatch(
           b.analysis,
@@ -360,7 +363,7 @@ attachTest(
         );
         assertMatch(
           text,
-          /\[nft_do_chain_inet\s*\] UDP: .* \*nft table:nettrace_long_table_name, chain:nettrace_long_input_chain, verdict: drop\* \*packet is dropped by nftables/,
+          /\[nft_do_chain_inet\s*\] UDP: .* \*nft table:nettrace_long_table_name, chain:nettrace_long_input_chain, verdict: drop\* \*packet is dropped by iptables\/iptables-nft \(an nftables rule/,
         );
         assertMatch(
           b.analysis,
@@ -374,7 +377,7 @@ attachTest(
         assert(c, `no analysed packet to :7203:\n${run.stdout}`);
         assertMatch(
           c.lines.join("\n"),
-          /\[ipt_do_table\s*\] TCP: .* \*iptables table:filter, ipv4 in chain: FORWARD, verdict: drop\* \*packet is dropped by iptables \(legacy\)\*/,
+          /\[ipt_do_table\s*\] TCP: .* \*iptables table:filter, ipv4 in chain: FORWARD, verdict: drop\* \*packet is dropped by iptables\/iptables-legacy\*/,
         );
       } finally {
         await run.stop();
@@ -488,7 +491,7 @@ kernelTest(
             () => net.tcpConnect(net.a, net.v4.b, 7401),
             7401,
             reasons
-              ? /ERROR happens in kfree_skb\(life\):\n\tTCP port is not listened[^]*drop reason:\n\tNO_SOCKET: /
+              ? /ERROR happens in kfree_skb\(life\):\n\ttcp port is not listened[^]*drop reason:\n\tNO_SOCKET: /
               : /ERROR happens in kfree_skb\(life\):\n\tTCP dropped the SYN on receive: most often no socket listens[^\n]*\n {4}location:\n\ttcp_v4_rcv\+0x[0-9a-f]+\n {4}fix advice:\n\tcheck that the service listens/,
           ));
         await t.step("UDP to a closed port", () =>

@@ -351,7 +351,7 @@ Deno.test("verdicts: a table walker's NF_STOLEN around a free with a drop reason
   ];
   for (const [what, events, verdict] of cases) {
     assertMatch(nftLine(events), new RegExp(`chain:nettrace_long_input_chain, verdict: ${verdict}\\*`), what);
-    const found = marksOf(diag.report(events))[0].includes("dropped by nftables");
+    const found = marksOf(diag.report(events))[0].includes("dropped by iptables/iptables-nft");
     assertEquals(found, verdict === "drop", what);
   }
   // the raw return stays on the line (--ret)
@@ -424,7 +424,7 @@ Deno.test("analysis: without drop reasons (before 5.17) a free is diagnosed by i
   );
   assertMatch(
     analysisOf(bare("sk_filter_trim_cap").r) ?? "",
-    /packet is dropped by the kernel\n {4}location:\n\tsk_filter_trim_cap\+0x93/,
+    /packet is dropped by kernel\n {4}location:\n\tsk_filter_trim_cap\+0x93/,
   );
   // a kernel that names reasons: the location rules stay out of the way of a reason's rule
   const named = new PacketDiagnosis(setup("btf", "tcp_v4_rcv"));

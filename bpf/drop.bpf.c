@@ -57,7 +57,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	if (filter.netns && netns != filter.netns)
 		return 0;
 	nt_read_packet(skb, &pkt);
-	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
+	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt))
 		return 0;
 
 	nt_count(NT_STAT_SEEN);

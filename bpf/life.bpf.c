@@ -188,7 +188,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			return 0;
 		if (filter.netns && netns != filter.netns)
 			return 0;
-		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, skb))
+		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt))
 			return 0;
 		ctx_id = key;
 		opens = 1;

@@ -160,14 +160,21 @@ static __always_inline bool nt_packet_match(const volatile struct nt_filter *f,
 	return true;
 }
 
-/* The length part of the filter: skb->len where the event fires. */
-static __always_inline bool nt_len_match(const volatile struct nt_filter *f, struct sk_buff *skb)
+/* The length part of the filter (--pkt-len); a packet that is not IP does not match it. */
+static __always_inline bool nt_len_match(const volatile struct nt_filter *f, const struct nt_packet *pkt)
 {
 	__u32 len;
 
 	if (!f->len_max)
 		return true;
-	len = NT_READ(skb, len);
+	/* the IP packet's length, its header included, as the C nettrace filters it; not skb->len, which has the MAC
+	 * header at some points and not at others */
+	if (pkt->l3_proto == NT_ETH_P_IP && pkt->l3_len >= 4)
+		len = (__u32)pkt->l3[2] << 8 | pkt->l3[3];
+	else if (pkt->l3_proto == NT_ETH_P_IPV6 && pkt->l3_len >= 6)
+		len = ((__u32)pkt->l3[4] << 8 | pkt->l3[5]) + 40;
+	else
+		return false;
 	return len >= f->len_min && len <= f->len_max;
 }
 

@@ -27,9 +27,14 @@ function shellWord(text: string): string {
 
 /** The bash completion script (bash-completion's completions/nettrace). */
 export function bashCompletion(options: readonly OptionSpec[], choices: OptionChoices): string {
-  const words = options.flatMap((s) => [...(s.short ? [`-${s.short}`] : []), `--${s.long}`]);
+  const names = (s: OptionSpec) => [
+    ...(s.short ? [`-${s.short}`] : []),
+    `--${s.long}`,
+    ...(s.aliases ?? []).map((a) => `--${a}`),
+  ];
+  const words = options.flatMap(names);
   const cases = options.filter((s) => s.value).map((s) => {
-    const pattern = [...(s.short ? [`-${s.short}`] : []), `--${s.long}`].join("|");
+    const pattern = names(s).join("|");
     const list = choices[s.long];
     const action = list
       ? `COMPREPLY=($(compgen -W ${shellWord(list.join(" "))} -- "$cur"))`
@@ -61,6 +66,7 @@ export function fishCompletion(options: readonly OptionSpec[], choices: OptionCh
     const parts = ["complete -c nettrace"];
     if (s.short) parts.push(`-s ${s.short}`);
     parts.push(`-l ${s.long}`);
+    for (const a of s.aliases ?? []) parts.push(`-l ${a}`);
     if (s.value) {
       const list = choices[s.long];
       if (list) parts.push(`-x -a ${shellWord(list.join(" "))}`);

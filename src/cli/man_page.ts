@@ -11,8 +11,10 @@ export function roffEscape(text: string): string {
 }
 
 function optionEntry(s: OptionSpec): string {
-  const names = [s.short ? `\\fB\\-${s.short}\\fR` : "", `\\fB\\-\\-${roffEscape(s.long)}\\fR`].filter(Boolean)
-    .join(", ");
+  const names = [
+    s.short ? `\\fB\\-${s.short}\\fR` : "",
+    ...[s.long, ...(s.aliases ?? [])].map((n) => `\\fB\\-\\-${roffEscape(n)}\\fR`),
+  ].filter(Boolean).join(", ");
   return [".TP", s.value ? `${names} \\fI${s.value}\\fR` : names, roffEscape(s.help)].join("\n");
 }
 

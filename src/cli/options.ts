@@ -73,8 +73,8 @@ export interface Options {
   basic: boolean;
   /** lifecycle: trace even with no filter at all */
   force: boolean;
-  /** lifecycle: print only packets whose life lasted at least this long (ms) */
-  minLatencyMs?: number;
+  /** lifecycle: print only packets whose life lasted at least this long (µs, as in the C nettrace) */
+  minLatencyUs?: number;
   /** events per second per CPU, 0 = unlimited */
   rateLimit: number;
   /** --drop: sends per second of the same drop before its repeats are summarized; 0 = every drop is sent */
@@ -101,6 +101,8 @@ export interface Options {
 export interface OptionSpec {
   long: string;
   short?: string;
+  /** other long names it is known by (the C nettrace's spellings) */
+  aliases?: string[];
   /** name of the value, for options that take one */
   value?: string;
   help: string;
@@ -255,14 +257,14 @@ export const OPTION_TABLE: OptionSpec[] = [
   {
     long: "pkt-len",
     value: "RANGE",
-    help: "filter by packet length (skb->len) in bytes: MIN-MAX, or one length",
+    help: "filter by the IP packet's length, its header included, in bytes: MIN-MAX, or one length (as in C)",
     apply: (o, v, n) => (o.filter.len = parsePacketLengthOption(n, v)),
   },
   {
     long: "min-latency",
-    value: "MS",
-    help: "show only packets whose life in the kernel lasted at least MS milliseconds",
-    apply: (o, v, n) => (o.minLatencyMs = parseIntegerOption(n, v, 1, 3_600_000)),
+    value: "US",
+    help: "show only packets whose life in the kernel lasted at least US microseconds (as in the C nettrace)",
+    apply: (o, v, n) => (o.minLatencyUs = parseIntegerOption(n, v, 1, 3_600_000_000)),
   },
   {
     long: "rate-limit",
@@ -298,7 +300,8 @@ export const OPTION_TABLE: OptionSpec[] = [
     long: "trace",
     short: "t",
     value: "LIST",
-    help: "trace these groups or points of the tracer tree (comma separated); '-t ?' lists them",
+    help: "trace these groups or points of the tracer tree (comma separated); 'all': every point, also those off " +
+      "by default; '-t ?' lists them",
     apply: (o, v, n) => {
       if (v === "?") return setMode(o, "trace-list", n);
       o.trace.push(...splitList(n, v));
@@ -398,6 +401,7 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "btf",
+    aliases: ["btf-path"],
     value: "FILE",
     help: "kernel BTF file to use when the kernel has no /sys/kernel/btf/vmlinux",
     apply: (o, v) => (o.btf = v),
@@ -486,7 +490,7 @@ export function defaultOptions(): Options {
 export function parseArgs(argv: string[]): Options {
   const opts = defaultOptions();
   if (argv[0] === "explain") return parseExplain(argv.slice(1), opts);
-  const byLong = new Map(OPTION_TABLE.map((s) => [s.long, s]));
+  const byLong = new Map(OPTION_TABLE.flatMap((s) => [s.long, ...(s.aliases ?? [])].map((n) => [n, s])));
   const byShort = new Map(OPTION_TABLE.filter((s) => s.short).map((s) => [s.short!, s]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -552,7 +556,7 @@ function parseExplain(argv: string[], opts: Options): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--list") opts.explain.list = true;
-    else if (a === "--btf" && i + 1 < argv.length) opts.btf = argv[++i];
+    else if ((a === "--btf" || a === "--btf-path") && i + 1 < argv.length) opts.btf = argv[++i];
     else if (!a.startsWith("-") && !opts.explain.name) opts.explain.name = a;
     else throw new UsageError(`explain: unexpected '${a}' (nettrace explain REASON, or explain --list)`);
   }
@@ -562,11 +566,22 @@ function parseExplain(argv: string[], opts: Options): Options {
   return opts;
 }
 
+/**
+ * --min-latency takes microseconds, as the C nettrace does; this project's first releases took milliseconds. A value
+ * under a millisecond may be meant the old way: say once what it means now.
+ */
+export function minLatencyNotice(us: number | undefined): string | undefined {
+  if (us === undefined || us >= 1000) return undefined;
+  return `nettrace: --min-latency ${us} keeps packets that lived at least ${us} µs (microseconds, as in the C nettrace; ` +
+    `nettrace 0.1 took milliseconds: ${us} ms is --min-latency ${us * 1000})`;
+}
+
 /** The -h text: one line per option. */
 export function helpText(): string {
   const rows = OPTION_TABLE.map((s) => {
     const names = (s.short ? `-${s.short}, ` : "    ") + `--${s.long}` + (s.value ? ` ${s.value}` : "");
-    return `    ${names.padEnd(26)} ${s.help}`;
+    const also = s.aliases?.length ? ` (also ${s.aliases.map((a) => `--${a}`).join(", ")})` : "";
+    return `    ${names.padEnd(26)} ${s.help}${also}`;
   });
   return [
     "nettrace: trace packets through the Linux kernel and tell why they are dropped",

@@ -8,7 +8,7 @@
  * at once with --basic).
  * @module
  */
-import type { Options } from "../cli/options.ts";
+import { minLatencyNotice, type Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import type { KernelEvent } from "../event/decode.ts";
 import { loadLifeProgram } from "../bpf/life_program.ts";
@@ -50,7 +50,7 @@ function traceableFunctions(): Set<string> | undefined {
 
 /** Runs lifecycle tracing until a signal, -c, or a closed stdout. */
 export function runLife(opts: Options): Promise<number> {
-  if (opts.basic && opts.minLatencyMs) {
+  if (opts.basic && opts.minLatencyUs) {
     throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
   }
   if (opts.basic && opts.diag) throw new UsageError("--diag needs whole packets: it cannot be combined with --basic");
@@ -64,6 +64,8 @@ export function runLife(opts: Options): Promise<number> {
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
   }
+  const notice = minLatencyNotice(opts.minLatencyUs);
+  if (notice) writeErr(notice);
   return runTraceSession(opts, (session) => startLife(opts, session));
 }
 
@@ -197,7 +199,7 @@ async function startLife(opts: Options, session: SessionContext) {
     const pipeline = lifePipeline({
       basic: opts.basic,
       count: opts.count,
-      minLatencyNs: (opts.minLatencyMs ?? 0) * 1_000_000,
+      minLatencyNs: (opts.minLatencyUs ?? 0) * 1000,
       endsLife: (point) => planned[point]?.leaf.end ?? false,
       wantReturns: planned.some((p) => p.ret && p.method !== "tracepoint"),
       diagnosis,

@@ -1,6 +1,6 @@
 /**
  * Which leaves of the tracer tree a run traces: -t/--trace names groups or
- * leaves, --trace-matcher keeps names matching a regular expression,
+ * leaves (or all of them), --trace-matcher keeps names matching a regular expression,
  * --trace-exclude removes groups or leaves. Pure.
  * @module
  */
@@ -24,10 +24,14 @@ function findGroup(groups: TraceGroup[], name: string): TraceGroup | undefined {
   return undefined;
 }
 
-/** Leaves named by one -t/--trace-exclude item: a group (its default-on leaves) or a leaf. */
+/**
+ * Leaves named by one -t/--trace-exclude item: a group (its default-on leaves), a leaf, or (as in the C nettrace)
+ * "all": every leaf of the tree, also those off by default.
+ */
 function resolveName(groups: TraceGroup[], byName: Map<string, TraceLeaf>, name: string, option: string): TraceLeaf[] {
   const g = findGroup(groups, name);
   if (g) return allLeaves([g]).filter((l) => l.defaultOn);
+  if (name === "all") return allLeaves(groups);
   const leaf = byName.get(name);
   if (leaf) return [leaf];
   throw new UsageError(`${option}: no group or trace point '${name}' (nettrace -t ? lists them)`);

@@ -291,7 +291,9 @@ kernelTest("drop: --drop-stack prints the kernel stack of each drop", async () =
     );
     assertMatch(
       r.stdout,
-      new RegExp(`len:22, ${reasonColumn("NO_SOCKET")}__udp4_lib_rcv\\+0x[0-9a-f]+\n( {4}-> \\S+\\+0x[0-9a-f]+\n)+`),
+      new RegExp(
+        `len:22, ${reasonColumn("NO_SOCKET")}__udp4_lib_rcv\\+0x[0-9a-f]+\nCall Stack:\n( {4}-> \\S+\\+0x[0-9a-f]+\n)+`,
+      ),
     );
   });
 });

@@ -13,6 +13,8 @@ import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { allLeaves } from "../../src/tracer/tree.ts";
+import { loadTree } from "../../src/tracer/tree_source.ts";
 import { reasonColumn } from "../helpers/drop_reason_column.ts";
 import { parseJsonLines } from "../helpers/json_schema.ts";
 
@@ -302,31 +304,85 @@ kernelTest(
   },
 );
 
-kernelTest("life: --pkt-len keeps packets of that length only", async () => {
-  await withNet("lifepl", async (net) => {
-    const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--pkt-len", "500-2000", ...FEW], 60000);
-    try {
-      // 142 bytes at the link: left out; 1042 bytes: shown, both of its requests
-      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-s", "100", "-W", "2", net.v4.b]);
-      await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.2", "-s", "1000", "-W", "2", net.v4.b]);
-      // the second large request ends after the small one: once it is printed, the small one would have been
-      await run.waitFor(() => blocks(run.stdout).some((b) => /seq:2$/.test(b.texts[0])), 10000);
-      const r = await run.stop();
-      const bs = blocks(r.stdout);
-      assertEquals(bs.length, 2, r.stdout);
-      assertMatch(bs[0].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1$/);
-      assertMatch(bs[1].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:2$/);
-    } finally {
-      await run.stop();
-    }
-  });
-});
+/**
+ * Points chosen in a run, from its "tracing N points (...); skipped: 3 why; 2 why; not attached: a, b (why); c (why)"
+ * line: those it traces, and those plus the skipped and the ones that failed to attach.
+ */
+function chosenPoints(stderr: string): { traced: number; chosen: number } {
+  const line = stderr.split("\n").find((l) => l.startsWith("tracing ")) ?? "";
+  const [head, failedText = ""] = line.split("; not attached: ");
+  const traced = Number(head.match(/^tracing (\d+) points/)?.[1] ?? NaN);
+  const skipped = [...(head.split("; skipped: ")[1] ?? "").matchAll(/(?:^|; )(\d+) /g)]
+    .reduce((n, m) => n + Number(m[1]), 0);
+  const failed = failedText ? failedText.split(/\); /).map((g) => g.split(" (")[0].split(", ").length) : [];
+  return { traced, chosen: traced + skipped + failed.reduce((n, k) => n + k, 0) };
+}
+
+kernelTest(
+  "life -t all: every point of the tree is chosen, also those off by default, and a ping is traced",
+  async () => {
+    await withNet("lifeall", async (net) => {
+      const leaves = allLeaves(loadTree());
+      const offByDefault = leaves.filter((l) => !l.defaultOn).length;
+      const counts = [];
+      for (const t of [[], ["-t", "all"]]) {
+        const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...t], 60000);
+        try {
+          await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+          const seen = await run.waitFor(
+            () => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")),
+            10000,
+          );
+          const r = await run.stop();
+          assert(seen, `${t.join(" ") || "default"}: no block for the ping\n${r.stdout}\n${r.stderr}`);
+          counts.push(chosenPoints(r.stderr));
+        } finally {
+          await run.stop();
+        }
+      }
+      const [byDefault, all] = counts;
+      console.log(`  default: ${JSON.stringify(byDefault)}, -t all: ${JSON.stringify(all)} of ${leaves.length} points`);
+      assertEquals(all.chosen, leaves.length, "-t all chooses every point of the tree");
+      assertEquals(
+        byDefault.chosen,
+        leaves.length - offByDefault,
+        "by default the points off by default are not chosen",
+      );
+      assert(all.traced >= byDefault.traced, `-t all traces no fewer points: ${all.traced} < ${byDefault.traced}`);
+    });
+  },
+);
+
+kernelTest(
+  "life: --pkt-len keeps packets whose IP length, header included, is that (as in the C nettrace)",
+  async () => {
+    await withNet("lifepl", async (net) => {
+      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "--pkt-len", "1028", ...FEW], 60000);
+      try {
+        // IP length 128: left out; 1014 (1028 bytes with the Ethernet header, skb->len where it is sent): left out;
+        // 1028: shown, both of its requests
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-s", "100", "-W", "2", net.v4.b]);
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-s", "986", "-W", "2", net.v4.b]);
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.2", "-s", "1000", "-W", "2", net.v4.b]);
+        // the second large request ends after the small one: once it is printed, the small one would have been
+        await run.waitFor(() => blocks(run.stdout).some((b) => /seq:2$/.test(b.texts[0])), 10000);
+        const r = await run.stop();
+        const bs = blocks(r.stdout);
+        assertEquals(bs.length, 2, r.stdout);
+        assertMatch(bs[0].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1$/);
+        assertMatch(bs[1].texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:2$/);
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+);
 
 kernelTest(
   "life: --min-latency shows only packets that lived that long (a datagram left unread for 600 ms)",
   async () => {
     await withNet("lifelat", async (net) => {
-      const args = ["-p", "udp", "-d", net.v4.b, "--min-latency", "300", "-t", "link-in,link-out,life,socket"];
+      const args = ["-p", "udp", "-d", net.v4.b, "--min-latency", "300000", "-t", "link-in,link-out,life,socket"];
       const run = await NettraceRun.start(args, 60000);
       try {
         const receiver = new Deno.Command("ip", {
@@ -381,11 +437,12 @@ kernelTest("life: --trace-stack prints the kernel stack under the chosen points 
       const lines = r.stdout.split("\n");
       const at = lines.findIndex((l) => /\[net_dev_queue\s*\]/.test(l));
       assert(at >= 0, r.stdout);
-      assertMatch(lines[at + 1], /^ {4}-> __dev_queue_xmit\+0x[0-9a-f]+$/);
+      assertEquals(lines[at + 1], "Call Stack:", "the C nettrace's header above the frames");
+      assertMatch(lines[at + 2], /^ {4}-> __dev_queue_xmit\+0x[0-9a-f]+$/);
       const frames = lines.filter((l) => l.startsWith("    -> "));
       assert(frames.length >= 3 && frames.length <= 127, r.stdout);
       const other = lines.findIndex((l) => /\[net_dev_xmit\s*\]/.test(l));
-      assert(other > at && !lines[other + 1].startsWith("    -> "), "a stack under a point not chosen");
+      assert(other > at && lines[other + 1] !== "Call Stack:", "a stack under a point not chosen");
     } finally {
       await run.stop();
     }

@@ -1,5 +1,12 @@
-import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
-import { DEFAULT_RING_SIZE, helpText, OPTION_TABLE, parseArgs, STORM_RING_SIZE } from "../../src/cli/options.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
+import {
+  DEFAULT_RING_SIZE,
+  helpText,
+  minLatencyNotice,
+  OPTION_TABLE,
+  parseArgs,
+  STORM_RING_SIZE,
+} from "../../src/cli/options.ts";
 import { HostError, UsageError } from "../../src/errors.ts";
 import { resolveTransport } from "../../src/bpf/event_transport.ts";
 import { perfPagesPerCpu } from "../../lib/ffi/ring_reader.ts";
@@ -120,7 +127,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-stack", "LIST"],
   [undefined, "tcp-flags", "FLAGS"],
   [undefined, "pkt-len", "RANGE"],
-  [undefined, "min-latency", "MS"],
+  [undefined, "min-latency", "US"],
   [undefined, "rate-limit", "RATE"],
   [undefined, "storm-limit", "RATE"],
   [undefined, "no-storm-limit", undefined],
@@ -165,6 +172,23 @@ Deno.test("options: -h has one line per option a user types, with a meaning, and
   for (const [short, long] of USER_OPTIONS) {
     assert(OPTION_TABLE.some((o) => o.long === long && o.short === short), `--${long} is not in the option table`);
   }
+});
+
+Deno.test("options: the C nettrace's --btf-path is --btf, also for explain; -h and the completions say so", () => {
+  assertEquals(parseArgs(["--btf-path", "/tmp/vmlinux.btf", "--check"]).btf, "/tmp/vmlinux.btf");
+  assertEquals(parseArgs(["--btf-path=/tmp/x"]).btf, "/tmp/x");
+  assertEquals(parseArgs(["explain", "--list", "--btf-path", "/tmp/y"]).btf, "/tmp/y");
+  assertMatch(helpText(), /^ {8}--btf FILE .*\(also --btf-path\)$/m);
+});
+
+Deno.test("options: --min-latency takes microseconds, as in the C nettrace; a value under a millisecond says so", () => {
+  assertEquals(parseArgs(["-p", "icmp", "--min-latency", "1500"]).minLatencyUs, 1500);
+  assertEquals(minLatencyNotice(1500), undefined);
+  assertMatch(
+    minLatencyNotice(300)!,
+    /--min-latency 300 keeps packets that lived at least 300 µs .*--min-latency 300000\)$/,
+  );
+  assertEquals(minLatencyNotice(undefined), undefined);
 });
 
 Deno.test("options: --transport is auto, ringbuf or perf; auto takes the ring buffer where the kernel has one", () => {

@@ -107,3 +107,14 @@ Deno.test("selection: default, groups, leaves, matcher, exclude", () => {
   assertThrows(() => names({ trace: ["nope"], exclude: [] }), UsageError);
   assertThrows(() => names({ trace: [], exclude: ["nope"] }), UsageError);
 });
+
+Deno.test("selection: -t all is every point of the tree, also those off by default (as in the C nettrace)", () => {
+  const g = parseTree(SMALL);
+  const all = selectLeaves(g, { trace: ["all"], exclude: [] }).map((l) => l.name);
+  assertEquals(all, allLeaves(g).map((l) => l.name));
+  assert(allLeaves(g).some((l) => !l.defaultOn), "the small tree has a point off by default");
+  assertEquals(
+    selectLeaves(g, { trace: ["all"], exclude: ["ip"] }).map((l) => l.name),
+    all.filter((n) => !["ip_rcv", "ip_rcv_finish", "ip_output"].includes(n)),
+  );
+});

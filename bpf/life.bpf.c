@@ -184,6 +184,8 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	} else {
 		if (pt->flags & NT_POINT_END)
 			return 0;   /* a life we did not see: nothing to close */
+		if (pt->follow_only)
+			return 0;   /* packets are matched against the filter at the --trace-matcher points only */
 		if (filter.pid && pid != filter.pid)
 			return 0;
 		if (filter.netns && netns != filter.netns)

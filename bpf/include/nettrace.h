@@ -146,7 +146,8 @@ struct nt_point {
 	__u16 sk_offset;        /* socket point, tracepoint: offset of skaddr in the record */
 	__u16 rst_reason_offset;   /* socket point, tracepoint: offset of a reset's reason, 0 = none */
 	__u16 ca_state_offset;     /* socket point, tracepoint: offset of the congestion state entered, 0 = none */
-	__u16 _pad;
+	__u8 follow_only;  /* --trace-matcher names other points: this one opens no context, it follows packets only */
+	__u8 _pad;
 };
 
 #define NT_POINT_END 1     /* the skb's life ends here */

@@ -35,6 +35,8 @@ export interface PlannedPoint {
   stack?: boolean;
   /** --ret: send the function's return value */
   ret?: boolean;
+  /** --trace-matcher names other points: this one opens no context, it only follows packets matched there */
+  followOnly?: boolean;
 }
 
 /** Whether the point's return is probed too: a clone function, or --ret, hooked as a function (not a socket point). */
@@ -84,6 +86,7 @@ function pointBytes(p: PlannedPoint): Uint8Array {
   v.setUint16(POINT.reason_offset, o.reason ?? 0, true);
   v.setUint16(POINT.location_offset, o.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
+  b[POINT.follow_only] = p.followOnly ? 1 : 0;
   if (p.leaf.sock) {
     v.setUint16(POINT.sk_offset, o.sk ?? 0, true);
     v.setUint16(POINT.rst_reason_offset, o.rstReason ?? 0, true);

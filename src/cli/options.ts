@@ -67,7 +67,10 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
-  traceMatcher?: RegExp;
+  /** --trace-regex: keep the points whose name matches */
+  traceRegex?: RegExp;
+  /** --trace-matcher: the points (or groups) where packets are matched against the filter; the others follow */
+  traceMatcher: string[];
   traceExclude: string[];
   /** lifecycle: print each event at once, no grouping per packet */
   basic: boolean;
@@ -308,16 +311,23 @@ export const OPTION_TABLE: OptionSpec[] = [
     },
   },
   {
-    long: "trace-matcher",
+    long: "trace-regex",
     value: "REGEX",
     help: "keep only trace points whose name matches REGEX",
     apply: (o, v, n) => {
       try {
-        o.traceMatcher = new RegExp(v);
+        o.traceRegex = new RegExp(v);
       } catch (e) {
         throw new UsageError(`${n}: '${v}' is not a regular expression (${(e as Error).message})`);
       }
     },
+  },
+  {
+    long: "trace-matcher",
+    value: "LIST",
+    help: "match packets against the filter at these points or groups only (comma separated); the other points " +
+      "follow the packets matched there (as in the C nettrace: less work per event)",
+    apply: (o, v, n) => o.traceMatcher.push(...splitList(n, v)),
   },
   {
     long: "trace-exclude",
@@ -480,6 +490,7 @@ export function defaultOptions(): Options {
     stormLimit: DEFAULT_STORM_LIMIT,
     stormLimitGiven: false,
     traceStack: [],
+    traceMatcher: [],
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -529,6 +540,9 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
+  if (opts.traceMatcher.length && opts.mode !== "life") {
+    throw new UsageError("--trace-matcher is for lifecycle tracing (and --diag)");
+  }
   if (opts.write && opts.mode !== "drop" && opts.mode !== "life") {
     throw new UsageError("-w FILE writes the packets of --drop, lifecycle tracing and --diag");
   }

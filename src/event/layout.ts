@@ -51,6 +51,7 @@ export const POINT = {
   sk_offset: 8,
   rst_reason_offset: 10,
   ca_state_offset: 12,
+  follow_only: 14,
   size: 16,
 } as const;
 

@@ -30,7 +30,7 @@ import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
 import { type DropReasons, dropReasonShown } from "../event/drop_reasons.ts";
-import { selectLeaves } from "../tracer/selection.ts";
+import { namedLeaves, selectLeaves } from "../tracer/selection.ts";
 import { loadTree } from "../tracer/tree_source.ts";
 import { runTraceSession, type SessionContext } from "./trace_session.ts";
 import { kernelView } from "./trace_list.ts";
@@ -77,7 +77,8 @@ async function startLife(opts: Options, session: SessionContext) {
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
-  const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceMatcher, exclude: opts.traceExclude });
+  const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceRegex, exclude: opts.traceExclude });
+  const matchers = opts.traceMatcher.length ? namedLeaves(tree, opts.traceMatcher, "--trace-matcher") : undefined;
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -92,7 +93,7 @@ async function startLife(opts: Options, session: SessionContext) {
   let plan: LifePlan;
   try {
     const leaves = opts.allSkbFunctions ? [...selected, ...btfSkbLeaves(view, selected)] : selected;
-    plan = planLife(leaves, view, opts, (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false);
+    plan = planLife(leaves, view, opts, (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false, matchers);
     reasons = dropReasons();
     if (plan.planned.some((p) => p.leaf.sock)) rstReasons = resetReasons();
   } finally {

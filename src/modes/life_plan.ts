@@ -66,6 +66,7 @@ export function planLife(
   view: KernelView,
   opts: Options,
   wantsReturn: (leaf: TraceLeaf) => boolean,
+  matchers?: ReadonlySet<TraceLeaf>,
 ): LifePlan {
   const methods = functionMethods(opts);
   const planned: PlannedPoint[] = [];
@@ -87,6 +88,7 @@ export function planLife(
         skbArg: plan.skbArg,
         offsets: plan.offsets,
         stack: opts.traceStack.includes(leaf.name) || undefined,
+        followOnly: (matchers && !leaf.sock && !matchers.has(leaf)) || undefined,
       });
     } else {
       skip(
@@ -97,6 +99,13 @@ export function planLife(
           : plan.why,
       );
     }
+  }
+  if (matchers && !planned.some((p) => !p.leaf.sock && matchers.has(p.leaf))) {
+    throw new UsageError(
+      `--trace-matcher ${
+        opts.traceMatcher.join(",")
+      }: none of these points is traced in this run (nettrace -t ? says why)`,
+    );
   }
   for (const name of opts.traceStack) {
     if (!planned.some((p) => p.leaf.name === name)) {

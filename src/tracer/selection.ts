@@ -37,6 +37,12 @@ function resolveName(groups: TraceGroup[], byName: Map<string, TraceLeaf>, name:
   throw new UsageError(`${option}: no group or trace point '${name}' (nettrace -t ? lists them)`);
 }
 
+/** The leaves a list of names stands for (--trace-matcher): groups (their default-on leaves), leaves, or all. */
+export function namedLeaves(groups: TraceGroup[], names: string[], option: string): Set<TraceLeaf> {
+  const byName = new Map(allLeaves(groups).map((l) => [l.name, l]));
+  return new Set(names.flatMap((n) => resolveName(groups, byName, n, option)));
+}
+
 /** The leaves to trace, in tree order. */
 export function selectLeaves(groups: TraceGroup[], sel: TraceSelection): TraceLeaf[] {
   const leaves = allLeaves(groups);

@@ -67,6 +67,8 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
+  /** --trace-noclone: the new skb of a clone function does not join its parent's packet */
+  traceNoclone: boolean;
   /** --trace-regex: keep the points whose name matches */
   traceRegex?: RegExp;
   /** --trace-matcher: the points (or groups) where packets are matched against the filter; the others follow */
@@ -330,6 +332,11 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => o.traceMatcher.push(...splitList(n, v)),
   },
   {
+    long: "trace-noclone",
+    help: "do not follow clones: the skb a clone function returns is not added to its parent's packet (as in C)",
+    apply: (o) => (o.traceNoclone = true),
+  },
+  {
     long: "trace-exclude",
     value: "LIST",
     help: "leave out these groups or points (comma separated)",
@@ -491,6 +498,7 @@ export function defaultOptions(): Options {
     stormLimitGiven: false,
     traceStack: [],
     traceMatcher: [],
+    traceNoclone: false,
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -540,8 +548,10 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
-  if (opts.traceMatcher.length && opts.mode !== "life") {
-    throw new UsageError("--trace-matcher is for lifecycle tracing (and --diag)");
+  if ((opts.traceMatcher.length || opts.traceNoclone) && opts.mode !== "life") {
+    throw new UsageError(
+      `--trace-${opts.traceMatcher.length ? "matcher" : "noclone"} is for lifecycle tracing (and --diag)`,
+    );
   }
   if (opts.write && opts.mode !== "drop" && opts.mode !== "life") {
     throw new UsageError("-w FILE writes the packets of --drop, lifecycle tracing and --diag");

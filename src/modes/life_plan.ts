@@ -81,7 +81,8 @@ export function planLife(
     const plan = planLeaf(leaf, view, methods);
     if (plan.usable) {
       planned.push({
-        leaf,
+        // --trace-noclone: a clone function is a point like another, its new skb is not followed
+        leaf: opts.traceNoclone && leaf.clone ? { ...leaf, clone: false } : leaf,
         ret: !leaf.sock && ((opts.ret && leaf.ret) || wantsReturn(leaf)),
         method: plan.method as PlannedPoint["method"],
         symbol: plan.symbol,

@@ -353,6 +353,30 @@ kernelTest(
   },
 );
 
+kernelTest("life --trace-noclone: the reply's clone (for ping's raw socket) stays out of the reply's block", async () => {
+  await withNet("lifenoclone", async (net) => {
+    const replySkbs: number[] = [];
+    for (const noclone of [[], ["--trace-noclone"]]) {
+      const run = await NettraceRun.start(["-p", "icmp", "--addr", net.v4.b, ...noclone], 60000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping reply")), 10000);
+        const r = await run.stop();
+        const reply = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping reply"));
+        assert(reply, `${noclone.join(" ") || "default"}: no block for the reply\n${r.stdout}\n${r.stderr}`);
+        replySkbs.push(reply.skbs.length);
+      } finally {
+        await run.stop();
+      }
+    }
+    if (!functionsHere) {
+      console.log("  no function probes here: clones are followed nowhere, the guests show the difference");
+    }
+    // a clone joins its parent's block through the clone function's return (kretprobe or fexit)
+    assertEquals(replySkbs, [functionsHere ? 2 : 1, 1], "reply skbs without and with --trace-noclone");
+  });
+});
+
 kernelTest(
   "life: --pkt-len keeps packets whose IP length, header included, is that (as in the C nettrace)",
   async () => {

@@ -135,6 +135,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   ["t", "trace", "LIST"],
   [undefined, "trace-regex", "REGEX"],
   [undefined, "trace-matcher", "LIST"],
+  [undefined, "trace-noclone", undefined],
   [undefined, "trace-exclude", "LIST"],
   [undefined, "basic", undefined],
   [undefined, "force", undefined],

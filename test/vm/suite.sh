@@ -262,7 +262,7 @@ config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- test/kernel/life.te
 # lifecycle through kprobe-multi: the path, clones, --ret
 config backports-life --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=kprobe-multi -- \
-  --filter "/ping between|--ret|--detail/" test/kernel/life.test.ts
+  --filter "/ping between|--ret|--detail|--trace-noclone/" test/kernel/life.test.ts
 
 # netfilter verdicts on 6.12 too, not only on 6.1.0-57 (whose nft_do_chain frees a dropped skb itself and returns
 # NF_STOLEN with an errno): the hook, nft table and chain, iptables-legacy table and bridge table say verdict: drop

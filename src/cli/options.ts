@@ -67,6 +67,8 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
+  /** --trace-free: points that end an skb's life besides the tree's frees */
+  traceFree: string[];
   /** --trace-noclone: the new skb of a clone function does not join its parent's packet */
   traceNoclone: boolean;
   /** --trace-regex: keep the points whose name matches */
@@ -337,6 +339,12 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o) => (o.traceNoclone = true),
   },
   {
+    long: "trace-free",
+    value: "LIST",
+    help: "these points (comma separated) end an skb's life too, as the tree's frees do (as in C)",
+    apply: (o, v, n) => o.traceFree.push(...splitList(n, v)),
+  },
+  {
     long: "trace-exclude",
     value: "LIST",
     help: "leave out these groups or points (comma separated)",
@@ -464,7 +472,12 @@ export const OPTION_TABLE: OptionSpec[] = [
     },
   },
   { long: "verbose", short: "v", help: "show log information", apply: (o) => (o.verbose = true) },
-  { long: "debug", help: "show debug information, libbpf's log included", apply: (o) => (o.debug = o.verbose = true) },
+  {
+    long: "debug",
+    aliases: ["bpf-debug"],
+    help: "show debug information, libbpf's log included",
+    apply: (o) => (o.debug = o.verbose = true),
+  },
   { long: "help", short: "h", help: "show this help", apply: (o, _v, n) => setMode(o, "help", n) },
   { long: "version", short: "V", help: "show nettrace's version", apply: (o, _v, n) => setMode(o, "version", n) },
 ];
@@ -499,6 +512,7 @@ export function defaultOptions(): Options {
     traceStack: [],
     traceMatcher: [],
     traceNoclone: false,
+    traceFree: [],
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -548,10 +562,15 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
-  if ((opts.traceMatcher.length || opts.traceNoclone) && opts.mode !== "life") {
-    throw new UsageError(
-      `--trace-${opts.traceMatcher.length ? "matcher" : "noclone"} is for lifecycle tracing (and --diag)`,
-    );
+  const lifeOnly = opts.traceMatcher.length
+    ? "matcher"
+    : opts.traceFree.length
+    ? "free"
+    : opts.traceNoclone
+    ? "noclone"
+    : "";
+  if (lifeOnly && opts.mode !== "life") {
+    throw new UsageError(`--trace-${lifeOnly} is for lifecycle tracing (and --diag)`);
   }
   if (opts.write && opts.mode !== "drop" && opts.mode !== "life") {
     throw new UsageError("-w FILE writes the packets of --drop, lifecycle tracing and --diag");

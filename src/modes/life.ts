@@ -79,6 +79,7 @@ async function startLife(opts: Options, session: SessionContext) {
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
   const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceRegex, exclude: opts.traceExclude });
   const matchers = opts.traceMatcher.length ? namedLeaves(tree, opts.traceMatcher, "--trace-matcher") : undefined;
+  const frees = opts.traceFree.length ? namedLeaves(tree, opts.traceFree, "--trace-free") : undefined;
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -93,7 +94,14 @@ async function startLife(opts: Options, session: SessionContext) {
   let plan: LifePlan;
   try {
     const leaves = opts.allSkbFunctions ? [...selected, ...btfSkbLeaves(view, selected)] : selected;
-    plan = planLife(leaves, view, opts, (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false, matchers);
+    plan = planLife(
+      leaves,
+      view,
+      opts,
+      (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false,
+      matchers,
+      frees,
+    );
     reasons = dropReasons();
     if (plan.planned.some((p) => p.leaf.sock)) rstReasons = resetReasons();
   } finally {

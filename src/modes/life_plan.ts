@@ -67,6 +67,7 @@ export function planLife(
   opts: Options,
   wantsReturn: (leaf: TraceLeaf) => boolean,
   matchers?: ReadonlySet<TraceLeaf>,
+  frees?: ReadonlySet<TraceLeaf>,
 ): LifePlan {
   const methods = functionMethods(opts);
   const planned: PlannedPoint[] = [];
@@ -81,8 +82,11 @@ export function planLife(
     const plan = planLeaf(leaf, view, methods);
     if (plan.usable) {
       planned.push({
-        // --trace-noclone: a clone function is a point like another, its new skb is not followed
-        leaf: opts.traceNoclone && leaf.clone ? { ...leaf, clone: false } : leaf,
+        // --trace-noclone: a clone function is a point like another, its new skb is not followed;
+        // --trace-free: the point ends the skb's life
+        leaf: (opts.traceNoclone && leaf.clone) || (frees?.has(leaf) && !leaf.sock)
+          ? { ...leaf, clone: leaf.clone && !opts.traceNoclone, end: leaf.end || (frees?.has(leaf) ?? false) }
+          : leaf,
         ret: !leaf.sock && ((opts.ret && leaf.ret) || wantsReturn(leaf)),
         method: plan.method as PlannedPoint["method"],
         symbol: plan.symbol,
@@ -107,6 +111,13 @@ export function planLife(
         opts.traceMatcher.join(",")
       }: none of these points is traced in this run (nettrace -t ? says why)`,
     );
+  }
+  if (frees) {
+    const traced = new Set(planned.map((p) => p.leaf.name));
+    const missing = [...frees].filter((l) => !traced.has(l.name)).map((l) => l.name);
+    if (missing.length) {
+      throw new UsageError(`--trace-free: ${missing.join(", ")} not traced in this run (nettrace -t ? says why)`);
+    }
   }
   for (const name of opts.traceStack) {
     if (!planned.some((p) => p.leaf.name === name)) {

@@ -353,28 +353,56 @@ kernelTest(
   },
 );
 
-kernelTest("life --trace-noclone: the reply's clone (for ping's raw socket) stays out of the reply's block", async () => {
-  await withNet("lifenoclone", async (net) => {
-    const replySkbs: number[] = [];
-    for (const noclone of [[], ["--trace-noclone"]]) {
-      const run = await NettraceRun.start(["-p", "icmp", "--addr", net.v4.b, ...noclone], 60000);
-      try {
-        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
-        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping reply")), 10000);
-        const r = await run.stop();
-        const reply = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping reply"));
-        assert(reply, `${noclone.join(" ") || "default"}: no block for the reply\n${r.stdout}\n${r.stderr}`);
-        replySkbs.push(reply.skbs.length);
-      } finally {
-        await run.stop();
+kernelTest(
+  "life --trace-noclone: the reply's clone (for ping's raw socket) stays out of the reply's block",
+  async () => {
+    await withNet("lifenoclone", async (net) => {
+      const replySkbs: number[] = [];
+      for (const noclone of [[], ["--trace-noclone"]]) {
+        const run = await NettraceRun.start(["-p", "icmp", "--addr", net.v4.b, ...noclone], 60000);
+        try {
+          await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+          await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping reply")), 10000);
+          const r = await run.stop();
+          const reply = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping reply"));
+          assert(reply, `${noclone.join(" ") || "default"}: no block for the reply\n${r.stdout}\n${r.stderr}`);
+          replySkbs.push(reply.skbs.length);
+        } finally {
+          await run.stop();
+        }
       }
+      if (!functionsHere) {
+        console.log("  no function probes here: clones are followed nowhere, the guests show the difference");
+      }
+      // a clone joins its parent's block through the clone function's return (kretprobe or fexit)
+      assertEquals(replySkbs, [functionsHere ? 2 : 1, 1], "reply skbs without and with --trace-noclone");
+    });
+  },
+);
+
+kernelTest("life --trace-free: a point named there ends the skb's life, its block closes there", async () => {
+  await withNet("lifefree", async (net) => {
+    const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, "--trace-free", "net_dev_xmit"], 60000);
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      // the request's life ends where it is handed to the device; where it is received, the filter opens another
+      await run.waitFor(
+        () => blocks(run.stdout).filter((b) => b.texts[0]?.includes("ping request")).length >= 2,
+        10000,
+      );
+      const r = await run.stop();
+      const requests = blocks(r.stdout).filter((b) => b.texts[0]?.includes("ping request"));
+      assertEquals(requests[0]?.points, ["net_dev_queue", "net_dev_xmit"], r.stdout);
+      assertEquals(requests[1]?.points[0], "netif_receive_skb_tp", r.stdout);
+    } finally {
+      await run.stop();
     }
-    if (!functionsHere) {
-      console.log("  no function probes here: clones are followed nowhere, the guests show the difference");
-    }
-    // a clone joins its parent's block through the clone function's return (kretprobe or fexit)
-    assertEquals(replySkbs, [functionsHere ? 2 : 1, 1], "reply skbs without and with --trace-noclone");
   });
+  const bad = await runNettrace(["-p", "icmp", "-t", "life", "--trace-free", "net_dev_xmit"]);
+  assertEquals([bad.code, bad.stderr.trim().split("\n").at(-1)], [
+    2,
+    "nettrace: --trace-free: net_dev_xmit not traced in this run (nettrace -t ? says why)",
+  ]);
 });
 
 kernelTest(

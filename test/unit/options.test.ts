@@ -136,6 +136,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-regex", "REGEX"],
   [undefined, "trace-matcher", "LIST"],
   [undefined, "trace-noclone", undefined],
+  [undefined, "trace-free", "LIST"],
   [undefined, "trace-exclude", "LIST"],
   [undefined, "basic", undefined],
   [undefined, "force", undefined],

@@ -392,8 +392,10 @@ kernelTest("life --trace-free: a point named there ends the skb's life, its bloc
       );
       const r = await run.stop();
       const requests = blocks(r.stdout).filter((b) => b.texts[0]?.includes("ping request"));
-      assertEquals(requests[0]?.points, ["net_dev_queue", "net_dev_xmit"], r.stdout);
-      assertEquals(requests[1]?.points[0], "netif_receive_skb_tp", r.stdout);
+      const [sent, received] = requests.map((b) => b.points);
+      assertEquals([sent?.[0], sent?.at(-1)], ["net_dev_queue", "net_dev_xmit"], r.stdout);
+      assertEquals(received?.[0], "netif_receive_skb_tp", r.stdout);
+      assert(["consume_skb", "kfree_skb"].includes(received?.at(-1) ?? ""), `ends with a free:\n${r.stdout}`);
     } finally {
       await run.stop();
     }
@@ -403,6 +405,32 @@ kernelTest("life --trace-free: a point named there ends the skb's life, its bloc
     2,
     "nettrace: --trace-free: net_dev_xmit not traced in this run (nettrace -t ? says why)",
   ]);
+});
+
+kernelTest("life --trace-matcher: packets are matched only there, and still show their later points", async () => {
+  await withNet("lifematch", async (net) => {
+    const requests: string[][] = [];
+    for (const matcher of [[], ["--trace-matcher", "netif_receive_skb_tp"]]) {
+      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, ...matcher], 60000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
+        const r = await run.stop();
+        const request = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping request"));
+        assert(request, `${matcher.join(" ") || "no matcher"}: no block for the request\n${r.stdout}\n${r.stderr}`);
+        assert(["consume_skb", "kfree_skb"].includes(request.points.at(-1)!), `ends with a free: ${request.points}`);
+        requests.push(request.points);
+      } finally {
+        await run.stop();
+      }
+    }
+    const [everywhere, matched] = requests;
+    assertEquals(everywhere[0], "net_dev_queue", "without --trace-matcher the request opens where it is sent");
+    assertEquals(matched[0], "netif_receive_skb_tp", `with it, where it is received: ${matched}`);
+    assert(!matched.includes("net_dev_queue"), `no point before the matcher's: ${matched}`);
+  });
+  const bad = await runNettrace(["--drop", "--trace-matcher", "ip_rcv"]);
+  assertEquals([bad.code, bad.stderr.trim()], [2, "nettrace: --trace-matcher is for lifecycle tracing (and --diag)"]);
 });
 
 kernelTest(

@@ -73,3 +73,27 @@ Deno.test("C options: what the table says works is accepted, what it says is mis
     }
   }
 });
+
+Deno.test("C command lines from its documentation: each parses here, or names an option the table says is missing", () => {
+  const rows = readmeTable();
+  const longToStatus = new Map([...rows].map(([names, status]) => [names.split(", ").at(-1)!, status]));
+  const lines = Deno.readTextFileSync(`${ROOT}test/fixtures/c_command_lines.txt`).split("\n")
+    .filter((l) => l && !l.startsWith("#"));
+  assert(lines.length >= 15, `only ${lines.length} command lines read`);
+  const missing: string[] = [];
+  for (const line of lines) {
+    const argv = line.split(" ");
+    const absent = argv.filter((a) => longToStatus.get(a) === "no");
+    if (absent.length) {
+      assertThrows(() => parseArgs(argv), UsageError);
+      missing.push(`${line}  (needs ${absent.join(", ")})`);
+      continue;
+    }
+    try {
+      parseArgs(argv);
+    } catch (e) {
+      throw new Error(`'${line}' does not parse: ${(e as Error).message}`);
+    }
+  }
+  if (missing.length) console.log(`  not yet here:\n    ${missing.join("\n    ")}`);
+});

@@ -190,6 +190,14 @@ export class Btf {
     return out;
   }
 
+  /** The C return type of the named kernel function ("int", "void", "struct sk_buff *"), or undefined. */
+  funcReturnType(name: string): string | undefined {
+    const id = this.find(name, BtfKind.FUNC);
+    if (id < 0) return undefined;
+    const proto = this.type(this.type(id).sizeOrType);
+    return proto.kind === BtfKind.FUNC_PROTO ? this.typeName(proto.sizeOrType) : undefined;
+  }
+
   /** Parameters of the FUNC type id, or undefined. */
   funcParamsById(id: number): BtfParam[] | undefined {
     const protoId = this.type(id).sizeOrType;

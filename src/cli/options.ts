@@ -92,7 +92,7 @@ export interface Options {
   traceStack: string[];
   /** lifecycle: also every kernel function taking a struct sk_buff * (from BTF) */
   allSkbFunctions: boolean;
-  /** lifecycle: show return values of functions marked ret in the tree */
+  /** lifecycle: show the return value of every traced function that returns one (--ret) */
   ret: boolean;
   /** lifecycle: diagnose each packet with the rules (--diag, --diag-keep, --diag-quiet) */
   diag?: { keep: boolean; quiet: boolean };
@@ -212,7 +212,7 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "ret",
-    help: "show the return value of traced functions (those marked ret in -t ?; needs kretprobes)",
+    help: "show the return value of every traced function that returns one (BTF; needs kretprobes or fexit)",
     apply: (o) => (o.ret = true),
   },
   {

@@ -58,6 +58,16 @@ export function btfSkbLeaves(view: KernelView, tree: TraceLeaf[]): TraceLeaf[] {
 }
 
 /**
+ * --ret, as in the C nettrace: every function that returns a value (its BTF prototype is not void); where BTF does
+ * not describe the function (no BTF, a module), the points the tree marks `ret`.
+ */
+export function showsReturn(leaf: TraceLeaf, view: KernelView): boolean {
+  if (leaf.kind !== "func" || leaf.clone) return false;
+  const type = [leaf.func ?? leaf.name, ...leaf.aliases].map((n) => view.returnType(n)).find((t) => t !== "no-btf");
+  return type === undefined ? leaf.ret : type !== "void";
+}
+
+/**
  * Plans each leaf against the kernel: how it attaches, or why it cannot. wantsReturn: whether --diag needs a
  * point's return value (besides --ret).
  */
@@ -87,7 +97,7 @@ export function planLife(
         leaf: (opts.traceNoclone && leaf.clone) || (frees?.has(leaf) && !leaf.sock)
           ? { ...leaf, clone: leaf.clone && !opts.traceNoclone, end: leaf.end || (frees?.has(leaf) ?? false) }
           : leaf,
-        ret: !leaf.sock && ((opts.ret && leaf.ret) || wantsReturn(leaf)),
+        ret: !leaf.sock && ((opts.ret && showsReturn(leaf, view)) || wantsReturn(leaf)),
         method: plan.method as PlannedPoint["method"],
         symbol: plan.symbol,
         skbArg: plan.skbArg,

@@ -47,6 +47,7 @@ export async function kernelView(
       return i >= 0 && i <= 4 ? i : "no-param";
     },
     skbFunctions: () => btf?.functionsTaking("struct sk_buff *") ?? [],
+    returnType: (n) => btf?.funcReturnType(n) ?? "no-btf",
   };
   return {
     view,

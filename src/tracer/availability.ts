@@ -35,6 +35,8 @@ export interface KernelView {
   paramPosition(name: string, types: string[]): number | "no-btf" | "no-param";
   /** every function of the kernel's BTF that takes a struct sk_buff *, with its position */
   skbFunctions(): Array<{ name: string; position: number }>;
+  /** the C return type of a function in BTF ("void" when it returns nothing), "no-btf" when BTF lacks it */
+  returnType(name: string): string | "no-btf";
 }
 
 /** C types of an skb argument, and of a socket argument, as BTF spells them. */

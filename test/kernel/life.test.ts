@@ -544,6 +544,12 @@ kernelTest("life: --ret shows return values where kretprobes work, and says why 
           r.stdout,
           /\[icmp_rcv\s*\] ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1, ret: 0$/m,
         );
+        // as in C, every function that returns a value shows it, not only those the tree marks (icmp_echo: a
+        // drop reason, 0 when it kept the packet; a bool before 5.18)
+        assertMatch(
+          r.stdout,
+          /\[icmp_echo\s*\] ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request, id:\d+, seq:1, ret: \d+$/m,
+        );
       } else {
         assertMatch(r.stderr, /--ret shows nothing here: return values need function probes \(kretprobes\)/);
         assert(!r.stdout.includes("ret:"), r.stdout);

@@ -3,7 +3,8 @@ import { assertEquals } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
 import { fieldOffset, type TracepointOffsets, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
 import type { CapabilityReport } from "../../src/kernel/capability_report.ts";
-import { allLeaves, parseTree } from "../../src/tracer/tree.ts";
+import { allLeaves, parseTree, type TraceLeaf } from "../../src/tracer/tree.ts";
+import { showsReturn } from "../../src/modes/life_plan.ts";
 
 function caps(available: string[]): CapabilityReport {
   const kinds = ["tracepoint", "raw_tracepoint", "tp_btf", "kprobe", "kretprobe", "kprobe-multi", "fentry", "fexit"];
@@ -56,6 +57,7 @@ function view(available: string[]): KernelView {
         string
       >)[n],
     skbFunctions: () => [],
+    returnType: () => "int",
     paramPosition: (n, types) =>
       types.includes("struct sk_buff *")
         ? ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf"
@@ -145,4 +147,32 @@ Deno.test("plan: socket points need the record's skaddr or a struct sock * argum
   assertEquals(planLeaf(sockless, v), { usable: false, why: "net:netif_rx has no skaddr field here" });
   const noSock = planLeaf(finish, { ...v, paramPosition: () => "no-param" });
   assertEquals(noSock, { usable: false, why: "ip_rcv_finish takes no struct sk_buff * here (BTF)" });
+});
+
+Deno.test("plan --ret: every function that returns a value (BTF), as in C; the tree's marks where BTF is silent", () => {
+  const base = view(["fentry"]);
+  const types: Record<string, string> = { ip_rcv: "int", kfree_skb_reason: "void", ip_rcv_core: "struct sk_buff *" };
+  const v = { ...base, returnType: (n: string) => types[n] ?? "no-btf" };
+  const fn = (name: string, ret = false, more: Partial<TraceLeaf> = {}): TraceLeaf => ({
+    name,
+    kind: "func",
+    func: name,
+    skbArg: 0,
+    end: false,
+    clone: false,
+    ret,
+    defaultOn: true,
+    sock: false,
+    aliases: [],
+    group: "t",
+    line: 1,
+    ...more,
+  });
+  assertEquals(showsReturn(fn("ip_rcv"), v), true, "int: shown without a ret mark");
+  assertEquals(showsReturn(fn("kfree_skb_reason", true), v), false, "void: nothing to show");
+  assertEquals(showsReturn(fn("nf_mod_fn"), v), false, "no BTF, no mark");
+  assertEquals(showsReturn(fn("nf_mod_fn", true), v), true, "no BTF: the tree's mark");
+  assertEquals(showsReturn(fn("old_name", false, { aliases: ["ip_rcv_core"] }), v), true, "found under an alias");
+  assertEquals(showsReturn(fn("skb_clone", false, { clone: true }), { ...v, returnType: () => "int" }), false);
+  assertEquals(showsReturn({ ...fn("x"), kind: "tp" }, v), false, "a tracepoint has no return");
 });

@@ -23,9 +23,19 @@ export function kernelTestSkipReason(): string | undefined {
 const skip = kernelTestSkipReason();
 if (skip) console.log(`real-kernel tests skipped: ${skip}`);
 
-/** Deno.test for tests that need the real kernel; ignored (with the reason printed once) when it is not usable. */
-export function kernelTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
-  Deno.test({ name, ignore: skip !== undefined, sanitizeResources: false, sanitizeOps: false, fn });
+/**
+ * Deno.test for tests that need the real kernel; ignored (with the reason printed once) when it is not usable.
+ * unless: a fact of this machine that the test also needs, as why it cannot run here (undefined: it can).
+ */
+export function kernelTest(name: string, fn: (t: Deno.TestContext) => Promise<void>, unless?: string): void {
+  if (unless && skip === undefined) console.log(`skipped here: ${name}: ${unless}`);
+  Deno.test({
+    name,
+    ignore: skip !== undefined || unless !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
 }
 
 /** Whether a command is on PATH. */

@@ -434,6 +434,38 @@ kernelTest("life --trace-matcher: packets are matched only there, and still show
 });
 
 kernelTest(
+  "life bonding: a ping sent through a bond device passes bond_dev_queue_xmit (C's bonding group)",
+  async () => {
+    await withNet("lifebond", async (net) => {
+      // a's veth0 becomes the one slave of bond0, which takes a's address
+      for (
+        const args of [
+          ["link", "add", "bond0", "type", "bond", "mode", "active-backup"],
+          ["addr", "flush", "dev", "veth0"],
+          ["link", "set", "veth0", "down"],
+          ["link", "set", "veth0", "master", "bond0"],
+          ["addr", "add", `${net.v4.a}/24`, "dev", "bond0"],
+          ["link", "set", "bond0", "up"],
+          ["link", "set", "veth0", "up"],
+        ]
+      ) await must(["ip", "-n", net.a, ...args]);
+      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, "-t", "bonding,link-out,life"], 120000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-W", "2", net.v4.b]);
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
+        const r = await run.stop();
+        const request = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping request"));
+        assert(request, `no block for the request\n${r.stdout}\n${r.stderr}`);
+        assertInOrder(request.points, ["bond_dev_queue_xmit", "net_dev_queue"], "request");
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+  functionsHere ? undefined : "no function probes here: the bonding group is functions only (the 6.1 guest runs it)",
+);
+
+kernelTest(
   "life: --pkt-len keeps packets whose IP length, header included, is that (as in the C nettrace)",
   async () => {
     await withNet("lifepl", async (net) => {

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { allLeaves, parseTree, TreeError } from "../../src/tracer/tree.ts";
 import { selectLeaves } from "../../src/tracer/selection.ts";
 import { UsageError } from "../../src/errors.ts";
+import { loadTree } from "../../src/tracer/tree_source.ts";
 
 const TREE_TEXT = Deno.readTextFileSync(new URL("../../src/tracer/tree.yaml", import.meta.url));
 
@@ -117,4 +118,49 @@ Deno.test("selection: -t all is every point of the tree, also those off by defau
     selectLeaves(g, { trace: ["all"], exclude: ["ip"] }).map((l) => l.name),
     all.filter((n) => !["ip_rcv", "ip_rcv_finish", "ip_output"].includes(n)),
   );
+});
+
+Deno.test("tree: the C nettrace's groups are here, by this tree's names where they differ", () => {
+  const names = new Set<string>();
+  const walk = (gs: ReturnType<typeof loadTree>) => gs.forEach((g) => (names.add(g.name), walk(g.groups)));
+  walk(loadTree());
+  // C's trace.yaml groups -> ours: link-in, link-out, sched (tc), ipvlan (vlan), bridge, arp (ip-in's arp_rcv,
+  // arp_process), bonding, ovs, pkt-in/pkt-output (packet), netfilter, conntrack, ip-in, ip-out, xfrm, esp,
+  // ip-route (ip-in), tcp-in, udp-in (udp), icmp-in (icmp), life
+  const ours = [
+    "link-in",
+    "link-out",
+    "tc",
+    "vlan",
+    "bridge",
+    "bonding",
+    "ovs",
+    "packet",
+    "netfilter",
+    "conntrack",
+    "ip-in",
+    "ip-out",
+    "xfrm",
+    "esp",
+    "tcp-in",
+    "udp",
+    "icmp",
+    "life",
+  ];
+  assertEquals(ours.filter((g) => !names.has(g)), []);
+  const leaves = new Set(allLeaves(loadTree()).map((l) => l.name));
+  const cFunctions = [
+    "arp_rcv",
+    "arp_process",
+    "bond_dev_queue_xmit",
+    "ovs_vport_receive",
+    "esp_input",
+    "ah_output",
+    "tcf_bpf_act",
+    "ipvlan_xmit_mode_l3",
+    "xfrm_output_resume",
+    "fib_validate_source",
+    "ip_route_input_slow",
+  ];
+  assertEquals(cFunctions.filter((f) => !leaves.has(f)), []);
 });

@@ -60,6 +60,8 @@ export interface LifeProgramConfig {
   compat?: CompatObjects;
   /** functions ftrace can hook; fentry and kprobe-multi points outside it are not tried */
   traceable?: Set<string>;
+  /** --func-stats: the points only count their calls (map `calls`), no event is sent */
+  funcStats?: boolean;
 }
 
 /** The loaded object, and the points that could not be attached (with why). */
@@ -290,7 +292,9 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
       point_by_cookie: new Uint8Array([byCookie ? 1 : 0]),
       snaplen: new Uint8Array(new Uint32Array([cfg.snaplen]).buffer),
+      func_stats: new Uint8Array([cfg.funcStats ? 1 : 0]),
     });
+    obj.map("calls").setMaxEntries(Math.max(1, cfg.points.length));
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     obj.map("points").setMaxEntries(Math.max(1, cfg.points.length));

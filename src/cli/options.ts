@@ -67,6 +67,10 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
+  /** --func-stats: the points count their calls in the kernel, a table is printed (no events) */
+  funcStats: boolean;
+  /** --interval: seconds between --func-stats tables (undefined: only at exit) */
+  intervalS?: number;
   /** --trace-free: points that end an skb's life besides the tree's frees */
   traceFree: string[];
   /** --trace-noclone: the new skb of a clone function does not join its parent's packet */
@@ -345,6 +349,17 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => o.traceFree.push(...splitList(n, v)),
   },
   {
+    long: "func-stats",
+    help: "count the calls of each traced point in the kernel, no events; print them sorted at exit (as in C)",
+    apply: (o) => (o.funcStats = true),
+  },
+  {
+    long: "interval",
+    value: "SECONDS",
+    help: "with --func-stats: print the table every SECONDS too",
+    apply: (o, v, n) => (o.intervalS = parseIntegerOption(n, v, 1, 86400)),
+  },
+  {
     long: "trace-exclude",
     value: "LIST",
     help: "leave out these groups or points (comma separated)",
@@ -513,6 +528,7 @@ export function defaultOptions(): Options {
     traceMatcher: [],
     traceNoclone: false,
     traceFree: [],
+    funcStats: false,
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -562,6 +578,30 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
+  if (opts.intervalS !== undefined && !opts.funcStats) throw new UsageError("--interval is for --func-stats");
+  if (opts.funcStats) {
+    const clash = opts.mode !== "life"
+      ? `--${opts.mode === "drop" ? "drop" : opts.mode}`
+      : opts.diag
+      ? "--diag"
+      : opts.basic
+      ? "--basic"
+      : opts.write
+      ? "-w"
+      : opts.minLatencyUs
+      ? "--min-latency"
+      : opts.count
+      ? "-c"
+      : undefined;
+    if (clash) {
+      throw new UsageError(`--func-stats counts calls, it shows no packets: it cannot be combined with ${clash}`);
+    }
+    if (Object.values(opts.filter).some((v) => v !== undefined) || opts.netnsCurrent) {
+      throw new UsageError(
+        "--func-stats counts every call of the traced points: packet filters do not apply (choose points with -t)",
+      );
+    }
+  }
   const lifeOnly = opts.traceMatcher.length
     ? "matcher"
     : opts.traceFree.length

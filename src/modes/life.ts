@@ -37,6 +37,7 @@ import { kernelView } from "./trace_list.ts";
 import { btfSkbLeaves, functionMethods, type LifePlan, planLife } from "./life_plan.ts";
 import { diagnosisRules } from "./diag_rules.ts";
 import { lifePipeline } from "./life_pipeline.ts";
+import { funcStatsPipeline } from "./func_stats_pipeline.ts";
 
 /** Whether any packet filter is set. */
 function hasFilter(opts: Options): boolean {
@@ -59,7 +60,7 @@ export function runLife(opts: Options): Promise<number> {
   }
   if (opts.rulesFile && !opts.diag) throw new UsageError("--rules FILE is for --diag");
   if (opts.hooks && !opts.diag) throw new UsageError("--hooks is for --diag");
-  if (!hasFilter(opts) && !opts.force) {
+  if (!hasFilter(opts) && !opts.force && !opts.funcStats) {
     throw new UsageError(
       "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
     );
@@ -133,6 +134,7 @@ async function startLife(opts: Options, session: SessionContext) {
     btfCustomPath,
     compat,
     traceable,
+    funcStats: opts.funcStats,
   });
   const program = { object: prog.object, detach: () => prog.detach(), close: () => prog.close() };
   try {
@@ -158,6 +160,18 @@ async function startLife(opts: Options, session: SessionContext) {
       );
     }
     for (const f of prog.failed) log("info", `${f.point.leaf.name}: ${f.why}`);
+    if (opts.funcStats) {
+      const pipeline = funcStatsPipeline({
+        calls: obj.map("calls"),
+        points: planned.map((p) => failedPoints.has(p) ? undefined : p.leaf.name),
+        intervalS: opts.intervalS,
+        json: opts.json,
+        out,
+        nowNs,
+        wallOffsetNs: session.wallOffsetNs,
+      });
+      return { program, pipeline };
+    }
 
     const stacks = new StackTraces(obj.map("stacks"), (a) => kernelSymbols().resolve(a));
     const wallOffsetNs = session.wallOffsetNs;

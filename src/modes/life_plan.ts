@@ -94,10 +94,15 @@ export function planLife(
       planned.push({
         // --trace-noclone: a clone function is a point like another, its new skb is not followed;
         // --trace-free: the point ends the skb's life
-        leaf: (opts.traceNoclone && leaf.clone) || (frees?.has(leaf) && !leaf.sock)
-          ? { ...leaf, clone: leaf.clone && !opts.traceNoclone, end: leaf.end || (frees?.has(leaf) ?? false) }
+        leaf: ((opts.traceNoclone || opts.funcStats) && leaf.clone) || (frees?.has(leaf) && !leaf.sock)
+          ? {
+            ...leaf,
+            clone: leaf.clone && !opts.traceNoclone && !opts.funcStats,
+            end: leaf.end || (frees?.has(leaf) ?? false),
+          }
           : leaf,
-        ret: !leaf.sock && ((opts.ret && showsReturn(leaf, view)) || wantsReturn(leaf)),
+        // --func-stats: the points only count their calls, nothing is probed on return
+        ret: !opts.funcStats && !leaf.sock && ((opts.ret && showsReturn(leaf, view)) || wantsReturn(leaf)),
         method: plan.method as PlannedPoint["method"],
         symbol: plan.symbol,
         skbArg: plan.skbArg,

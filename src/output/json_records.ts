@@ -4,6 +4,7 @@
  * explained in docs/json.md. Pure: the same events give the same objects.
  * @module
  */
+import { type PointCalls, sortedCalls } from "./func_stats.ts";
 import type { KernelEvent } from "../event/decode.ts";
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
@@ -140,6 +141,25 @@ export interface RunCounts {
   stormFull?: number;
   /** the lifecycle mode's socket blocks */
   socketBlocks?: number;
+}
+
+/** --func-stats: the calls per point (most first), at an interval or at exit. */
+export function funcStatsJson(
+  rows: readonly PointCalls[],
+  tsNs: number,
+  wallOffsetNs: number,
+  seconds: number,
+  final: boolean,
+): Record<string, unknown> {
+  return {
+    type: "func_stats",
+    v: JSON_SCHEMA_VERSION,
+    ts_ns: tsNs,
+    time: isoTime(tsNs, wallOffsetNs),
+    seconds: Math.round(seconds * 1000) / 1000,
+    final,
+    calls: sortedCalls(rows).map((r) => ({ point: r.point, calls: r.calls, recent: r.recent })),
+  };
 }
 
 /** The closing summary of a run. */

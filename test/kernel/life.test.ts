@@ -465,6 +465,36 @@ kernelTest(
   functionsHere ? undefined : "no function probes here: the bonding group is functions only (the 6.1 guest runs it)",
 );
 
+kernelTest("life --func-stats: N pings are at least N calls of each receive point, counted in the kernel", async () => {
+  const N = 5;
+  await withNet("lifestats", async (net) => {
+    const run = await NettraceRun.start(["--func-stats", "--interval", "1", "-t", "link-in,icmp"], 60000);
+    let r;
+    try {
+      await must(["ip", "netns", "exec", net.a, "ping", "-c", String(N), "-i", "0.3", "-W", "2", net.v4.b]);
+      // an interval's table, then the last one at SIGINT
+      await run.waitFor(() => run.stdout.includes("with the calls since the last table"), 5000);
+      r = await run.stop();
+    } finally {
+      await run.stop();
+    }
+    const tables = r.stdout.trim().split("\n\n");
+    assert(tables.length >= 2, `an interval's table and the last one:\n${r.stdout}`);
+    const last = new Map(
+      tables.at(-1)!.split("\n").slice(1).map((l) => l.trim().split(/\s+/)).map((f) => [f.at(-1)!, f[0]]),
+    );
+    const calls = (point: string) => Number(last.get(point)?.replaceAll(",", "") ?? 0);
+    // every request and every reply is received once: 2N at least (the host's own traffic adds to it)
+    assert(
+      calls("netif_receive_skb_tp") >= 2 * N,
+      `netif_receive_skb_tp: ${calls("netif_receive_skb_tp")}\n${r.stdout}`,
+    );
+    if (functionsHere) assert(calls("icmp_rcv") >= 2 * N, `icmp_rcv: ${calls("icmp_rcv")}\n${r.stdout}`);
+    assertMatch(r.stderr, /^[\d,]+ calls counted at \d+ points$/m);
+    assert(!/ICMP: /.test(r.stdout), "no event is sent");
+  });
+});
+
 kernelTest(
   "life: --pkt-len keeps packets whose IP length, header included, is that (as in the C nettrace)",
   async () => {

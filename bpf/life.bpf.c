@@ -137,6 +137,9 @@ struct {
 const volatile __u8 point_by_cookie = 1;
 #define NT_POINT_MARKER 0x7e5e1d00
 
+/* --pkt-fixed: the packet is not NATed: every point matches it against the filter, also in a known context */
+const volatile bool pkt_fixed = false;
+
 /* --func-stats: each point only counts its calls, per CPU, and sends nothing */
 const volatile bool func_stats = false;
 
@@ -197,6 +200,12 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		if (known->kind == NT_IDENT_NONE && now.kind != NT_IDENT_NONE) {
 			known->kind = now.kind;
 			known->ident = now.ident;
+		}
+		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt))) {
+			/* not followed where it no longer matches; its end still closes the context */
+			if (pt->flags & NT_POINT_END)
+				bpf_map_delete_elem(&contexts, &key);
+			return 0;
 		}
 	} else {
 		if (pt->flags & NT_POINT_END)

@@ -62,6 +62,8 @@ export interface LifeProgramConfig {
   traceable?: Set<string>;
   /** --func-stats: the points only count their calls (map `calls`), no event is sent */
   funcStats?: boolean;
+  /** --pkt-fixed: every point matches the packet against the filter, also in a known context */
+  pktFixed?: boolean;
 }
 
 /** The loaded object, and the points that could not be attached (with why). */
@@ -293,6 +295,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       point_by_cookie: new Uint8Array([byCookie ? 1 : 0]),
       snaplen: new Uint8Array(new Uint32Array([cfg.snaplen]).buffer),
       func_stats: new Uint8Array([cfg.funcStats ? 1 : 0]),
+      pkt_fixed: new Uint8Array([cfg.pktFixed ? 1 : 0]),
     });
     obj.map("calls").setMaxEntries(Math.max(1, cfg.points.length));
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU

@@ -67,6 +67,8 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
+  /** --pkt-fixed: the packet is not NATed: every point matches it against the filter */
+  pktFixed: boolean;
   /** --func-stats: the points count their calls in the kernel, a table is printed (no events) */
   funcStats: boolean;
   /** --interval: seconds between --func-stats tables (undefined: only at exit) */
@@ -349,6 +351,12 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => o.traceFree.push(...splitList(n, v)),
   },
   {
+    long: "pkt-fixed",
+    help:
+      "the packet is not NATed: match it against the filter at every point, not only where it is first seen (as in C)",
+    apply: (o) => (o.pktFixed = true),
+  },
+  {
     long: "func-stats",
     help: "count the calls of each traced point in the kernel, no events; print them sorted at exit (as in C)",
     apply: (o) => (o.funcStats = true),
@@ -529,6 +537,7 @@ export function defaultOptions(): Options {
     traceNoclone: false,
     traceFree: [],
     funcStats: false,
+    pktFixed: false,
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -602,6 +611,7 @@ export function parseArgs(argv: string[]): Options {
       );
     }
   }
+  if (opts.pktFixed && opts.mode !== "life") throw new UsageError("--pkt-fixed is for lifecycle tracing (and --diag)");
   const lifeOnly = opts.traceMatcher.length
     ? "matcher"
     : opts.traceFree.length

@@ -135,6 +135,7 @@ async function startLife(opts: Options, session: SessionContext) {
     compat,
     traceable,
     funcStats: opts.funcStats,
+    pktFixed: opts.pktFixed,
   });
   const program = { object: prog.object, detach: () => prog.detach(), close: () => prog.close() };
   try {

@@ -137,6 +137,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-matcher", "LIST"],
   [undefined, "trace-noclone", undefined],
   [undefined, "trace-free", "LIST"],
+  [undefined, "pkt-fixed", undefined],
   [undefined, "func-stats", undefined],
   [undefined, "interval", "SECONDS"],
   [undefined, "trace-exclude", "LIST"],

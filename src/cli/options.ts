@@ -67,6 +67,9 @@ export interface Options {
   attachMethod: AttachMethod;
   /** -t: groups or leaves of the tracer tree */
   trace: string[];
+  /** --latency-show: beside each point, its time since the packet's first point; --latency-free: the free's too */
+  latencyShow: boolean;
+  latencyFree: boolean;
   /** --pkt-fixed: the packet is not NATed: every point matches it against the filter */
   pktFixed: boolean;
   /** --func-stats: the points count their calls in the kernel, a table is printed (no events) */
@@ -351,6 +354,16 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => o.traceFree.push(...splitList(n, v)),
   },
   {
+    long: "latency-show",
+    help: "beside each point of a block, its time since the packet's first point (the kernel's timestamps)",
+    apply: (o) => (o.latencyShow = true),
+  },
+  {
+    long: "latency-free",
+    help: "with --latency-show: the free that ends a life gets its latency too",
+    apply: (o) => (o.latencyFree = true),
+  },
+  {
     long: "pkt-fixed",
     help:
       "the packet is not NATed: match it against the filter at every point, not only where it is first seen (as in C)",
@@ -538,6 +551,8 @@ export function defaultOptions(): Options {
     traceFree: [],
     funcStats: false,
     pktFixed: false,
+    latencyShow: false,
+    latencyFree: false,
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -610,6 +625,10 @@ export function parseArgs(argv: string[]): Options {
         "--func-stats counts every call of the traced points: packet filters do not apply (choose points with -t)",
       );
     }
+  }
+  if (opts.latencyFree && !opts.latencyShow) throw new UsageError("--latency-free is for --latency-show");
+  if (opts.latencyShow && (opts.mode !== "life" || opts.basic)) {
+    throw new UsageError("--latency-show is for the blocks of lifecycle tracing (not --drop, not --basic)");
   }
   if (opts.pktFixed && opts.mode !== "life") throw new UsageError("--pkt-fixed is for lifecycle tracing (and --diag)");
   const lifeOnly = opts.traceMatcher.length

@@ -185,6 +185,9 @@ async function startLife(opts: Options, session: SessionContext) {
       detail: opts.detail,
       stack: (id) => stacks.frames(id),
       freedWithDropReason: (ev) => dropShown(ev) !== undefined,
+      latency: opts.latencyShow
+        ? { includeFree: opts.latencyFree, isFree: (ev) => planned[ev.point]?.leaf.end ?? false }
+        : undefined,
       // a free's cause: its drop reason and where; before 5.17 kfree_skb names no reason, where it freed the skb is all
       dropCause: (ev: KernelEvent): DropCause | undefined => {
         const reason = dropShown(ev);
@@ -217,6 +220,7 @@ async function startLife(opts: Options, session: SessionContext) {
         dropCause: lineCtx.dropCause,
         freedWithDropReason: lineCtx.freedWithDropReason,
         stack: lineCtx.stack,
+        latency: lineCtx.latency,
         socket: sockCtx,
       })
       : new TextLifeSink(lineCtx, sockCtx);

@@ -4,6 +4,7 @@
  * one object per event. Pure.
  * @module
  */
+import { blockLatencies, type LatencyChoice } from "../life/block_latency.ts";
 import type { KernelEvent, NetfilterInfo, SocketEvent } from "../event/decode.ts";
 import type { PacketReport } from "../diag/packet_report.ts";
 import type { FindingReport } from "../diag/finding_report.ts";
@@ -26,6 +27,8 @@ export interface LifeJsonContext {
   /** whether an event is a free with a drop reason */
   freedWithDropReason?: (ev: KernelEvent) => boolean;
   stack?: (id: number) => string[];
+  /** --latency-show: each point's time since its packet's first point */
+  latency?: LatencyChoice;
   /** for socket events' text and reset reasons */
   socket: Pick<SocketLineContext, "hz" | "resetReason">;
 }
@@ -50,6 +53,7 @@ export function lifeEventJson(
   ctx: LifeJsonContext,
   verdict: Verdict | undefined = verdictOf(ctx.pointName(ev.point), ev.ret),
   messages: readonly string[] = [],
+  latencyNs?: number,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     ts_ns: ev.tsNs,
@@ -58,6 +62,7 @@ export function lifeEventJson(
     ...skbEventJson(ev),
   };
   if (ev.ret !== undefined) out.ret = retText(ev.ret);
+  if (latencyNs !== undefined) out.latency_ns = latencyNs;
   if (ev.nf) out.netfilter = netfilterJson(ev.nf, verdict);
   const cause = ctx.dropCause?.(ev);
   if (cause?.reason) out.reason = cause.reason;
@@ -92,12 +97,13 @@ export function analysisJson(findings: readonly FindingReport[], notes: readonly
 /** A packet's block: its skbs, its events in order, and what --diag made of it. */
 export function packetBlockJson(b: LifeBlock, ctx: LifeJsonContext, report?: PacketReport): Record<string, unknown> {
   const verdicts = blockVerdicts(b.events, ctx.pointName, ctx.freedWithDropReason ?? (() => false));
+  const latencies = ctx.latency ? blockLatencies(b, ctx.latency) : [];
   const out: Record<string, unknown> = {
     type: "packet",
     v: JSON_SCHEMA_VERSION,
     skbs: b.skbs.map((s) => `0x${s.toString(16)}`),
     complete: b.complete,
-    events: b.events.map((e, i) => lifeEventJson(e, ctx, verdicts[i], report?.messages[i])),
+    events: b.events.map((e, i) => lifeEventJson(e, ctx, verdicts[i], report?.messages[i], latencies[i])),
   };
   if (report?.abnormal) out.analysis = analysisJson(report.findings, report.notes);
   return out;

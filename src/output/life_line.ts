@@ -4,6 +4,7 @@
  * `[1272349.614564] [ip_rcv              ] ICMP: 169.254.128.15 -> 172.27.0.6 ping request, seq: 48220`
  * @module
  */
+import { blockLatencies, formatLatency, type LatencyChoice } from "../life/block_latency.ts";
 import { formatCallStack } from "./call_stack.ts";
 import { findingMarks } from "./analysis_result.ts";
 import { detailColumns } from "./detail_columns.ts";
@@ -39,6 +40,8 @@ export interface LifeLineContext {
   readonly dropCause?: (ev: KernelEvent) => DropCause | undefined;
   /** whether an event is a free with a drop reason (a table walker's NF_STOLEN around it is a drop) */
   readonly freedWithDropReason?: (ev: KernelEvent) => boolean;
+  /** --latency-show: each point's time since its packet's first point */
+  readonly latency?: LatencyChoice;
 }
 
 const POINT_WIDTH = 20;
@@ -52,6 +55,7 @@ export function formatLifeLine(
   ctx: LifeLineContext,
   marks = "",
   verdict: Verdict | undefined = verdictOf(ctx.pointName(ev.point), ev.ret),
+  latencyNs?: number,
 ): string {
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
@@ -70,6 +74,7 @@ export function formatLifeLine(
   }
   line += formatPacket(decodePacket(ev.packet));
   if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
+  if (latencyNs !== undefined) line += `, latency: ${formatLatency(latencyNs)}`;
   if (ev.nf) line += ` *${netfilterNote(ev.nf, verdict)}*`;
   const cause = ctx.dropCause?.(ev);
   const drop = cause && dropCauseText(cause);
@@ -90,9 +95,10 @@ export function formatBlockHeader(skbs: readonly bigint[]): string {
  */
 export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: readonly string[][]): string {
   const verdicts = blockVerdicts(b.events, ctx.pointName, ctx.freedWithDropReason ?? (() => false));
+  const latencies = ctx.latency ? blockLatencies(b, ctx.latency) : [];
   const lines = [
     formatBlockHeader(b.skbs),
-    ...b.events.map((e, i) => formatLifeLine(e, ctx, findingMarks(marks?.[i]), verdicts[i])),
+    ...b.events.map((e, i) => formatLifeLine(e, ctx, findingMarks(marks?.[i]), verdicts[i], latencies[i])),
   ];
   if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
   lines.push("");

@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
-import { kernelTest } from "../helpers/kernel_env.ts";
+import { kernelTest, kernelTestSkipReason } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -29,6 +29,23 @@ const functionsHere = functionProbesHere();
  * (a lot of it under emulation), so those tests trace a few groups only.
  */
 const FEW = ["-t", "link-in,link-out,life"];
+
+/** Why tc's netem qdisc cannot be used here (sch_netem is a module of Debian's kernels), undefined when it can. */
+async function netemMissing(): Promise<string | undefined> {
+  if (kernelTestSkipReason()) return kernelTestSkipReason();
+  const ns = `nt_netem_${Deno.pid}`;
+  await new Deno.Command("ip", { args: ["netns", "add", ns] }).output();
+  try {
+    const r = await new Deno.Command("ip", {
+      args: ["netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+      stderr: "piped",
+    }).output();
+    return r.success ? undefined : `no netem qdisc here (${new TextDecoder().decode(r.stderr).trim()})`;
+  } finally {
+    await new Deno.Command("ip", { args: ["netns", "del", ns] }).output();
+  }
+}
+const netemWhyNot = await netemMissing();
 
 interface Block {
   skbs: string[];
@@ -516,6 +533,74 @@ kernelTest("life --func-stats: N pings are at least N calls of each receive poin
     assert(!/ICMP: /.test(r.stdout), "no event is sent");
   });
 });
+
+/** The latencies of a block's lines (--latency-show), in ms; undefined where a line has none. */
+function latencies(texts: string[]): Array<number | undefined> {
+  return texts.map((t) => {
+    const m = t.match(/, latency: (\d+\.\d{3})ms$/);
+    return m ? Number(m[1]) : undefined;
+  });
+}
+
+kernelTest("life --latency-show: each point's time since the packet's first, rising along the block", async () => {
+  await withNet("lifelat2", async (net) => {
+    for (const free of [[], ["--latency-free"]]) {
+      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, "--latency-show", ...free], 60000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
+        const r = await run.stop();
+        const b = blocks(r.stdout).find((x) => x.texts[0]?.includes("ping request"))!;
+        const ms = latencies(b.texts);
+        assertEquals(ms[0], 0, `the first point is 0:\n${r.stdout}`);
+        const shown = ms.slice(0, -1) as number[];
+        assert(shown.every((v, i) => v !== undefined && (i === 0 || v >= shown[i - 1])), `rising: ${ms}`);
+        // the free ends the block: its latency only with --latency-free
+        assertEquals(ms.at(-1) !== undefined, free.length > 0, `the free's line: ${b.texts.at(-1)}`);
+      } finally {
+        await run.stop();
+      }
+    }
+  });
+});
+
+kernelTest(
+  "life --latency-show: a 100 ms netem delay on the sender shows up where the packet leaves the qdisc",
+  async () => {
+    await withNet("lifenetem", async (net) => {
+      await must([
+        "ip",
+        "netns",
+        "exec",
+        net.a,
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        "veth0",
+        "root",
+        "netem",
+        "delay",
+        "100ms",
+      ]);
+      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, "--latency-show"], 60000);
+      try {
+        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "3", net.v4.b]);
+        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
+        const r = await run.stop();
+        const b = blocks(r.stdout).find((x) => x.texts[0]?.includes("ping request"))!;
+        const ms = latencies(b.texts);
+        const queued = b.points.indexOf("net_dev_queue"), sent = b.points.indexOf("net_dev_start_xmit");
+        assert(queued >= 0 && sent > queued, `net_dev_queue, then net_dev_start_xmit:\n${r.stdout}`);
+        // enqueued at net_dev_queue, held 100 ms by netem, dequeued and handed to the driver
+        assert(ms[sent]! - ms[queued]! >= 99, `the delay between the two: ${ms}\n${r.stdout}`);
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+  netemWhyNot,
+);
 
 kernelTest(
   "life: --pkt-len keeps packets whose IP length, header included, is that (as in the C nettrace)",

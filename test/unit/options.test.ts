@@ -137,6 +137,8 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-matcher", "LIST"],
   [undefined, "trace-noclone", undefined],
   [undefined, "trace-free", "LIST"],
+  [undefined, "latency-show", undefined],
+  [undefined, "latency-free", undefined],
   [undefined, "pkt-fixed", undefined],
   [undefined, "func-stats", undefined],
   [undefined, "interval", "SECONDS"],

@@ -259,7 +259,7 @@ config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi); of the C options' tests, the one clones matter to (the
 # other "life -..." tests are about tracepoints: this host runs them)
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^life: |--trace-noclone|bonding|--func-stats/" test/kernel/life.test.ts
+  --filter "/^life: |--trace-noclone|bonding|--func-stats|netem/" test/kernel/life.test.ts
 
 # lifecycle through kprobe-multi: the path, clones, --ret
 config backports-life --kernel backports \

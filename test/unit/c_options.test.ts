@@ -57,6 +57,7 @@ Deno.test("C options: what the table says works is accepted, what it says is mis
     "--diag-keep": ["--diag"],
     "--hooks": ["--diag"],
     "--drop-stack": ["--drop"],
+    "--latency-free": ["--latency-show"],
   };
   for (const o of cOptions()) {
     const status = rows.get(o.names)!;

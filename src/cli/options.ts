@@ -70,6 +70,9 @@ export interface Options {
   /** --latency-show: beside each point, its time since the packet's first point; --latency-free: the free's too */
   latencyShow: boolean;
   latencyFree: boolean;
+  /** --latency-summary: per-point latency histograms at exit; --latency: those alone, no blocks */
+  latencySummary: boolean;
+  latencyOnly: boolean;
   /** --pkt-fixed: the packet is not NATed: every point matches it against the filter */
   pktFixed: boolean;
   /** --func-stats: the points count their calls in the kernel, a table is printed (no events) */
@@ -360,8 +363,18 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "latency-free",
-    help: "with --latency-show: the free that ends a life gets its latency too",
+    help: "with --latency-show or --latency-summary: the free that ends a life counts too",
     apply: (o) => (o.latencyFree = true),
+  },
+  {
+    long: "latency-summary",
+    help: "at exit, per point, a histogram of its latencies from the point before it (the kernel's timestamps)",
+    apply: (o) => (o.latencySummary = true),
+  },
+  {
+    long: "latency",
+    help: "latency mode: the --latency-summary histograms alone, no packet blocks",
+    apply: (o) => (o.latencySummary = o.latencyOnly = true),
   },
   {
     long: "pkt-fixed",
@@ -553,6 +566,8 @@ export function defaultOptions(): Options {
     pktFixed: false,
     latencyShow: false,
     latencyFree: false,
+    latencySummary: false,
+    latencyOnly: false,
     allSkbFunctions: false,
     ret: false,
     hooks: false,
@@ -626,9 +641,15 @@ export function parseArgs(argv: string[]): Options {
       );
     }
   }
-  if (opts.latencyFree && !opts.latencyShow) throw new UsageError("--latency-free is for --latency-show");
-  if (opts.latencyShow && (opts.mode !== "life" || opts.basic)) {
-    throw new UsageError("--latency-show is for the blocks of lifecycle tracing (not --drop, not --basic)");
+  if (opts.latencyFree && !opts.latencyShow && !opts.latencySummary) {
+    throw new UsageError("--latency-free is for --latency-show, --latency-summary or --latency");
+  }
+  const latencyOption = opts.latencyShow ? "--latency-show" : opts.latencyOnly ? "--latency" : "--latency-summary";
+  if ((opts.latencyShow || opts.latencySummary) && (opts.mode !== "life" || opts.basic || opts.funcStats)) {
+    throw new UsageError(`${latencyOption} is for the blocks of lifecycle tracing (not --drop, --basic, --func-stats)`);
+  }
+  if (opts.latencyOnly && opts.latencyShow) {
+    throw new UsageError("--latency prints no blocks: --latency-show shows nothing");
   }
   if (opts.pktFixed && opts.mode !== "life") throw new UsageError("--pkt-fixed is for lifecycle tracing (and --diag)");
   const lifeOnly = opts.traceMatcher.length

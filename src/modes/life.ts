@@ -8,6 +8,7 @@
  * at once with --basic).
  * @module
  */
+import { LatencyHistograms } from "../life/latency_histogram.ts";
 import { minLatencyNotice, type Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import type { KernelEvent } from "../event/decode.ts";
@@ -239,6 +240,16 @@ async function startLife(opts: Options, session: SessionContext) {
         comment: sink instanceof TextLifeSink ? sink : new TextLifeSink(lineCtx, sockCtx),
         wallOffsetNs,
       },
+      latency: opts.latencySummary
+        ? {
+          histograms: new LatencyHistograms(
+            { includeFree: opts.latencyFree, isFree: (ev) => planned[ev.point]?.leaf.end ?? false },
+            lineCtx.pointName,
+          ),
+          blocks: !opts.latencyOnly,
+          json: opts.json,
+        }
+        : undefined,
       out,
       stop,
       nowNs,

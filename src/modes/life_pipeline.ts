@@ -7,6 +7,9 @@
  * block as the comment). With --basic each event is rendered as it comes.
  * @module
  */
+import type { LatencyHistograms } from "../life/latency_histogram.ts";
+import { formatLatencySummary } from "../output/latency_summary.ts";
+import { latencySummaryJson } from "../output/json_records.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
 import { decodeCapture } from "../event/capture.ts";
 import { KIND } from "../event/layout.ts";
@@ -47,6 +50,8 @@ export interface LifePipelineSetup {
   readonly sink: LifeSink;
   /** -w: the file, and the sink whose text block is each packet's comment */
   readonly pcap?: { readonly file: PcapngSink; readonly comment: LifeSink; readonly wallOffsetNs: number };
+  /** --latency-summary: the histograms fed with every block shown; blocks: false with --latency (histograms alone) */
+  readonly latency?: { readonly histograms: LatencyHistograms; readonly blocks: boolean; readonly json: boolean };
   readonly out: LineWriter;
   readonly stop: StopSignal;
   /** the kernel's monotonic clock now */
@@ -77,7 +82,8 @@ export function lifePipeline(s: LifePipelineSetup): TracePipeline {
     if (s.minLatencyNs && lifetimeNs(b) < s.minLatencyNs) return;
     const report = diagnosis?.report(b.events);
     if (!judged(report)) return;
-    out.push(sink.block(b, report));
+    s.latency?.histograms.add(b);
+    if (s.latency?.blocks !== false) out.push(sink.block(b, report));
     if (s.pcap && captured) {
       // the packet's path through the kernel, as the text mode prints its block, is its comment
       const timeNs = BigInt(captured.event.tsNs) + BigInt(s.pcap.wallOffsetNs);
@@ -143,6 +149,13 @@ export function lifePipeline(s: LifePipelineSetup): TracePipeline {
       if (s.basic) return;
       for (const b of tracker.flush()) renderBlock(b);
       for (const b of sockets.flush()) renderSocketBlock(b);
+    },
+    end: () => {
+      if (!s.latency) return;
+      const points = s.latency.histograms.points();
+      out.push(
+        s.latency.json ? JSON.stringify(latencySummaryJson(points, shown)) : formatLatencySummary(points, shown),
+      );
     },
     counts: (losses) => ({
       shown,

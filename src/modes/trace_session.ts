@@ -59,6 +59,8 @@ export interface TracePipeline {
   tick?(nowMs: number): void;
   /** at a signal, after the last records: what is still held (packets whose end was not seen) */
   finish?(): void;
+  /** at the end of every run (a signal, -c, a --diag ERROR), after finish: what is printed once at exit */
+  end?(): void;
   /** the closing counts (from the losses as last checked) */
   counts(losses: LossReport): RunCounts;
   /** the closing counts as the line after "end trace..." */
@@ -121,8 +123,9 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
     if (stop.reason === "signal") {
       reader.drain();
       pipeline.finish?.();
-      out.flush();
     }
+    pipeline.end?.();
+    out.flush();
     losses.check();
     if (opts.json) {
       out.push(JSON.stringify(summaryJson(pipeline.counts(losses))));

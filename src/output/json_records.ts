@@ -4,6 +4,7 @@
  * explained in docs/json.md. Pure: the same events give the same objects.
  * @module
  */
+import type { PointLatency } from "../life/latency_histogram.ts";
 import { type PointCalls, sortedCalls } from "./func_stats.ts";
 import type { KernelEvent } from "../event/decode.ts";
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
@@ -159,6 +160,24 @@ export function funcStatsJson(
     seconds: Math.round(seconds * 1000) / 1000,
     final,
     calls: sortedCalls(rows).map((r) => ({ point: r.point, calls: r.calls, recent: r.recent })),
+  };
+}
+
+/** --latency-summary: per point, its latencies from the point before (power-of-two µs buckets). */
+export function latencySummaryJson(points: readonly PointLatency[], packets: number): Record<string, unknown> {
+  return {
+    type: "latency_summary",
+    v: JSON_SCHEMA_VERSION,
+    packets,
+    points: points.map((p) => ({
+      point: p.point,
+      count: p.count,
+      min_ns: p.minNs,
+      avg_ns: Math.round(p.sumNs / p.count),
+      max_ns: p.maxNs,
+      buckets: p.buckets.map((n, i) => ({ from_us: i === 0 ? 0 : 2 ** (i - 1), to_us: 2 ** i, count: n }))
+        .filter((b) => b.count > 0),
+    })),
   };
 }
 

@@ -16,7 +16,7 @@ import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { allLeaves } from "../../src/tracer/tree.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
 import { reasonColumn } from "../helpers/drop_reason_column.ts";
-import { parseJsonLines } from "../helpers/json_schema.ts";
+import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 
 await removeStaleNamespaces();
 
@@ -600,6 +600,41 @@ kernelTest(
     });
   },
   netemWhyNot,
+);
+
+kernelTest(
+  "life --latency: per-point histograms at exit and no blocks; --latency-summary --json as an object",
+  async () => {
+    await withNet("lifelatsum", async (net) => {
+      // -c 2: the request's block and the reply's; the summary comes at the end, whatever ended the run
+      const ping = () => must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+      const runNettraceWhile = async (args: string[], action: () => Promise<unknown>) => {
+        const run = await NettraceRun.start(args, 60000);
+        try {
+          await action();
+          const r = await run.exited(15000);
+          assert(r, `-c 2 did not end the run:\n${run.stdout}\n${run.stderr}`);
+          return r;
+        } finally {
+          await run.stop();
+        }
+      };
+      const text = await runNettraceWhile(["-p", "icmp", "--addr", net.v4.b, ...FEW, "--latency", "-c", "2"], ping);
+      assert(!text.stdout.includes("*****"), `no block:\n${text.stdout}`);
+      assertMatch(text.stdout, /^latency from the point before, per point, in µs \(2 packets\)$/m);
+      assertMatch(text.stdout, /^net_dev_xmit: \d+ times, min [\d.]+, avg [\d.]+, max [\d.]+$/m);
+      assertMatch(text.stdout, /^ +\[\d+, \d+\) +\d+ \|@+ *\|$/m);
+      const json = await runNettraceWhile(
+        ["-p", "icmp", "--addr", net.v4.b, ...FEW, "--latency-summary", "--json", "-c", "2"],
+        ping,
+      );
+      const objects = parseJsonLines(json.stdout);
+      const summary = objects.find((o) => o.type === "latency_summary");
+      assert(summary, json.stdout);
+      for (const o of objects) assertEquals(schemaProblem(o), undefined, JSON.stringify(o));
+      assertEquals(objects.filter((o) => o.type === "packet").length, 2, "--latency-summary keeps the blocks");
+    });
+  },
 );
 
 kernelTest(

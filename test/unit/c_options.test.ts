@@ -58,6 +58,7 @@ Deno.test("C options: what the table says works is accepted, what it says is mis
     "--hooks": ["--diag"],
     "--drop-stack": ["--drop"],
     "--latency-free": ["--latency-show"],
+    "--latency-summary": ["-p", "icmp"],
   };
   for (const o of cOptions()) {
     const status = rows.get(o.names)!;

@@ -139,6 +139,8 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-free", "LIST"],
   [undefined, "latency-show", undefined],
   [undefined, "latency-free", undefined],
+  [undefined, "latency-summary", undefined],
+  [undefined, "latency", undefined],
   [undefined, "pkt-fixed", undefined],
   [undefined, "func-stats", undefined],
   [undefined, "interval", "SECONDS"],

@@ -120,7 +120,9 @@ export function planLife(
       );
     }
   }
-  if (matchers && !planned.some((p) => !p.leaf.sock && matchers.has(p.leaf))) {
+  // (a planned leaf may be a copy, --trace-free or --trace-noclone changed it: compare names)
+  const matcherNames = new Set([...matchers ?? []].map((l) => l.name));
+  if (matchers && !planned.some((p) => !p.leaf.sock && matcherNames.has(p.leaf.name))) {
     throw new UsageError(
       `--trace-matcher ${
         opts.traceMatcher.join(",")

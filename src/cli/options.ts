@@ -619,19 +619,19 @@ export function parseArgs(argv: string[]): Options {
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
   if (opts.intervalS !== undefined && !opts.funcStats) throw new UsageError("--interval is for --func-stats");
   if (opts.funcStats) {
-    const clash = opts.mode !== "life"
-      ? `--${opts.mode === "drop" ? "drop" : opts.mode}`
-      : opts.diag
-      ? "--diag"
-      : opts.basic
-      ? "--basic"
-      : opts.write
-      ? "-w"
-      : opts.minLatencyUs
-      ? "--min-latency"
-      : opts.count
-      ? "-c"
-      : undefined;
+    const given: Array<[boolean, string]> = [
+      [opts.mode !== "life", `--${opts.mode === "drop" ? "drop" : opts.mode}`],
+      [opts.diag !== undefined, "--diag"],
+      [opts.basic, "--basic"],
+      [opts.write !== undefined, "-w"],
+      [opts.minLatencyUs !== undefined, "--min-latency"],
+      [opts.count !== undefined, "-c"],
+      [opts.ret, "--ret"],
+      [opts.traceStack.length > 0, "--trace-stack"],
+      [opts.traceMatcher.length > 0, "--trace-matcher"],
+      [opts.pktFixed, "--pkt-fixed"],
+    ];
+    const clash = given.find(([set]) => set)?.[1];
     if (clash) {
       throw new UsageError(`--func-stats counts calls, it shows no packets: it cannot be combined with ${clash}`);
     }

@@ -42,6 +42,8 @@ Deno.test("func-stats: a lifecycle option; no filters, no packet output options;
       ["--func-stats", "--diag"],
       ["--func-stats", "-p", "icmp"],
       ["--func-stats", "-c", "3"],
+      ["--func-stats", "--ret"],
+      ["--func-stats", "--trace-stack", "ip_rcv"],
       ["--interval", "2"],
       ["--func-stats", "--interval", "0"],
     ]

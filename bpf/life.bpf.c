@@ -150,6 +150,19 @@ struct {
 	__type(value, __u64);
 } calls SEC(".maps");
 
+/* --func-stats: counts a call of point id; true when that is all the program does */
+static __always_inline bool nt_only_counted(__u32 id)
+{
+	__u64 *n;
+
+	if (!func_stats)
+		return false;
+	n = bpf_map_lookup_elem(&calls, &id);
+	if (n)
+		*n += 1;
+	return true;
+}
+
 static __always_inline const struct nt_point *nt_point_of(void *ctx, __u32 *id)
 {
 	if (point_by_cookie) {
@@ -160,13 +173,8 @@ static __always_inline const struct nt_point *nt_point_of(void *ctx, __u32 *id)
 		asm volatile("%0 = %1" : "=r"(v) : "i"(NT_POINT_MARKER));
 		*id = (__u32)v;
 	}
-	if (func_stats) {
-		__u64 *n = bpf_map_lookup_elem(&calls, id);
-
-		if (n)
-			*n += 1;
+	if (nt_only_counted(*id))
 		return NULL;
-	}
 	return bpf_map_lookup_elem(&points, id);
 }
 
@@ -582,8 +590,11 @@ int nt_life_fentry(void *ctx)
 {
 	struct sk_buff *skb;
 	__u32 id = (__u32)bpf_get_attach_cookie(ctx);
-	const struct nt_point *pt = bpf_map_lookup_elem(&points, &id);
+	const struct nt_point *pt;
 
+	if (nt_only_counted(id))
+		return 0;
+	pt = bpf_map_lookup_elem(&points, &id);
 	if (!pt)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)

@@ -10,8 +10,8 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
 import { kernelTest, kernelTestSkipReason } from "../helpers/kernel_env.ts";
-import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
-import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
+import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
+import { NettraceRun, runNettrace, type RunResult } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { allLeaves } from "../../src/tracer/tree.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
@@ -344,6 +344,29 @@ kernelTest(
 );
 
 /**
+ * Traces one ping from a to b with args; the run stopped, and the block of the echo `kind` (it fails without one).
+ * what: how the run is named in a failure.
+ */
+async function tracedPing(
+  net: VethPair,
+  args: string[],
+  kind: "request" | "reply",
+  what: string,
+): Promise<{ r: RunResult; block: Block }> {
+  const run = await NettraceRun.start(args, 60000);
+  try {
+    await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
+    await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes(`ping ${kind}`)), 10000);
+    const r = await run.stop();
+    const block = blocks(r.stdout).find((b) => b.texts[0]?.includes(`ping ${kind}`));
+    assert(block, `${what}: no block for the ${kind}\n${r.stdout}\n${r.stderr}`);
+    return { r, block };
+  } finally {
+    await run.stop();
+  }
+}
+
+/**
  * Points chosen in a run, from its "tracing N points (...); skipped: 3 why; 2 why; not attached: a, b (why); c (why)"
  * line: those it traces, and those plus the skipped and the ones that failed to attach.
  */
@@ -365,19 +388,8 @@ kernelTest(
       const offByDefault = leaves.filter((l) => !l.defaultOn).length;
       const counts = [];
       for (const t of [[], ["-t", "all"]]) {
-        const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...t], 60000);
-        try {
-          await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
-          const seen = await run.waitFor(
-            () => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")),
-            10000,
-          );
-          const r = await run.stop();
-          assert(seen, `${t.join(" ") || "default"}: no block for the ping\n${r.stdout}\n${r.stderr}`);
-          counts.push(chosenPoints(r.stderr));
-        } finally {
-          await run.stop();
-        }
+        const { r } = await tracedPing(net, ["-p", "icmp", "-s", net.v4.a, ...t], "request", t.join(" ") || "default");
+        counts.push(chosenPoints(r.stderr));
       }
       const [byDefault, all] = counts;
       console.log(`  default: ${JSON.stringify(byDefault)}, -t all: ${JSON.stringify(all)} of ${leaves.length} points`);
@@ -400,17 +412,8 @@ kernelTest(
       for (const noclone of [[], ["--trace-noclone"]]) {
         // the clone is skb_clone's (group life), for the raw socket ping uses: these groups are enough
         const args = ["-p", "icmp", "--addr", net.v4.b, "-t", "link-in,link-out,icmp,life", ...noclone];
-        const run = await NettraceRun.start(args, 60000);
-        try {
-          await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
-          await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping reply")), 10000);
-          const r = await run.stop();
-          const reply = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping reply"));
-          assert(reply, `${noclone.join(" ") || "default"}: no block for the reply\n${r.stdout}\n${r.stderr}`);
-          replySkbs.push(reply.skbs.length);
-        } finally {
-          await run.stop();
-        }
+        const { block: reply } = await tracedPing(net, args, "reply", noclone.join(" ") || "default");
+        replySkbs.push(reply.skbs.length);
       }
       if (!functionsHere) {
         console.log("  no function probes here: clones are followed nowhere, the guests show the difference");
@@ -452,18 +455,10 @@ kernelTest("life --trace-matcher: packets are matched only there, and still show
   await withNet("lifematch", async (net) => {
     const requests: string[][] = [];
     for (const matcher of [[], ["--trace-matcher", "netif_receive_skb_tp"]]) {
-      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, ...matcher], 60000);
-      try {
-        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
-        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
-        const r = await run.stop();
-        const request = blocks(r.stdout).find((b) => b.texts[0]?.includes("ping request"));
-        assert(request, `${matcher.join(" ") || "no matcher"}: no block for the request\n${r.stdout}\n${r.stderr}`);
-        assert(["consume_skb", "kfree_skb"].includes(request.points.at(-1)!), `ends with a free: ${request.points}`);
-        requests.push(request.points);
-      } finally {
-        await run.stop();
-      }
+      const args = ["-p", "icmp", "-s", net.v4.a, ...FEW, ...matcher];
+      const { block: request } = await tracedPing(net, args, "request", matcher.join(" ") || "no matcher");
+      assert(["consume_skb", "kfree_skb"].includes(request.points.at(-1)!), `ends with a free: ${request.points}`);
+      requests.push(request.points);
     }
     const [everywhere, matched] = requests;
     assertEquals(everywhere[0], "net_dev_queue", "without --trace-matcher the request opens where it is sent");
@@ -547,21 +542,14 @@ function latencies(texts: string[]): Array<number | undefined> {
 kernelTest("life --latency-show: each point's time since the packet's first, rising along the block", async () => {
   await withNet("lifelat2", async (net) => {
     for (const free of [[], ["--latency-free"]]) {
-      const run = await NettraceRun.start(["-p", "icmp", "-s", net.v4.a, ...FEW, "--latency-show", ...free], 60000);
-      try {
-        await must(["ip", "netns", "exec", net.a, "ping", "-c", "1", "-W", "2", net.v4.b]);
-        await run.waitFor(() => blocks(run.stdout).some((b) => b.texts[0]?.includes("ping request")), 10000);
-        const r = await run.stop();
-        const b = blocks(r.stdout).find((x) => x.texts[0]?.includes("ping request"))!;
-        const ms = latencies(b.texts);
-        assertEquals(ms[0], 0, `the first point is 0:\n${r.stdout}`);
-        const shown = ms.slice(0, -1) as number[];
-        assert(shown.every((v, i) => v !== undefined && (i === 0 || v >= shown[i - 1])), `rising: ${ms}`);
-        // the free ends the block: its latency only with --latency-free
-        assertEquals(ms.at(-1) !== undefined, free.length > 0, `the free's line: ${b.texts.at(-1)}`);
-      } finally {
-        await run.stop();
-      }
+      const args = ["-p", "icmp", "-s", net.v4.a, ...FEW, "--latency-show", ...free];
+      const { r, block: b } = await tracedPing(net, args, "request", free.join(" ") || "--latency-show");
+      const ms = latencies(b.texts);
+      assertEquals(ms[0], 0, `the first point is 0:\n${r.stdout}`);
+      const shown = ms.slice(0, -1) as number[];
+      assert(shown.every((v, i) => v !== undefined && (i === 0 || v >= shown[i - 1])), `rising: ${ms}`);
+      // the free ends the block: its latency only with --latency-free
+      assertEquals(ms.at(-1) !== undefined, free.length > 0, `the free's line: ${b.texts.at(-1)}`);
     }
   });
 });

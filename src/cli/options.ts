@@ -651,17 +651,15 @@ export function parseArgs(argv: string[]): Options {
   if (opts.latencyOnly && opts.latencyShow) {
     throw new UsageError("--latency prints no blocks: --latency-show shows nothing");
   }
-  if (opts.pktFixed && opts.mode !== "life") throw new UsageError("--pkt-fixed is for lifecycle tracing (and --diag)");
-  const lifeOnly = opts.traceMatcher.length
-    ? "matcher"
-    : opts.traceFree.length
-    ? "free"
-    : opts.traceNoclone
-    ? "noclone"
-    : "";
-  if (lifeOnly && opts.mode !== "life") {
-    throw new UsageError(`--trace-${lifeOnly} is for lifecycle tracing (and --diag)`);
-  }
+  const lifeOnly = (
+    [
+      [opts.traceMatcher.length > 0, "--trace-matcher"],
+      [opts.traceFree.length > 0, "--trace-free"],
+      [opts.traceNoclone, "--trace-noclone"],
+      [opts.pktFixed, "--pkt-fixed"],
+    ] as Array<[boolean, string]>
+  ).find(([given]) => given)?.[1];
+  if (lifeOnly && opts.mode !== "life") throw new UsageError(`${lifeOnly} is for lifecycle tracing (and --diag)`);
   if (opts.write && opts.mode !== "drop" && opts.mode !== "life") {
     throw new UsageError("-w FILE writes the packets of --drop, lifecycle tracing and --diag");
   }

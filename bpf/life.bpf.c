@@ -298,7 +298,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	return 0;
 }
 
-/* What a socket point's tracepoint record adds: a reset's reason (low 32 bits) and
+/* What a socket point's tracepoint record adds: a reset's reason or the point's value (low 32 bits) and
  * the congestion state entered (bits 32-39, NT_CA_NONE: none); bit 40: the
  * caller is a function probe (fentry, kprobe), which takes the second scratch
  * slot. Every fentry copy shares the scratch maps, and a function probe (the
@@ -327,6 +327,12 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	nt_read_sock_tuple(sk, e);
+	if (e->family != NT_AF_INET && e->family != NT_AF_INET6)
+		return 0;   /* a unix or netlink socket's send (sock_send_length): no connection to show */
+	/* a time-wait or request socket is no full struct sock (and only TCP has them) */
+	e->state = NT_READ(sk, __sk_common.skc_state);
+	e->protocol = e->state == NT_TCP_TIME_WAIT || e->state == NT_TCP_NEW_SYN_RECV ? NT_IPPROTO_TCP
+										     : nt_sk_protocol(sk);
 	if (!nt_sock_match(e, slot))
 		return 0;
 	nt_read_tcp(sk, e);
@@ -342,7 +348,12 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 	e->point = id;
 	e->pid = pid;
 	e->netns = netns;
-	e->rst_reason = (__u32)extra;
+	if (pt->value_size) {
+		e->value = (__u32)extra;
+		e->flags |= NT_SOCK_VALUE;
+	} else {
+		e->rst_reason = (__u32)extra;
+	}
 	e->cpu = bpf_get_smp_processor_id();
 	e->kind = NT_KIND_SOCK;
 	e->new_ca_state = new_ca_state;
@@ -481,7 +492,9 @@ static __always_inline int nt_life_sock_tp(void *ctx, __u32 id, const struct nt_
 			return 0;
 	}
 	bpf_probe_read_kernel(&sk, sizeof(sk), (char *)ctx + (pt->sk_offset & 0xff8));
-	if (pt->rst_reason_offset)
+	if (pt->value_size)
+		bpf_probe_read_kernel(&rst_reason, sizeof(rst_reason), (char *)ctx + (pt->value_offset & 0xfff));
+	else if (pt->rst_reason_offset)
 		bpf_probe_read_kernel(&rst_reason, sizeof(rst_reason), (char *)ctx + (pt->rst_reason_offset & 0xffc));
 	if (pt->ca_state_offset)
 		bpf_probe_read_kernel(&ca, sizeof(ca), (char *)ctx + (pt->ca_state_offset & 0xfff));
@@ -535,7 +548,8 @@ static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_kprobe_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(0, NT_CA_NONE) | NT_SOCK_FROM_FUNCTION);
+				    NT_SOCK_EXTRA(pt->value_size ? nt_kprobe_arg(ctx, pt->value_offset) : 0, NT_CA_NONE) |
+				    NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
 	nt_life(ctx, id, pt, skb, 0, 0);
@@ -599,7 +613,8 @@ int nt_life_fentry(void *ctx)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_fentry_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(0, NT_CA_NONE) | NT_SOCK_FROM_FUNCTION);
+				    NT_SOCK_EXTRA(pt->value_size ? nt_fentry_arg(ctx, pt->value_offset) : 0, NT_CA_NONE) |
+				    NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
 	nt_life(ctx, id, pt, skb, 0, 0);
 	nt_life_nf(ctx, id, pt, skb, nt_fentry_arg(ctx, 0), nt_fentry_arg(ctx, 1), nt_fentry_arg(ctx, 2));

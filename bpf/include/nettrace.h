@@ -130,10 +130,14 @@ struct nt_sock_event {
 	__u32 snd_ssthresh;
 	__u32 srtt_us;     /* smoothed RTT, microseconds */
 	__u32 rto;         /* icsk_rto, jiffies */
+	__u32 value;       /* the point's value (NT_SOCK_VALUE): a record field or a function argument, low 32 bits */
+	__u8 protocol;     /* sk_protocol: IPPROTO_TCP 6, IPPROTO_UDP 17, ... */
+	__u8 _pad[3];
 };
 
 #define NT_CA_NONE 255
 #define NT_SOCK_UNDO_CLEARED 1   /* tp->undo_marker is 0: a window reduction was undone (or none is pending) */
+#define NT_SOCK_VALUE 2          /* value holds the point's value */
 
 /* A trace point of the lifecycle mode, in the points map, indexed by the
  * attach cookie of the program's link. */
@@ -148,6 +152,9 @@ struct nt_point {
 	__u16 ca_state_offset;     /* socket point, tracepoint: offset of the congestion state entered, 0 = none */
 	__u8 follow_only;  /* --trace-matcher names other points: this one opens no context, it follows packets only */
 	__u8 _pad;
+	__u16 value_offset;  /* socket point: tracepoint: offset of the value's field (4 bytes read); function: its argument */
+	__u8 value_size;     /* socket point: bytes of the value's field (function: 8), 0 = no value */
+	__u8 _pad2;
 };
 
 #define NT_POINT_END 1     /* the skb's life ends here */

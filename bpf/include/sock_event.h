@@ -55,7 +55,7 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
 	__u16 sport = reply ? e->dport : e->sport, dport = reply ? e->sport : e->dport;
 
 	__builtin_memset(pkt, 0, sizeof(*pkt));
-	pkt->l4_proto = NT_IPPROTO_TCP;
+	pkt->l4_proto = e->protocol;
 	pkt->l4_len = 4;
 	pkt->l4[0] = sport >> 8;
 	pkt->l4[1] = sport & 0xff;
@@ -65,14 +65,14 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
 		pkt->l3_proto = NT_ETH_P_IP;
 		pkt->l3_len = 20;
 		pkt->l3[0] = 0x45;
-		pkt->l3[9] = NT_IPPROTO_TCP;
+		pkt->l3[9] = e->protocol;
 		__builtin_memcpy(&pkt->l3[12], src, 4);
 		__builtin_memcpy(&pkt->l3[16], dst, 4);
 	} else {
 		pkt->l3_proto = NT_ETH_P_IPV6;
 		pkt->l3_len = 40;
 		pkt->l3[0] = 0x60;
-		pkt->l3[6] = NT_IPPROTO_TCP;
+		pkt->l3[6] = e->protocol;
 		__builtin_memcpy(&pkt->l3[8], src, 16);
 		__builtin_memcpy(&pkt->l3[24], dst, 16);
 	}
@@ -117,17 +117,16 @@ static __always_inline bool nt_sock_match(const struct nt_sock_event *e, __u32 s
 	return nt_sock_side_match(e, 0, slot) || nt_sock_side_match(e, 1, slot);
 }
 
-/* The TCP counters of a full TCP socket into e. */
+/* The TCP counters of a full TCP socket into e (its state and protocol are read). */
 static __always_inline void nt_read_tcp(struct sock *sk, struct nt_sock_event *e)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u32 undo_marker;
 
-	e->state = NT_READ(sk, __sk_common.skc_state);
 	if (e->state == NT_TCP_TIME_WAIT || e->state == NT_TCP_NEW_SYN_RECV)
 		return;   /* not a full socket: no TCP counters */
-	if (nt_sk_protocol(sk) != NT_IPPROTO_TCP)
+	if (e->protocol != NT_IPPROTO_TCP)
 		return;
 	e->ca_state = nt_icsk_ca_state(icsk);
 	e->retransmits = NT_READ(icsk, icsk_retransmits);

@@ -9,7 +9,7 @@ import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
 import { missingHelper } from "./missing_helper.ts";
 import { POINT, POINT_FLAG } from "../event/layout.ts";
-import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
+import type { TracepointField, TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
 import { encodeFilter, type PacketFilter } from "./filter.ts";
 import { eventObject } from "./objects.ts";
@@ -31,6 +31,8 @@ export interface PlannedPoint {
   skbArg?: number;
   /** tracepoints: where the record holds the skb (and a free's reason and location) */
   offsets?: TracepointOffsets;
+  /** a socket point's value: the record's field (tracepoints), or the argument (functions: offset is its position) */
+  value?: TracepointField;
   /** --trace-stack: record the kernel stack here */
   stack?: boolean;
   /** --ret: send the function's return value */
@@ -85,8 +87,9 @@ export interface LifeProgram {
 function pointBytes(p: PlannedPoint): Uint8Array {
   const b = new Uint8Array(POINT.size);
   const v = new DataView(b.buffer);
-  const o = p.offsets ?? {};
-  v.setUint16(POINT.skb_offset, o.skb ?? 0, true);
+  const o: Partial<TracepointOffsets> = p.offsets ?? {};
+  // a socket tracepoint counts every record, or (without_skb) those without an skb only
+  v.setUint16(POINT.skb_offset, (p.leaf.sock && !p.leaf.withoutSkb ? 0 : o.skb) ?? 0, true);
   v.setUint16(POINT.reason_offset, o.reason ?? 0, true);
   v.setUint16(POINT.location_offset, o.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
@@ -95,6 +98,10 @@ function pointBytes(p: PlannedPoint): Uint8Array {
     v.setUint16(POINT.sk_offset, o.sk ?? 0, true);
     v.setUint16(POINT.rst_reason_offset, o.rstReason ?? 0, true);
     v.setUint16(POINT.ca_state_offset, o.caState ?? 0, true);
+    if (p.value) {
+      v.setUint16(POINT.value_offset, p.value.offset, true);
+      b[POINT.value_size] = p.value.size;
+    }
     b[POINT.flags] = POINT_FLAG.sock | (p.stack ? POINT_FLAG.stack : 0);
     return b;
   }

@@ -26,7 +26,7 @@ import {
 } from "./values.ts";
 
 /** What nettrace was asked to do. */
-export type Mode = "life" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
+export type Mode = "life" | "sock" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
 
 /** Parsed command line. */
 export interface Options {
@@ -400,6 +400,12 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, v, n) => o.traceExclude.push(...splitList(n, v)),
   },
   {
+    long: "sock",
+    help: "socket mode: trace sockets instead of packets, one line per event (states, sends, receives, " +
+      "retransmissions, timers, resets, close); the address and port filters apply to the connection",
+    apply: (o, _v, n) => setMode(o, "sock", n),
+  },
+  {
     long: "basic",
     help: "print each trace event at once instead of one block per packet",
     apply: (o) => (o.basic = true),
@@ -639,6 +645,21 @@ export function parseArgs(argv: string[]): Options {
       throw new UsageError(
         "--func-stats counts every call of the traced points: packet filters do not apply (choose points with -t)",
       );
+    }
+  }
+  if (opts.mode === "sock") {
+    const packetOnly = (
+      [
+        [opts.diag !== undefined, "--diag"],
+        [opts.write !== undefined, "-w"],
+        [opts.minLatencyUs !== undefined, "--min-latency"],
+        [opts.ret, "--ret"],
+        [opts.filter.tcpFlags !== undefined, "--tcp-flags"],
+        [opts.filter.len !== undefined, "--pkt-len"],
+      ] as Array<[boolean, string]>
+    ).find(([given]) => given)?.[1];
+    if (packetOnly) {
+      throw new UsageError(`${packetOnly} is about packets: --sock traces sockets, it cannot be combined with it`);
     }
   }
   if (opts.latencyFree && !opts.latencyShow && !opts.latencySummary) {

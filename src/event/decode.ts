@@ -120,6 +120,10 @@ export interface SocketEvent {
   srttUs: number;
   /** icsk_rto in jiffies */
   rtoJiffies: number;
+  /** sk_protocol (6 TCP, 17 UDP, ...) */
+  protocol: number;
+  /** the point's value (a record field or an argument), its low 32 bits as the kernel read them: see pointValue */
+  rawValue?: number;
 }
 
 /** Copies the headers out of the record (the record memory is reused by the kernel). */
@@ -229,5 +233,14 @@ export function decodeSocket(view: DataView, off: number, size: number): SocketE
     ssthresh: u32("snd_ssthresh"),
     srttUs: u32("srtt_us"),
     rtoJiffies: u32("rto"),
+    protocol: u8("protocol"),
+    ...((u8("flags") & SOCK_FLAG.value) !== 0 ? { rawValue: u32("value") } : {}),
   };
+}
+
+/** A point's value as its field holds it: rawValue (low 32 bits) cut to the field's size and sign. Pure. */
+export function pointValue(rawValue: number, field: { size: number; signed: boolean }): number {
+  const bits = Math.min(field.size, 4) * 8;
+  const v = bits === 32 ? rawValue >>> 0 : rawValue & ((1 << bits) - 1);
+  return field.signed && v >= 2 ** (bits - 1) ? v - 2 ** bits : v;
 }

@@ -52,7 +52,9 @@ export const POINT = {
   rst_reason_offset: 10,
   ca_state_offset: 12,
   follow_only: 14,
-  size: 16,
+  value_offset: 16,
+  value_size: 18,
+  size: 20,
 } as const;
 
 /** NT_POINT_* flags. */
@@ -102,12 +104,14 @@ export const SOCK_EVENT = {
   snd_ssthresh: 124,
   srtt_us: 128,
   rto: 132,
-  size: 136,
+  value: 136,
+  protocol: 140,
+  size: 144,
 } as const;
 
 /** NT_CA_NONE: no congestion state entered; NT_SOCK_* flags. */
 export const CA_NONE = 255;
-export const SOCK_FLAG = { undoCleared: 1 } as const;
+export const SOCK_FLAG = { undoCleared: 1, value: 2 } as const;
 
 /** struct nt_nf_event: netfilter details sent after a lifecycle event (kind at EVENT.kind too). */
 export const NF_EVENT = {

@@ -12,6 +12,7 @@ import { LatencyHistograms } from "../life/latency_histogram.ts";
 import { minLatencyNotice, type Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import type { KernelEvent } from "../event/decode.ts";
+import { socketValue, type SocketValueSpec } from "../event/socket_value.ts";
 import { loadLifeProgram } from "../bpf/life_program.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
 import { compatNotice } from "../bpf/compat_objects.ts";
@@ -50,8 +51,11 @@ function traceableFunctions(): Set<string> | undefined {
   return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
 }
 
-/** Runs lifecycle tracing until a signal, -c, or a closed stdout. */
+/** Runs lifecycle tracing (or --sock: socket tracing) until a signal, -c, or a closed stdout. */
 export function runLife(opts: Options): Promise<number> {
+  // --sock: the socket points, one line per event, as --basic shows them; no filter needed (as in the C nettrace):
+  // a socket's events come at the pace of its system calls and timers, not of its packets
+  if (opts.mode === "sock") return runTraceSession(opts, (session) => startLife({ ...opts, basic: true }, session));
   if (opts.basic && opts.minLatencyUs) {
     throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
   }
@@ -79,7 +83,12 @@ async function startLife(opts: Options, session: SessionContext) {
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = opts.diag ? new Diagnoser(diagnosisRules(opts, tree)) : undefined;
-  const selected = selectLeaves(tree, { trace: opts.trace, matcher: opts.traceRegex, exclude: opts.traceExclude });
+  const selected = selectLeaves(tree, {
+    trace: opts.trace,
+    matcher: opts.traceRegex,
+    exclude: opts.traceExclude,
+    sock: opts.mode === "sock",
+  });
   const matchers = opts.traceMatcher.length ? namedLeaves(tree, opts.traceMatcher, "--trace-matcher") : undefined;
   const frees = opts.traceFree.length ? namedLeaves(tree, opts.traceFree, "--trace-free") : undefined;
   const types = kernelTypes(opts.btf);
@@ -213,7 +222,15 @@ async function startLife(opts: Options, session: SessionContext) {
       })
       : undefined;
     if (diagnosis) { for (const n of diagnosis.notes) writeErr(`nettrace: --diag: ${n}`); }
-    const sockCtx: SocketLineContext = { ...lineCtx, resetReason: (v) => rstReasons.get(v), hz: view.capabilities.hz };
+    const valueSpecs = planned.map((p): SocketValueSpec | undefined =>
+      p.value && p.leaf.value ? { size: p.value.size, signed: p.value.signed, is: p.leaf.value.is } : undefined
+    );
+    const sockCtx: SocketLineContext = {
+      ...lineCtx,
+      resetReason: (v) => rstReasons.get(v),
+      hz: view.capabilities.hz,
+      value: (ev) => socketValue(ev, valueSpecs[ev.point]),
+    };
     const sink: LifeSink = opts.json
       ? new JsonLifeSink({
         pointName: lineCtx.pointName,

@@ -51,6 +51,8 @@ export function btfSkbLeaves(view: KernelView, tree: TraceLeaf[]): TraceLeaf[] {
       ret: false,
       defaultOn: true,
       sock: false,
+      withoutSkb: false,
+      sockMode: false,
       aliases: [],
       group: "btf",
       line: 0,
@@ -107,6 +109,7 @@ export function planLife(
         symbol: plan.symbol,
         skbArg: plan.skbArg,
         offsets: plan.offsets,
+        value: plan.value,
         stack: opts.traceStack.includes(leaf.name) || undefined,
         followOnly: (matchers && !leaf.sock && !matchers.has(leaf)) || undefined,
       });

@@ -9,7 +9,7 @@ import { HostError } from "../errors.ts";
 import { probeCapabilities } from "../bpf/capabilities.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
-import { readTracepointOffsets } from "../kernel/tracepoint_format.ts";
+import { readTracepointFields, readTracepointOffsets } from "../kernel/tracepoint_format.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import type { DropReasons } from "../event/drop_reasons.ts";
 import { loadResetReasons } from "../kernel/reset_reason_loader.ts";
@@ -39,6 +39,10 @@ export async function kernelView(
   const view: KernelView = {
     capabilities,
     tracepointOffsets: (c, e) => readTracepointOffsets(tf.path, c, e),
+    tracepointField: (c, e, f) => {
+      const fields = readTracepointFields(tf.path, c, e);
+      return fields === "no-event" ? undefined : fields.get(f);
+    },
     symbol: (n) => kernelSymbols().functionSymbol(n),
     paramPosition: (n, types) => {
       const p = btf?.funcParams(n);

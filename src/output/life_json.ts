@@ -12,6 +12,7 @@ import type { LifeBlock } from "../life/context_tracker.ts";
 import type { SocketBlock } from "../life/socket_tracker.ts";
 import { blockVerdicts, type Verdict, verdictOf } from "../event/netfilter_verdict.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
+import { ipProtocolName } from "../packet/protocols.ts";
 import { isoTime, JSON_SCHEMA_VERSION, skbEventJson } from "./json_records.ts";
 import { familyName, hookName } from "./netfilter_text.ts";
 import { formatSocket, type SocketLineContext } from "./socket_line.ts";
@@ -30,7 +31,7 @@ export interface LifeJsonContext {
   /** --latency-show: each point's time since its packet's first point */
   latency?: LatencyChoice;
   /** for socket events' text and reset reasons */
-  socket: Pick<SocketLineContext, "hz" | "resetReason">;
+  socket: Pick<SocketLineContext, "hz" | "resetReason" | "value">;
 }
 
 /** A return value as a signed decimal string: pointers do not fit a JSON number. */
@@ -139,6 +140,13 @@ export function socketEventJson(
     text: formatSocket(ev, ctx.socket),
   };
   if (ev.newCaState !== undefined) out.new_ca_state = TCP_CA_STATES[ev.newCaState] ?? String(ev.newCaState);
+  out.protocol = ipProtocolName(ev.protocol);
+  const value = ctx.socket.value?.(ev);
+  if (value?.is === "state") out.new_state = TCP_STATES[value.state] || String(value.state);
+  if (value?.is === "bytes") {
+    if (value.bytes >= 0) out.bytes = value.bytes;
+    else out.errno = -value.bytes;
+  }
   const reset = ev.rstReason ? ctx.socket.resetReason?.(ev.rstReason) : undefined;
   if (reset) out.reset_reason = reset;
   if (messages.length) out.findings = [...messages];

@@ -10,6 +10,8 @@ import { formatCallStack } from "./call_stack.ts";
 import { findingMarks } from "./analysis_result.ts";
 import { detailColumns } from "./detail_columns.ts";
 import type { SocketEvent } from "../event/decode.ts";
+import { SOCKET_ERRNO, type SocketValue } from "../event/socket_value.ts";
+import { ipProtocolName } from "../packet/protocols.ts";
 import type { SocketBlock } from "../life/socket_tracker.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
@@ -26,6 +28,8 @@ export interface SocketLineContext {
   resetReason?: (value: number) => string | undefined;
   /** the kernel's CONFIG_HZ, to show the RTO as time; without it, in jiffies */
   hz?: number;
+  /** the event's value, where its point has one (the state entered, bytes sent or received) */
+  value?: (ev: SocketEvent) => SocketValue | undefined;
 }
 
 const POINT_WIDTH = 20;
@@ -46,13 +50,31 @@ function duration(us: number): string {
   return `${(us / 1000).toFixed(2).replace(/\.?0+$/, "")}ms`;
 }
 
-/** The socket part of a line: connection, states, counters. Pure. */
-export function formatSocket(ev: SocketEvent, ctx: Pick<SocketLineContext, "resetReason" | "hz">): string {
-  const state = TCP_STATES[ev.state] || `state ${ev.state}`;
+function stateName(v: number): string {
+  return TCP_STATES[v] || `state ${v}`;
+}
+
+/** A send's or receive's bytes, or its error (a negative errno). */
+function bytesText(n: number): string {
+  if (n >= 0) return `bytes:${n}`;
+  const name = SOCKET_ERRNO.get(-n);
+  return `error:${n}${name ? ` (${name})` : ""}`;
+}
+
+/** The socket part of a line: connection, states, counters (TCP), the point's value. Pure. */
+export function formatSocket(ev: SocketEvent, ctx: Pick<SocketLineContext, "resetReason" | "hz" | "value">): string {
+  const value = ctx.value?.(ev);
+  const conn = `${ipProtocolName(ev.protocol)}: ${endpoint(ev, ev.saddr, ev.sport)} -> ${
+    endpoint(ev, ev.daddr, ev.dport)
+  }`;
+  const state = value?.is === "state" ? `${stateName(ev.state)}->${stateName(value.state)}` : stateName(ev.state);
+  const bytes = value?.is === "bytes" ? ` ${bytesText(value.bytes)}` : "";
+  // other protocols have no TCP counters; a state is TCP's too
+  if (ev.protocol !== 6) return `${conn}${value?.is === "state" ? ` ${state}` : ""}${bytes}`;
   const ca = ev.newCaState !== undefined
     ? `${caStateName(ev.caState)}->${caStateName(ev.newCaState)}`
     : caStateName(ev.caState);
-  let s = `TCP: ${endpoint(ev, ev.saddr, ev.sport)} -> ${endpoint(ev, ev.daddr, ev.dport)} ${state} ${ca}` +
+  let s = `${conn} ${state} ${ca}${bytes}` +
     ` out:${ev.packetsOut} retrans:${ev.retransOut} total_retrans:${ev.totalRetrans}`;
   if (ev.lostOut) s += ` lost:${ev.lostOut}`;
   if (ev.sackedOut) s += ` sacked:${ev.sackedOut}`;

@@ -8,7 +8,7 @@
  */
 import type { AttachKind } from "../kernel/attach_kind.ts";
 import type { CapabilityReport } from "../kernel/capability_report.ts";
-import type { TracepointOffsets } from "../kernel/tracepoint_format.ts";
+import type { TracepointField, TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "./tree.ts";
 
 /** How a leaf is attached, or why it cannot be. */
@@ -20,6 +20,9 @@ export type LeafPlan =
     /** position of the skb argument (functions), or of the socket argument (socket points) */
     skbArg?: number;
     offsets?: TracepointOffsets;
+    /** a socket point's value: the record's field (tracepoints), or the argument (functions: offset is its
+     * position, size 8) */
+    value?: TracepointField;
   }
   | { usable: false; why: string };
 
@@ -28,6 +31,8 @@ export interface KernelView {
   capabilities: CapabilityReport;
   /** where a tracepoint's record holds what the program reads, "no-event" when there is no such event */
   tracepointOffsets(category: string, event: string): TracepointOffsets | "no-event";
+  /** a field of a tracepoint's record (a socket point's value), undefined when the record has none */
+  tracepointField(category: string, event: string, field: string): TracepointField | undefined;
   /** the kallsyms name of a function: itself, or with a compiler suffix (.isra.0 ...) */
   symbol(name: string): string | undefined;
   /** position of the first parameter of one of these C types in BTF ("struct sk_buff *"); "no-btf"
@@ -74,11 +79,17 @@ export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] =
     if (off === "no-event") {
       return { usable: false, why: `no tracepoint ${leaf.category}:${leaf.event} in this kernel` };
     }
-    const field = leaf.sock ? "sk" : "skb";
-    if (off[field] === undefined) {
-      return { usable: false, why: `${leaf.category}:${leaf.event} has no ${field}addr field here` };
+    const addr = leaf.sock ? "sk" : "skb";
+    if (off[addr] === undefined) {
+      return { usable: false, why: `${leaf.category}:${leaf.event} has no ${addr}addr field here` };
     }
-    return { usable: true, method: "tracepoint", offsets: off };
+    const field = leaf.value?.field;
+    if (field === undefined) return { usable: true, method: "tracepoint", offsets: off };
+    const value = k.tracepointField(leaf.category!, leaf.event!, field);
+    if (!value || value.size > 8) {
+      return { usable: false, why: `${leaf.category}:${leaf.event} has no ${field} field here` };
+    }
+    return { usable: true, method: "tracepoint", offsets: off, value };
   }
   const fm = functionMethod(k.capabilities, methods);
   if (!fm.method) return { usable: false, why: fm.why };
@@ -90,7 +101,9 @@ export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] =
     if (arg === "no-param") return { usable: false, why: `${name} takes no ${types[0]} here (BTF)` };
     // not in the kernel's own BTF (a module's function): the tree's position
     const usual = (leaf.sock ? leaf.skArg : leaf.skbArg) ?? 0;
-    return { usable: true, method: fm.method, symbol, skbArg: arg === "no-btf" ? usual : arg };
+    const skbArg = arg === "no-btf" ? usual : arg;
+    const value = leaf.value?.arg !== undefined ? { offset: leaf.value.arg, size: 8, signed: true } : undefined;
+    return { usable: true, method: fm.method, symbol, skbArg, ...(value ? { value } : {}) };
   }
   return { usable: false, why: `not in the running kernel (inlined, renamed, or its module is not loaded)` };
 }

@@ -13,6 +13,9 @@ export interface TraceSelection {
   trace: string[];
   matcher?: RegExp;
   exclude: string[];
+  /** --sock: socket points only (by default every one that is on); otherwise the points for --sock (groups with
+   * `mode: sock`) only where -t names them */
+  sock?: boolean;
 }
 
 function findGroup(groups: TraceGroup[], name: string): TraceGroup | undefined {
@@ -47,10 +50,16 @@ export function namedLeaves(groups: TraceGroup[], names: string[], option: strin
 export function selectLeaves(groups: TraceGroup[], sel: TraceSelection): TraceLeaf[] {
   const leaves = allLeaves(groups);
   const byName = new Map(leaves.map((l) => [l.name, l]));
+  const named = sel.trace.flatMap((n) => resolveName(groups, byName, n, "-t"));
+  if (sel.sock && named.length && !named.some((l) => l.sock)) {
+    throw new UsageError(
+      `-t ${sel.trace.join(",")}: no socket point there (--sock traces sockets; nettrace -t ? lists them)`,
+    );
+  }
   const chosen = new Set<TraceLeaf>(
     sel.trace.length
-      ? sel.trace.flatMap((n) => resolveName(groups, byName, n, "-t"))
-      : leaves.filter((l) => l.defaultOn),
+      ? named.filter((l) => !sel.sock || l.sock)
+      : leaves.filter((l) => l.defaultOn && (sel.sock ? l.sock : !l.sockMode)),
   );
   for (const n of sel.exclude) for (const l of resolveName(groups, byName, n, "--trace-exclude")) chosen.delete(l);
   return leaves.filter((l) => chosen.has(l) && (!sel.matcher || sel.matcher.test(l.name)));

@@ -36,6 +36,13 @@ export interface TraceLeaf {
   sock: boolean;
   /** usual position of the struct sock * argument (kind func, sock), checked against BTF */
   skArg?: number;
+  /** a socket point's value: a field of the tracepoint's record or a function's argument, and what it is */
+  value?: SockValue;
+  /** a socket tracepoint whose record also carries an skb counts only records without one (the skb's point has
+   * the others): tcp_send_reset is the active reset only without an skb */
+  withoutSkb: boolean;
+  /** in a group for --sock (`mode: sock`): lifecycle tracing takes it only when -t names it */
+  sockMode: boolean;
   /** other names of the function on some kernels */
   aliases: string[];
   desc?: string;
@@ -43,6 +50,15 @@ export interface TraceLeaf {
   group: string;
   /** line in the tree file */
   line: number;
+}
+
+/** What a socket point's value is: the state entered, or bytes sent or received (negative: an error). */
+export interface SockValue {
+  /** the record's field (tracepoints) */
+  field?: string;
+  /** the argument's position (functions) */
+  arg?: number;
+  is: "state" | "bytes";
 }
 
 /** A group of leaves and subgroups. */
@@ -75,9 +91,12 @@ const LEAF_KEYS = new Set([
   "alias",
   "desc",
   "nf",
+  "value",
+  "without_skb",
 ]);
 const NF_KINDS = new Set(["hook", "chain", "table"]);
-const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups"]);
+const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups", "mode"]);
+const VALUE_KINDS = new Set(["state", "bytes"]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 /** Parses and validates the text of a tree file. */
@@ -92,7 +111,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     node?.range ? lc.linePos(node.range[0]).line : 1;
   const seen = new Map<string, number>();
 
-  const readLeaf = (node: unknown, group: string): TraceLeaf => {
+  const readLeaf = (node: unknown, group: string, sockMode: boolean): TraceLeaf => {
     if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a leaf must be a mapping ({ func: ... })");
     const line = lineOf(node);
     const v = node.toJSON() as Record<string, unknown>;
@@ -119,6 +138,8 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       ret: flag("ret", false),
       defaultOn: flag("default", true),
       sock: flag("sock", false),
+      withoutSkb: flag("without_skb", false),
+      sockMode,
       desc: typeof v.desc === "string" ? v.desc : undefined,
       group,
       line,
@@ -156,6 +177,13 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       if (typeof v.name !== "string" || !NAME.test(v.name)) throw new TreeError(file, line, "'name' must be a name");
       leaf.name = v.name;
     }
+    if (v.value !== undefined) leaf.value = readValue(v.value, leaf, line);
+    if (leaf.withoutSkb && !(leaf.sock && leaf.kind === "tp")) {
+      throw new TreeError(file, line, "'without_skb' is for socket tracepoints");
+    }
+    if (sockMode && !leaf.sock) {
+      throw new TreeError(file, line, "a group for --sock (mode: sock) holds socket points only");
+    }
     if (leaf.end && leaf.clone) throw new TreeError(file, line, "a leaf cannot both end and clone an skb");
     if (leaf.sock && (leaf.end || leaf.clone || leaf.ret || leaf.nf)) {
       throw new TreeError(file, line, "a socket point ('sock: true') has no skb to end, clone, return or filter");
@@ -166,7 +194,31 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     return leaf;
   };
 
-  const readGroup = (node: unknown): TraceGroup => {
+  const readValue = (raw: unknown, leaf: TraceLeaf, line: number): SockValue => {
+    if (!leaf.sock) throw new TreeError(file, line, "'value' is for socket points ('sock: true')");
+    const v = (raw ?? {}) as Record<string, unknown>;
+    const keys = Object.keys(v).filter((k) => !["field", "arg", "is"].includes(k));
+    if (typeof raw !== "object" || keys.length) {
+      throw new TreeError(file, line, "'value' is { field: NAME, is: KIND } (tracepoints) or { arg: N, is: KIND }");
+    }
+    if (typeof v.is !== "string" || !VALUE_KINDS.has(v.is)) {
+      throw new TreeError(file, line, "'value.is' must be state or bytes");
+    }
+    const is = v.is as SockValue["is"];
+    if (leaf.kind === "tp") {
+      if (typeof v.field !== "string" || !NAME.test(v.field) || v.arg !== undefined) {
+        throw new TreeError(file, line, "a tracepoint's 'value' names a field of its record: { field: NAME }");
+      }
+      return { field: v.field, is };
+    }
+    const arg = v.arg;
+    if (typeof arg !== "number" || !Number.isInteger(arg) || arg < 0 || arg > 4 || v.field !== undefined) {
+      throw new TreeError(file, line, "a function's 'value' is an argument position from 0 to 4: { arg: N }");
+    }
+    return { arg, is };
+  };
+
+  const readGroup = (node: unknown, parentSockMode: boolean): TraceGroup => {
     if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a group must be a mapping (group: NAME)");
     const line = lineOf(node);
     for (const pair of node.items) {
@@ -180,6 +232,9 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     if (seen.has(name)) throw new TreeError(file, line, `'${name}' is already used (line ${seen.get(name)})`);
     seen.set(name, line);
     const desc = node.get("desc");
+    const mode = node.get("mode");
+    if (mode !== undefined && mode !== "sock") throw new TreeError(file, line, "'mode' can only be sock");
+    const sockMode = parentSockMode || mode === "sock";
     const leavesNode = node.get("leaves", true);
     const groupsNode = node.get("groups", true);
     if (leavesNode !== undefined && !isSeq(leavesNode)) throw new TreeError(file, line, "'leaves' must be a list");
@@ -187,8 +242,8 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     const group: TraceGroup = {
       name,
       desc: typeof desc === "string" ? desc : "",
-      leaves: leavesNode ? leavesNode.items.map((l) => readLeaf(l, name)) : [],
-      groups: groupsNode ? groupsNode.items.map(readGroup) : [],
+      leaves: leavesNode ? leavesNode.items.map((l) => readLeaf(l, name, sockMode)) : [],
+      groups: groupsNode ? groupsNode.items.map((g) => readGroup(g, sockMode)) : [],
       line,
     };
     if (!group.leaves.length && !group.groups.length) throw new TreeError(file, line, `group '${name}' is empty`);
@@ -196,7 +251,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
   };
 
   if (!isSeq(doc.contents)) throw new TreeError(file, 1, "the tree must be a list of groups");
-  return doc.contents.items.map(readGroup);
+  return doc.contents.items.map((g) => readGroup(g, false));
 }
 
 /** Every leaf of groups, depth first, in file order. */

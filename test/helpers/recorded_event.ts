@@ -58,6 +58,7 @@ export function recordedSocket(fields: Partial<SocketEvent> = {}): SocketEvent {
     ssthresh: 0x7fffffff,
     srttUs: 0,
     rtoJiffies: 0,
+    protocol: 6,
     ...fields,
   };
 }

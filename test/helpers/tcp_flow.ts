@@ -16,6 +16,10 @@
  *                               with the rest unread: the kernel resets the
  *                               connection (an application's reset);
  *                               prints "listening" once it listens
+ *   drain ADDR PORT             accepts one connection, reads it until the
+ *                               peer closes, then closes too (both ends
+ *                               close in order); prints "listening" once it
+ *                               listens
  */
 const [role, hostname, portText, ...rest] = Deno.args;
 const port = Number(portText);
@@ -65,6 +69,16 @@ async function reset(): Promise<void> {
   listener.close();
 }
 
+async function drain(): Promise<void> {
+  const listener = Deno.listen({ hostname, port });
+  console.log("listening");
+  const conn = await listener.accept();
+  listener.close();
+  const buf = new Uint8Array(65536);
+  while (await conn.read(buf) !== null) { /* until the peer's FIN */ }
+  conn.close();
+}
+
 switch (role) {
   case "sink":
     await sink();
@@ -75,7 +89,10 @@ switch (role) {
   case "reset":
     await reset();
     break;
+  case "drain":
+    await drain();
+    break;
   default:
-    console.error(`tcp_flow.ts: unknown role '${role}' (sink, send, reset)`);
+    console.error(`tcp_flow.ts: unknown role '${role}' (sink, send, reset, drain)`);
     Deno.exit(2);
 }

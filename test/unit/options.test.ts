@@ -97,6 +97,20 @@ Deno.test("options: bad input is a UsageError naming the option", () => {
     [["--drop", "stray"], "unexpected argument 'stray'"],
     [["--check", "--drop"], "--drop cannot be combined with --check"],
     [["--netns", "5", "--netns-current", "--drop"], "--netns and --netns-current cannot be combined"],
+    [["--sock", "--drop"], "--drop cannot be combined with --sock: they are different modes"],
+    [["--sock", "--diag"], "--diag is about packets: --sock traces sockets, it cannot be combined with it"],
+    [["--sock", "-w", "x.pcapng"], "-w is about packets: --sock traces sockets, it cannot be combined with it"],
+    [
+      ["--sock", "--pkt-len", "100"],
+      "--pkt-len is about packets: --sock traces sockets, it cannot be combined with it",
+    ],
+    [["--sock", "--ret"], "--ret is about packets: --sock traces sockets, it cannot be combined with it"],
+    [["--sock", "--func-stats"], "--func-stats counts calls, it shows no packets: it cannot be combined with --sock"],
+    [
+      ["--sock", "--latency-show"],
+      "--latency-show is for the blocks of lifecycle tracing (not --drop, --basic, --func-stats)",
+    ],
+    [["--sock", "--trace-matcher", "ip_rcv"], "--trace-matcher is for lifecycle tracing (and --diag)"],
   ];
   for (const [argv, msg] of cases) assertThrows(() => parseArgs(argv), UsageError, msg);
 });
@@ -148,6 +162,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "basic", undefined],
   [undefined, "force", undefined],
   [undefined, "drop", undefined],
+  [undefined, "sock", undefined],
   [undefined, "drop-stack", undefined],
   [undefined, "detail", undefined],
   [undefined, "json", undefined],

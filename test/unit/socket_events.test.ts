@@ -7,7 +7,8 @@
 import { analysisOf, marksOf } from "../helpers/report_text.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { recordedSocket } from "../helpers/recorded_event.ts";
-import { decodeSocket, recordKind } from "../../src/event/decode.ts";
+import { decodeSocket, pointValue, recordKind } from "../../src/event/decode.ts";
+import { socketValue } from "../../src/event/socket_value.ts";
 import { CA_NONE, KIND, SOCK_EVENT, SOCK_FLAG } from "../../src/event/layout.ts";
 import { formatSocket, formatSocketBlock } from "../../src/output/socket_line.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
@@ -55,6 +56,7 @@ function record(v6: boolean): { view: DataView; off: number } {
   v.setUint32(off + SOCK_EVENT.snd_cwnd, 1, true);
   v.setUint32(off + SOCK_EVENT.srtt_us, 120, true);
   v.setUint32(off + SOCK_EVENT.rto, 51, true);
+  v.setUint8(off + SOCK_EVENT.protocol, 6);
   return { view: v, off };
 }
 
@@ -69,6 +71,10 @@ Deno.test("socket record: decoded field by field, IPv4 and IPv6", () => {
   assertEquals([ev.state, ev.caState, ev.newCaState, ev.undoCleared], [1, 4, 0, true]);
   assertEquals([ev.retransmits, ev.packetsOut, ev.retransOut, ev.totalRetrans], [1, 2, 1, 5]);
   assertEquals([ev.sndCwnd, ev.srttUs, ev.rtoJiffies], [1, 120, 51]);
+  assertEquals([ev.protocol, ev.rawValue], [6, undefined], "no value without its flag");
+  view.setUint32(off + SOCK_EVENT.value, 0xfffffff5, true);
+  view.setUint8(off + SOCK_EVENT.flags, SOCK_FLAG.value);
+  assertEquals(decodeSocket(view, off, SOCK_EVENT.size).rawValue, 0xfffffff5);
   const six = record(true);
   const e6 = decodeSocket(six.view, six.off, SOCK_EVENT.size);
   assertEquals([e6.family, e6.saddr, e6.daddr], [6, "fd00::1", "fd00::2"]);
@@ -256,4 +262,34 @@ Deno.test("socket diagnosis with the shipped rules: the ANALYSIS RESULT names th
   assertMatch(analysisOf(refused)!, /the connection was refused/);
   const quiet = pd.reportSocket([recordedSocket({ caState: 3, newCaState: 0 })]);
   assertEquals([quiet.abnormal, analysisOf(quiet), marksOf(quiet)], [false, undefined, [""]]);
+});
+
+Deno.test("socket point values: cut to the field's size and sign; state and bytes in the line; other protocols", () => {
+  assertEquals(pointValue(0xfffffff5, { size: 4, signed: true }), -11);
+  assertEquals(pointValue(0xfffffff5, { size: 4, signed: false }), 0xfffffff5);
+  assertEquals(pointValue(0x12345678, { size: 2, signed: false }), 0x5678);
+  assertEquals(pointValue(0x000000ff, { size: 1, signed: true }), -1);
+  assertEquals(pointValue(0xfffffff5, { size: 8, signed: true }), -11, "a function's argument: its low 32 bits");
+  const state = recordedSocket({ state: 2, rawValue: 1 });
+  const asState = { size: 4, signed: true, is: "state" as const };
+  assertEquals(socketValue(state, asState), { is: "state", state: 1 });
+  assertEquals(socketValue(recordedSocket(), asState), undefined, "the event carries no value");
+  assertEquals(
+    formatSocket(state, { value: (e) => socketValue(e, asState) }),
+    "TCP: 10.0.0.1:40000 -> 10.0.0.2:4444 SYN_SENT->ESTABLISHED CA_Open out:0 retrans:0 total_retrans:0 cwnd:10 srtt:0ms",
+  );
+  const asBytes = { size: 4, signed: true, is: "bytes" as const };
+  assertMatch(
+    formatSocket(recordedSocket({ rawValue: 1000 }), { value: (e) => socketValue(e, asBytes) }),
+    /ESTABLISHED CA_Open bytes:1000 out:0 /,
+  );
+  assertMatch(
+    formatSocket(recordedSocket({ rawValue: 0xffffffe0 }), { value: (e) => socketValue(e, asBytes) }),
+    / error:-32 \(EPIPE\) /,
+  );
+  const udp = recordedSocket({ protocol: 17, state: 7, rawValue: 64, sndCwnd: 0 });
+  assertEquals(
+    formatSocket(udp, { value: (e) => socketValue(e, asBytes) }),
+    "UDP: 10.0.0.1:40000 -> 10.0.0.2:4444 bytes:64",
+  );
 });

@@ -1,7 +1,12 @@
 /** Planning each tracer-tree leaf against what a kernel offers (pure). */
 import { assertEquals } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
-import { fieldOffset, type TracepointOffsets, tracepointOffsets } from "../../src/kernel/tracepoint_format.ts";
+import {
+  fieldOffset,
+  tracepointFields,
+  type TracepointOffsets,
+  tracepointOffsets,
+} from "../../src/kernel/tracepoint_format.ts";
 import type { CapabilityReport } from "../../src/kernel/capability_report.ts";
 import { allLeaves, parseTree, type TraceLeaf } from "../../src/tracer/tree.ts";
 import { showsReturn } from "../../src/modes/life_plan.ts";
@@ -47,6 +52,8 @@ function view(available: string[]): KernelView {
         tcp_cong_state_set: { sk: 8, caState: 62 },
         tcp_send_reset: { skb: 8, sk: 16, rstReason: 28 },
       } as Record<string, TracepointOffsets>)[e] ?? "no-event",
+    tracepointField: (_c, e, f) =>
+      e === "inet_sock_set_state" && f === "newstate" ? { offset: 20, size: 4, signed: true } : undefined,
     symbol: (n) =>
       ({
         ip_rcv_core: "ip_rcv_core.isra.0",
@@ -163,6 +170,8 @@ Deno.test("plan --ret: every function that returns a value (BTF), as in C; the t
     ret,
     defaultOn: true,
     sock: false,
+    withoutSkb: false,
+    sockMode: false,
     aliases: [],
     group: "t",
     line: 1,
@@ -175,4 +184,49 @@ Deno.test("plan --ret: every function that returns a value (BTF), as in C; the t
   assertEquals(showsReturn(fn("old_name", false, { aliases: ["ip_rcv_core"] }), v), true, "found under an alias");
   assertEquals(showsReturn(fn("skb_clone", false, { clone: true }), { ...v, returnType: () => "int" }), false);
   assertEquals(showsReturn({ ...fn("x"), kind: "tp" }, v), false, "a tracepoint has no return");
+});
+
+Deno.test("plan: a socket point's value is its record's field (its size and sign) or a function's argument", () => {
+  const [state, noField, send] = allLeaves(parseTree(`
+- group: sock
+  mode: sock
+  leaves:
+    - { tp: "sock:inet_sock_set_state", sock: true, value: { field: newstate, is: state } }
+    - { tp: "tcp:tcp_cong_state_set", name: x, sock: true, value: { field: nope, is: state } }
+    - { func: tcp_retransmit_timer, sock: true, value: { arg: 2, is: bytes } }
+`));
+  const v = { ...view(["tracepoint", "kprobe"]) };
+  v.tracepointOffsets = (_c, e) =>
+    e === "inet_sock_set_state" ? { sk: 8 } : e === "tcp_cong_state_set" ? { sk: 8 } : "no-event";
+  assertEquals(planLeaf(state, v), {
+    usable: true,
+    method: "tracepoint",
+    offsets: { sk: 8 },
+    value: { offset: 20, size: 4, signed: true },
+  });
+  assertEquals(planLeaf(noField, v), { usable: false, why: "tcp:tcp_cong_state_set has no nope field here" });
+  assertEquals(planLeaf(send, v), {
+    usable: true,
+    method: "kprobe",
+    symbol: "tcp_retransmit_timer",
+    skbArg: 0,
+    value: { offset: 2, size: 8, signed: true },
+  });
+});
+
+Deno.test("tracepoint format: every field with its offset, size and sign; sk where there is no skaddr", () => {
+  const fmt = `name: sock_send_length
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:void * sk;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:__u16 family;\toffset:16;\tsize:2;\tsigned:0;
+\tfield:int ret;\toffset:20;\tsize:4;\tsigned:1;
+\tfield:__u8 saddr[4];\toffset:24;\tsize:4;\tsigned:0;
+`;
+  const f = tracepointFields(fmt);
+  assertEquals(f.get("ret"), { offset: 20, size: 4, signed: true });
+  assertEquals(f.get("family"), { offset: 16, size: 2, signed: false });
+  assertEquals(f.get("saddr"), { offset: 24, size: 4, signed: false });
+  assertEquals(f.get("common_type"), { offset: 0, size: 2, signed: false });
+  assertEquals(tracepointOffsets(fmt), { sk: 8 });
 });

@@ -1,5 +1,5 @@
 /** The tracer tree file: loading, validation errors with their line, and -t selection. */
-import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import { allLeaves, parseTree, TreeError } from "../../src/tracer/tree.ts";
 import { selectLeaves } from "../../src/tracer/selection.ts";
 import { UsageError } from "../../src/errors.ts";
@@ -88,6 +88,14 @@ Deno.test("tree: a malformed file gives one error naming the line", () => {
     ["- group: a\n  leaves:\n    - { func: x, sk: 1 }\n", 3, /'sk' is for socket points/],
     ["- group: a\n  leaves:\n    - { func: x, sock: true, end: true }\n", 3, /no skb to end/],
     ["- group: a\n  leaves:\n    - { tp: 'a:b', sk: 0 }\n", 3, /apply to functions/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', value: { field: x, is: state } }\n", 3, /'value' is for socket points/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', sock: true, value: { arg: 1, is: state } }\n", 3, /names a field/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, value: { field: y, is: bytes } }\n", 3, /argument position/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, value: { arg: 2, is: size } }\n", 3, /state or bytes/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, value: { arg: 2, is: bytes, z: 1 } }\n", 3, /'value' is/],
+    ["- group: a\n  leaves:\n    - { func: x, sock: true, without_skb: true }\n", 3, /for socket tracepoints/],
+    ["- group: a\n  mode: sock\n  leaves:\n    - { func: x }\n", 4, /holds socket points only/],
+    ["- group: a\n  mode: drop\n  leaves:\n    - { func: x }\n", 1, /'mode' can only be sock/],
   ];
   for (const [text, line, re] of cases) {
     const e = assertThrows(() => parseTree(text, "t.yaml"), TreeError);
@@ -107,6 +115,47 @@ Deno.test("selection: default, groups, leaves, matcher, exclude", () => {
   assertEquals(names({ trace: ["ip"], exclude: ["ip-out", "ip_rcv"] }), ["ip_rcv_finish"]);
   assertThrows(() => names({ trace: ["nope"], exclude: [] }), UsageError);
   assertThrows(() => names({ trace: [], exclude: ["nope"] }), UsageError);
+});
+
+Deno.test("selection: --sock takes socket points, by default every one that is on; lifecycle leaves its group out", () => {
+  const g = parseTree(`
+- group: ip
+  leaves:
+    - { func: ip_rcv }
+- group: tcp-state
+  leaves:
+    - { tp: "tcp:tcp_receive_reset", sock: true }
+- group: sock
+  mode: sock
+  leaves:
+    - { tp: "sock:inet_sock_set_state", sock: true, value: { field: newstate, is: state } }
+    - { func: tcp_sendmsg, sock: true, value: { arg: 2, is: bytes } }
+    - { func: tcp_set_state, sock: true, default: false }
+`);
+  const names = (sel: Parameters<typeof selectLeaves>[1]) => selectLeaves(g, sel).map((l) => l.name);
+  assertEquals(names({ trace: [], exclude: [] }), ["ip_rcv", "tcp_receive_reset"], "lifecycle: not the sock group");
+  assertEquals(names({ trace: ["sock"], exclude: [] }), ["inet_sock_set_state", "tcp_sendmsg"], "unless -t names it");
+  assertEquals(names({ trace: [], exclude: [], sock: true }), [
+    "tcp_receive_reset",
+    "inet_sock_set_state",
+    "tcp_sendmsg",
+  ]);
+  assertEquals(names({ trace: ["all"], exclude: [], sock: true }), [
+    "tcp_receive_reset",
+    "inet_sock_set_state",
+    "tcp_sendmsg",
+    "tcp_set_state",
+  ]);
+  assertEquals(names({ trace: ["ip", "tcp_set_state"], exclude: [], sock: true }), ["tcp_set_state"]);
+  const e = assertThrows(() => names({ trace: ["ip_rcv"], exclude: [], sock: true }), UsageError);
+  assertMatch(e.message, /^-t ip_rcv: no socket point there \(--sock traces sockets/);
+  const [state, send] = allLeaves(g).slice(2, 4);
+  assertEquals([state.value, send.value], [{ field: "newstate", is: "state" }, { arg: 2, is: "bytes" }]);
+  assertEquals([state.sockMode, allLeaves(g)[1].sockMode], [true, false]);
+  const shipped = allLeaves(parseTree(TREE_TEXT)).filter((l) => l.sockMode).map((l) => l.name);
+  for (const n of ["inet_sock_set_state", "sock_send_length", "sock_recv_length", "tcp_sendmsg", "tcp_retransmit"]) {
+    assert(shipped.includes(n), `${n} is not in the shipped sock group: ${shipped}`);
+  }
 });
 
 Deno.test("selection: -t all is every point of the tree, also those off by default (as in the C nettrace)", () => {

@@ -9,11 +9,13 @@
 #              kretprobe, fentry, fexit, tp_btf and tracepoints required
 #              (NETTRACE_EXPECT_ATTACH: missing = failed, not skipped)
 #   stock-diag 6.1: the diagnosis tests (faults, netfilter details, bridge,
-#              TCP sockets), no-BTF with BTF visible, the launcher
+#              TCP sockets), --sock (functions, no sock_send_length), no-BTF
+#              with BTF visible, the launcher
 #   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
 #              the no-BTF tests, --btf given the kernel image's own .BTF
 #   backports  bookworm-backports' kernel (6.12): kprobe-multi (CONFIG_FPROBE,
-#              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests
+#              which 6.1 lacks) and sk_skb_reason_drop: attach and check tests,
+#              --sock (functions and the 6.5+ send and receive tracepoints)
 #   bullseye   Debian 11's kernel (5.10): no drop reasons, no attach cookies,
 #              no fentry as nettrace uses it (bpf_get_func_arg): check (every
 #              kind attached and shown a datagram), drop (both transports),
@@ -229,7 +231,7 @@ config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance)
 config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts test/kernel/diag_socket.test.ts test/kernel/no_btf.test.ts \
-  test/kernel/launcher.test.ts
+  test/kernel/launcher.test.ts test/kernel/sock.test.ts
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give
 image=${KIMAGE[stock]:-}
@@ -239,7 +241,8 @@ config nobtf \
 
 config backports --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
-  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts test/kernel/storm.test.ts
+  test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts test/kernel/storm.test.ts \
+  test/kernel/sock.test.ts
 
 # Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)

@@ -17,10 +17,12 @@
 
 const volatile struct nt_filter filter = {};
 #include "sock_event.h"
+#include "sock_rtt.h"
 const volatile struct nt_event nt_event_layout = {};
 const volatile struct nt_point nt_point_layout = {};
 const volatile struct nt_nf_event nt_nf_event_layout = {};
 const volatile struct nt_sock_event nt_sock_event_layout = {};
+const volatile struct nt_rtt_conn nt_rtt_conn_layout = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -338,6 +340,8 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 	nt_read_tcp(sk, e);
 	if (new_ca_state == 0 && e->ca_state == 0)
 		return 0;   /* Open to Open: a new socket's congestion control starting, nothing to tell */
+	if (!nt_rtt_wanted(sk, e))
+		return 0;
 	nt_count(NT_STAT_SEEN);
 	if (!nt_rate_allows(rate_limit)) {
 		nt_count(NT_STAT_LIMITED);

@@ -133,6 +133,8 @@ struct nt_sock_event {
 	__u32 value;       /* the point's value (NT_SOCK_VALUE): a record field or a function argument, low 32 bits */
 	__u8 protocol;     /* sk_protocol: IPPROTO_TCP 6, IPPROTO_UDP 17, ... */
 	__u8 _pad[3];
+	__u32 rtt_us;      /* the RTT of the segment acknowledged last (tp->rack.rtt_us), microseconds */
+	__u32 min_rtt_us;  /* the connection's minimum RTT (tp->rtt_min), microseconds */
 };
 
 #define NT_CA_NONE 255

@@ -140,6 +140,8 @@ static __always_inline void nt_read_tcp(struct sock *sk, struct nt_sock_event *e
 	e->snd_cwnd = NT_READ(tp, snd_cwnd);
 	e->snd_ssthresh = NT_READ(tp, snd_ssthresh);
 	e->srtt_us = NT_READ(tp, srtt_us) >> 3;
+	e->rtt_us = NT_READ(tp, rack.rtt_us);
+	e->min_rtt_us = NT_READ(tp, rtt_min.s[0].v);
 	undo_marker = NT_READ(tp, undo_marker);
 	if (!undo_marker)
 		e->flags |= NT_SOCK_UNDO_CLEARED;

@@ -66,6 +66,9 @@ export interface LifeProgramConfig {
   funcStats?: boolean;
   /** --pkt-fixed: every point matches the packet against the filter, also in a known context */
   pktFixed?: boolean;
+  /** socket events' RTT thresholds (µs, 0 = off) and --rtt's mode: 1 histograms only (map rtt_conns), 2 each
+   * sample too */
+  rtt?: { srttMinUs: number; rttMinUs: number; minRttMinUs: number; mode: 0 | 1 | 2 };
 }
 
 /** The loaded object, and the points that could not be attached (with why). */
@@ -82,6 +85,10 @@ export interface LifeProgram {
   detach(): Promise<void>;
   /** detaches and frees everything (the fentry copies too) */
   close(): void;
+}
+
+function u32(n: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([n]).buffer);
 }
 
 function pointBytes(p: PlannedPoint): Uint8Array {
@@ -303,7 +310,12 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       snaplen: new Uint8Array(new Uint32Array([cfg.snaplen]).buffer),
       func_stats: new Uint8Array([cfg.funcStats ? 1 : 0]),
       pkt_fixed: new Uint8Array([cfg.pktFixed ? 1 : 0]),
+      sock_srtt_min_us: u32(cfg.rtt?.srttMinUs ?? 0),
+      sock_rtt_min_us: u32(cfg.rtt?.rttMinUs ?? 0),
+      sock_minrtt_min_us: u32(cfg.rtt?.minRttMinUs ?? 0),
+      rtt_mode: new Uint8Array([cfg.rtt?.mode ?? 0]),
     });
+    if (!cfg.rtt?.mode) obj.map("rtt_conns").setMaxEntries(1);
     obj.map("calls").setMaxEntries(Math.max(1, cfg.points.length));
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);

@@ -26,7 +26,7 @@ import {
 } from "./values.ts";
 
 /** What nettrace was asked to do. */
-export type Mode = "life" | "sock" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
+export type Mode = "life" | "sock" | "rtt" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
 
 /** Parsed command line. */
 export interface Options {
@@ -77,8 +77,15 @@ export interface Options {
   pktFixed: boolean;
   /** --func-stats: the points count their calls in the kernel, a table is printed (no events) */
   funcStats: boolean;
-  /** --interval: seconds between --func-stats tables (undefined: only at exit) */
+  /** --interval: seconds between --func-stats tables or --rtt histograms (undefined: only at exit) */
   intervalS?: number;
+  /** --tiny-show: in a block, only the first line shows the packet */
+  tinyShow: boolean;
+  /** --rtt-detail: each RTT sample too, not only the histograms */
+  rttDetail: boolean;
+  /** RTT thresholds, in the kernel: --tcp-srtt and --filter-srtt (smoothed RTT), --tcp-rtt (the last sample),
+   * --filter-minrtt (the connection's minimum RTT), each in µs, with the option that set it */
+  rttMin: { srttUs?: number; rttUs?: number; minRttUs?: number; given: string[] };
   /** --trace-free: points that end an skb's life besides the tree's frees */
   traceFree: string[];
   /** --trace-noclone: the new skb of a clone function does not join its parent's packet */
@@ -146,6 +153,15 @@ function splitList(name: string, v: string): string[] {
   const items = v.split(",").map((x) => x.trim());
   if (items.some((x) => x === "")) throw new UsageError(`${name}: empty name in '${v}'`);
   return items;
+}
+
+/** An RTT threshold in milliseconds (--tcp-rtt, --filter-srtt, ...), kept in µs. */
+function setRttMin(opts: Options, key: "srttUs" | "rttUs" | "minRttUs", name: string, value: string): void {
+  if (opts.rttMin[key] !== undefined) {
+    throw new UsageError(`${name}: ${opts.rttMin.given.join(" and ")} already set this threshold`);
+  }
+  opts.rttMin[key] = parseIntegerOption(name, value, 0, 600_000) * 1000;
+  opts.rttMin.given.push(name);
 }
 
 function setMode(opts: Options, mode: Mode, name: string): void {
@@ -261,10 +277,10 @@ export const OPTION_TABLE: OptionSpec[] = [
   {
     long: "trace-stack",
     value: "LIST",
-    help: "print the kernel stack at these trace points (comma separated, at most 16)",
+    help: "print the kernel stack at these trace points or groups (comma separated, at most 16 names)",
     apply: (o, v, n) => {
       o.traceStack.push(...splitList(n, v));
-      if (o.traceStack.length > 16) throw new UsageError(`${n}: at most 16 points, got ${o.traceStack.length}`);
+      if (o.traceStack.length > 16) throw new UsageError(`${n}: at most 16 names, got ${o.traceStack.length}`);
     },
   },
   {
@@ -388,9 +404,47 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o) => (o.funcStats = true),
   },
   {
+    long: "rtt",
+    help: "RTT mode: a histogram of the RTT samples per TCP connection, counted in the kernel, at exit " +
+      "(and every --interval seconds)",
+    apply: (o, _v, n) => setMode(o, "rtt", n),
+  },
+  {
+    long: "rtt-detail",
+    help: "RTT mode: print each RTT sample too (one line per new sample), then the histograms",
+    apply: (o, _v, n) => {
+      setMode(o, "rtt", n);
+      o.rttDetail = true;
+    },
+  },
+  {
+    long: "filter-srtt",
+    value: "MS",
+    help: "with --rtt: only samples of connections whose smoothed RTT is at least MS milliseconds",
+    apply: (o, v, n) => setRttMin(o, "srttUs", n, v),
+  },
+  {
+    long: "filter-minrtt",
+    value: "MS",
+    help: "with --rtt: only connections whose minimum RTT is at least MS milliseconds",
+    apply: (o, v, n) => setRttMin(o, "minRttUs", n, v),
+  },
+  {
+    long: "tcp-rtt",
+    value: "MS",
+    help: "with --sock: only events of TCP sockets whose last RTT sample is at least MS milliseconds",
+    apply: (o, v, n) => setRttMin(o, "rttUs", n, v),
+  },
+  {
+    long: "tcp-srtt",
+    value: "MS",
+    help: "with --sock: only events of TCP sockets whose smoothed RTT is at least MS milliseconds",
+    apply: (o, v, n) => setRttMin(o, "srttUs", n, v),
+  },
+  {
     long: "interval",
     value: "SECONDS",
-    help: "with --func-stats: print the table every SECONDS too",
+    help: "with --func-stats or --rtt: print the table or the histograms every SECONDS too",
     apply: (o, v, n) => (o.intervalS = parseIntegerOption(n, v, 1, 86400)),
   },
   {
@@ -398,6 +452,11 @@ export const OPTION_TABLE: OptionSpec[] = [
     value: "LIST",
     help: "leave out these groups or points (comma separated)",
     apply: (o, v, n) => o.traceExclude.push(...splitList(n, v)),
+  },
+  {
+    long: "tiny-show",
+    help: "lifecycle blocks: only the first line shows the packet, the others their point (as in the C nettrace)",
+    apply: (o) => (o.tinyShow = true),
   },
   {
     long: "sock",
@@ -569,6 +628,9 @@ export function defaultOptions(): Options {
     traceNoclone: false,
     traceFree: [],
     funcStats: false,
+    rttDetail: false,
+    tinyShow: false,
+    rttMin: { given: [] },
     pktFixed: false,
     latencyShow: false,
     latencyFree: false,
@@ -623,7 +685,19 @@ export function parseArgs(argv: string[]): Options {
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");
-  if (opts.intervalS !== undefined && !opts.funcStats) throw new UsageError("--interval is for --func-stats");
+  if (opts.intervalS !== undefined && !opts.funcStats && opts.mode !== "rtt") {
+    throw new UsageError("--interval is for --func-stats and --rtt");
+  }
+  for (const name of opts.rttMin.given) {
+    const want = name.startsWith("--tcp-") ? "sock" : "rtt";
+    if (opts.mode !== want) {
+      throw new UsageError(
+        want === "sock"
+          ? `${name} is for --sock (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)`
+          : `${name} is for --rtt and --rtt-detail (--sock takes --tcp-rtt and --tcp-srtt)`,
+      );
+    }
+  }
   if (opts.funcStats) {
     const given: Array<[boolean, string]> = [
       [opts.mode !== "life", `--${opts.mode === "drop" ? "drop" : opts.mode}`],
@@ -647,7 +721,7 @@ export function parseArgs(argv: string[]): Options {
       );
     }
   }
-  if (opts.mode === "sock") {
+  if (opts.mode === "sock" || opts.mode === "rtt") {
     const packetOnly = (
       [
         [opts.diag !== undefined, "--diag"],
@@ -659,8 +733,13 @@ export function parseArgs(argv: string[]): Options {
       ] as Array<[boolean, string]>
     ).find(([given]) => given)?.[1];
     if (packetOnly) {
-      throw new UsageError(`${packetOnly} is about packets: --sock traces sockets, it cannot be combined with it`);
+      throw new UsageError(
+        `${packetOnly} is about packets: --${opts.mode} traces sockets, it cannot be combined with it`,
+      );
     }
+  }
+  if (opts.tinyShow && (opts.mode !== "life" || opts.basic || opts.json || opts.funcStats)) {
+    throw new UsageError("--tiny-show shortens the text of lifecycle blocks (not --basic, --json or other modes)");
   }
   if (opts.latencyFree && !opts.latencyShow && !opts.latencySummary) {
     throw new UsageError("--latency-free is for --latency-show, --latency-summary or --latency");

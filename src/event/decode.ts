@@ -124,6 +124,9 @@ export interface SocketEvent {
   protocol: number;
   /** the point's value (a record field or an argument), its low 32 bits as the kernel read them: see pointValue */
   rawValue?: number;
+  /** TCP: the RTT of the segment acknowledged last, and the connection's minimum RTT (0: none yet) */
+  rttUs: number;
+  minRttUs: number;
 }
 
 /** Copies the headers out of the record (the record memory is reused by the kernel). */
@@ -234,6 +237,8 @@ export function decodeSocket(view: DataView, off: number, size: number): SocketE
     srttUs: u32("srtt_us"),
     rtoJiffies: u32("rto"),
     protocol: u8("protocol"),
+    rttUs: u32("rtt_us"),
+    minRttUs: u32("min_rtt_us"),
     ...((u8("flags") & SOCK_FLAG.value) !== 0 ? { rawValue: u32("value") } : {}),
   };
 }

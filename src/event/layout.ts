@@ -106,8 +106,31 @@ export const SOCK_EVENT = {
   rto: 132,
   value: 136,
   protocol: 140,
-  size: 144,
+  rtt_us: 144,
+  min_rtt_us: 148,
+  size: 152,
 } as const;
+
+/** struct nt_rtt_conn: a connection's RTT samples (--rtt), the value of map rtt_conns (key: the socket address). */
+export const RTT_CONN = {
+  last_mstamp: 0,
+  count: 8,
+  sum_us: 16,
+  min_us: 24,
+  max_us: 28,
+  srtt_us: 32,
+  min_rtt_us: 36,
+  slots: 40,
+  saddr: 136,
+  daddr: 152,
+  sport: 168,
+  dport: 170,
+  family: 172,
+  size: 176,
+} as const;
+
+/** NT_RTT_SLOTS: log2-microsecond buckets of a connection's RTT histogram. */
+export const RTT_SLOTS = 24;
 
 /** NT_CA_NONE: no congestion state entered; NT_SOCK_* flags. */
 export const CA_NONE = 255;

@@ -40,6 +40,8 @@ import { btfSkbLeaves, functionMethods, type LifePlan, planLife } from "./life_p
 import { diagnosisRules } from "./diag_rules.ts";
 import { lifePipeline } from "./life_pipeline.ts";
 import { funcStatsPipeline } from "./func_stats_pipeline.ts";
+import { rttPipeline } from "./rtt_pipeline.ts";
+import { RTT_CONN } from "../event/layout.ts";
 
 /** Whether any packet filter is set. */
 function hasFilter(opts: Options): boolean {
@@ -56,6 +58,11 @@ export function runLife(opts: Options): Promise<number> {
   // --sock: the socket points, one line per event, as --basic shows them; no filter needed (as in the C nettrace):
   // a socket's events come at the pace of its system calls and timers, not of its packets
   if (opts.mode === "sock") return runTraceSession(opts, (session) => startLife({ ...opts, basic: true }, session));
+  // --rtt: the samples tcp:tcp_probe sees (unless -t chooses other socket points), counted in the kernel
+  if (opts.mode === "rtt") {
+    const trace = opts.trace.length ? opts.trace : ["tcp_probe_sock"];
+    return runTraceSession(opts, (session) => startLife({ ...opts, basic: true, trace }, session));
+  }
   if (opts.basic && opts.minLatencyUs) {
     throw new UsageError("--min-latency needs whole packets: it cannot be combined with --basic");
   }
@@ -65,9 +72,11 @@ export function runLife(opts: Options): Promise<number> {
   }
   if (opts.rulesFile && !opts.diag) throw new UsageError("--rules FILE is for --diag");
   if (opts.hooks && !opts.diag) throw new UsageError("--hooks is for --diag");
+  // as the C nettrace: no filter traces every packet; said once, as it is heavy on a busy host
   if (!hasFilter(opts) && !opts.force && !opts.funcStats) {
-    throw new UsageError(
-      "no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force",
+    writeErr(
+      "nettrace: no filter: every packet through the kernel is traced (heavy on a busy host; " +
+        "narrow it with -s, -d, -p, -P, ...; --force says nothing)",
     );
   }
   const notice = minLatencyNotice(opts.minLatencyUs);
@@ -87,10 +96,11 @@ async function startLife(opts: Options, session: SessionContext) {
     trace: opts.trace,
     matcher: opts.traceRegex,
     exclude: opts.traceExclude,
-    sock: opts.mode === "sock",
+    sock: opts.mode === "sock" || opts.mode === "rtt",
   });
   const matchers = opts.traceMatcher.length ? namedLeaves(tree, opts.traceMatcher, "--trace-matcher") : undefined;
   const frees = opts.traceFree.length ? namedLeaves(tree, opts.traceFree, "--trace-free") : undefined;
+  const stackLeaves = opts.traceStack.length ? namedLeaves(tree, opts.traceStack, "--trace-stack") : undefined;
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -112,6 +122,7 @@ async function startLife(opts: Options, session: SessionContext) {
       (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false,
       matchers,
       frees,
+      stackLeaves,
     );
     reasons = dropReasons();
     if (plan.planned.some((p) => p.leaf.sock)) rstReasons = resetReasons();
@@ -146,6 +157,12 @@ async function startLife(opts: Options, session: SessionContext) {
     traceable,
     funcStats: opts.funcStats,
     pktFixed: opts.pktFixed,
+    rtt: {
+      srttMinUs: opts.rttMin.srttUs ?? 0,
+      rttMinUs: opts.rttMin.rttUs ?? 0,
+      minRttMinUs: opts.rttMin.minRttUs ?? 0,
+      mode: opts.mode !== "rtt" ? 0 : opts.rttDetail ? 2 : 1,
+    },
   });
   const program = { object: prog.object, detach: () => prog.detach(), close: () => prog.close() };
   try {
@@ -165,6 +182,12 @@ async function startLife(opts: Options, session: SessionContext) {
     const failures = prog.failed.map((f) => ({ point: f.point.leaf.name, why: f.why }));
     const attachedMethods = planned.filter((p) => !failedPoints.has(p)).map((p) => p.method);
     writeErr(tracingLine(attachedMethods, skipped, failures));
+    if (plan.stacksMissing.length) {
+      writeErr(
+        `nettrace: --trace-stack: ${plan.stacksMissing.join(", ")} not traced in this run ` +
+          "(not chosen with -t, or not attachable here: nettrace -t ? says why)",
+      );
+    }
     if (opts.ret && !planned.some((p) => p.ret && p.method !== "tracepoint")) {
       writeErr(
         "nettrace: --ret shows nothing here: return values need function probes (kretprobes), which this kernel lacks",
@@ -193,6 +216,7 @@ async function startLife(opts: Options, session: SessionContext) {
       time: new TimestampFormatter(opts.date, wallOffsetNs),
       pointName: (i) => planned[i]?.leaf.name ?? `point#${i}`,
       detail: opts.detail,
+      tiny: opts.tinyShow,
       stack: (id) => stacks.frames(id),
       freedWithDropReason: (ev) => dropShown(ev) !== undefined,
       latency: opts.latencyShow
@@ -271,6 +295,19 @@ async function startLife(opts: Options, session: SessionContext) {
       stop,
       nowNs,
     });
+    if (opts.mode === "rtt") {
+      const rtt = rttPipeline({
+        conns: obj.map("rtt_conns"),
+        valueSize: RTT_CONN.size,
+        samples: opts.rttDetail ? pipeline : undefined,
+        intervalS: opts.intervalS,
+        json: opts.json,
+        out,
+        nowNs,
+        wallOffsetNs,
+      });
+      return { program, pipeline: rtt };
+    }
     return { program, pipeline };
   } catch (e) {
     program.close();

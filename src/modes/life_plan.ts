@@ -16,6 +16,8 @@ import type { TraceLeaf } from "../tracer/tree.ts";
 export interface LifePlan {
   readonly planned: PlannedPoint[];
   readonly skipped: ReadonlyMap<string, number>;
+  /** --trace-stack points not traced in this run (not chosen, or not attachable here) */
+  readonly stacksMissing: string[];
 }
 
 /** Function methods allowed by --attach-method. */
@@ -80,6 +82,7 @@ export function planLife(
   wantsReturn: (leaf: TraceLeaf) => boolean,
   matchers?: ReadonlySet<TraceLeaf>,
   frees?: ReadonlySet<TraceLeaf>,
+  stacks?: ReadonlySet<TraceLeaf>,
 ): LifePlan {
   const methods = functionMethods(opts);
   const planned: PlannedPoint[] = [];
@@ -110,7 +113,7 @@ export function planLife(
         skbArg: plan.skbArg,
         offsets: plan.offsets,
         value: plan.value,
-        stack: opts.traceStack.includes(leaf.name) || undefined,
+        stack: stacks?.has(leaf) || undefined,
         followOnly: (matchers && !leaf.sock && !matchers.has(leaf)) || undefined,
       });
     } else {
@@ -139,10 +142,8 @@ export function planLife(
       throw new UsageError(`--trace-free: ${missing.join(", ")} not traced in this run (nettrace -t ? says why)`);
     }
   }
-  for (const name of opts.traceStack) {
-    if (!planned.some((p) => p.leaf.name === name)) {
-      throw new UsageError(`--trace-stack: '${name}' is not a trace point attached in this run`);
-    }
-  }
-  return { planned, skipped };
+  // a point the tree has but this run does not trace (a function on a kernel without function probes) is no bad input
+  const traced = new Set(planned.map((p) => p.leaf.name));
+  const stacksMissing = [...stacks ?? []].map((l) => l.name).filter((n) => !traced.has(n));
+  return { planned, skipped, stacksMissing };
 }

@@ -5,8 +5,7 @@
  * @module
  */
 import type { PointLatency } from "../life/latency_histogram.ts";
-
-const BAR = 40;
+import { histogramBars } from "./histogram_bars.ts";
 
 function us(ns: number): string {
   return (ns / 1000).toFixed(ns < 10_000 ? 1 : 0);
@@ -25,13 +24,7 @@ export function formatLatencySummary(points: readonly PointLatency[], packets: n
       "",
       `${p.point}: ${p.count} times, min ${us(p.minNs)}, avg ${us(p.sumNs / p.count)}, max ${us(p.maxNs)}`,
     );
-    const top = Math.max(...p.buckets);
-    const first = p.buckets.findIndex((n) => n > 0);
-    for (let i = first; i < p.buckets.length; i++) {
-      const n = p.buckets[i];
-      const bar = "@".repeat(top ? Math.round((n / top) * BAR) : 0);
-      out.push(`  ${bucketRange(i).padStart(16)} ${String(n).padStart(8)} |${bar.padEnd(BAR)}|`);
-    }
+    out.push(...histogramBars(p.buckets, bucketRange));
   }
   return out.join("\n") + "\n";
 }

@@ -141,6 +141,8 @@ export function socketEventJson(
   };
   if (ev.newCaState !== undefined) out.new_ca_state = TCP_CA_STATES[ev.newCaState] ?? String(ev.newCaState);
   out.protocol = ipProtocolName(ev.protocol);
+  if (ev.rttUs) out.rtt_us = ev.rttUs;
+  if (ev.minRttUs) out.min_rtt_us = ev.minRttUs;
   const value = ctx.socket.value?.(ev);
   if (value?.is === "state") out.new_state = TCP_STATES[value.state] || String(value.state);
   if (value?.is === "bytes") {

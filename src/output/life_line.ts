@@ -42,6 +42,8 @@ export interface LifeLineContext {
   readonly freedWithDropReason?: (ev: KernelEvent) => boolean;
   /** --latency-show: each point's time since its packet's first point */
   readonly latency?: LatencyChoice;
+  /** --tiny-show: a block's first line shows the packet, the others only their point (and what happened there) */
+  readonly tiny?: boolean;
 }
 
 const POINT_WIDTH = 20;
@@ -56,6 +58,7 @@ export function formatLifeLine(
   marks = "",
   verdict: Verdict | undefined = verdictOf(ctx.pointName(ev.point), ev.ret),
   latencyNs?: number,
+  showPacket = true,
 ): string {
   const name = ctx.pointName(ev.point).padEnd(POINT_WIDTH);
   let line = `[${ctx.time.format(ev.tsNs)}] `;
@@ -72,9 +75,11 @@ export function formatLifeLine(
   } else {
     line += `[${name}] `;
   }
-  line += formatPacket(decodePacket(ev.packet));
-  if (ev.ret !== undefined) line += `, ret: ${BigInt.asIntN(64, ev.ret)}`;
-  if (latencyNs !== undefined) line += `, latency: ${formatLatency(latencyNs)}`;
+  const extras: string[] = [];
+  if (ev.ret !== undefined) extras.push(`ret: ${BigInt.asIntN(64, ev.ret)}`);
+  if (latencyNs !== undefined) extras.push(`latency: ${formatLatency(latencyNs)}`);
+  line += showPacket ? formatPacket(decodePacket(ev.packet)) + extras.map((x) => `, ${x}`).join("") : extras.join(", ");
+  if (!showPacket) line = line.trimEnd();
   if (ev.nf) line += ` *${netfilterNote(ev.nf, verdict)}*`;
   const cause = ctx.dropCause?.(ev);
   const drop = cause && dropCauseText(cause);
@@ -98,7 +103,9 @@ export function formatBlock(b: LifeBlock, ctx: LifeLineContext, marks?: readonly
   const latencies = ctx.latency ? blockLatencies(b, ctx.latency) : [];
   const lines = [
     formatBlockHeader(b.skbs),
-    ...b.events.map((e, i) => formatLifeLine(e, ctx, findingMarks(marks?.[i]), verdicts[i], latencies[i])),
+    ...b.events.map((e, i) =>
+      formatLifeLine(e, ctx, findingMarks(marks?.[i]), verdicts[i], latencies[i], !ctx.tiny || i === 0)
+    ),
   ];
   if (!b.complete) lines.push("(end of life not seen: printed after the context timeout)");
   lines.push("");

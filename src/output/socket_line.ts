@@ -79,6 +79,7 @@ export function formatSocket(ev: SocketEvent, ctx: Pick<SocketLineContext, "rese
   if (ev.lostOut) s += ` lost:${ev.lostOut}`;
   if (ev.sackedOut) s += ` sacked:${ev.sackedOut}`;
   s += ` cwnd:${ev.sndCwnd} srtt:${duration(ev.srttUs)}`;
+  if (ev.rttUs) s += ` rtt:${duration(ev.rttUs)}`;
   if (ev.rtoJiffies) s += ` rto:${ctx.hz ? duration(ev.rtoJiffies * 1_000_000 / ctx.hz) : `${ev.rtoJiffies} jiffies`}`;
   if (ev.retransmits) s += ` timeouts:${ev.retransmits}`;
   const reset = ev.rstReason ? ctx.resetReason?.(ev.rstReason) : undefined;

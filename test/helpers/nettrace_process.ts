@@ -115,11 +115,13 @@ export class NettraceRun {
   readonly #err = { text: "" };
   readonly #pumps: Promise<void>[];
   #status: Promise<Deno.CommandStatus>;
+  #ended = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
     this.#pumps = [collect(child.stdout, this.#out), collect(child.stderr, this.#err)];
     this.#status = child.status;
+    this.#status.finally(() => this.#ended = true);
   }
 
   /**
@@ -132,7 +134,9 @@ export class NettraceRun {
       new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped" }).spawn(),
     );
     const t0 = Date.now();
-    const ok = await run.waitFor(() => run.stderr.includes("begin trace..."), timeoutMs);
+    // (a process that ended without beginning, e.g. on bad input, is not waited for)
+    const ok = await run.waitFor(() => run.stderr.includes("begin trace...") || run.#ended, timeoutMs) &&
+      run.stderr.includes("begin trace...");
     if (!ok) {
       const r = await run.stop();
       throw new Error(`nettrace ${args.join(" ")} did not begin tracing (exit ${r.code}): ${r.stderr}`);

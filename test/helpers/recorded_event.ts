@@ -59,6 +59,8 @@ export function recordedSocket(fields: Partial<SocketEvent> = {}): SocketEvent {
     srttUs: 0,
     rtoJiffies: 0,
     protocol: 6,
+    rttUs: 0,
+    minRttUs: 0,
     ...fields,
   };
 }

@@ -21,7 +21,8 @@ import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 await removeStaleNamespaces();
 
 const HEADER = /^\*{17} ([0-9a-f]+(?:,[0-9a-f]+)*) \*{15}$/;
-const LINE = /^\[(\d+\.\d{6})\] \[([A-Za-z0-9_.]+)\s*\] (.*)$/;
+// (--tiny-show: a line may end with its point)
+const LINE = /^\[(\d+\.\d{6})\] \[([A-Za-z0-9_.]+)\s*\](?: (.*))?$/;
 const functionsHere = functionProbesHere();
 /**
  * Points for the tests that look at the output's shape rather than the whole
@@ -68,6 +69,7 @@ function blocks(stdout: string): Block[] {
     }
     const m = line.match(LINE);
     if (m && out.length) {
+      m[3] ??= "";
       out[out.length - 1].times.push(Number(m[1]));
       out[out.length - 1].points.push(m[2]);
       const note = m[3].match(/( \*[^*]+\*)+$/)?.[0] ?? "";
@@ -286,17 +288,24 @@ kernelTest("life: a packet stays followed after DNAT changed its destination", a
   });
 });
 
-kernelTest("life: no filter at all is refused (exit 2) unless --force", async () => {
-  const r = await runNettrace([]);
-  assertEquals(r.code, 2);
-  assertEquals(
-    r.stderr,
-    "nettrace: no filter given: tracing every packet through the kernel is heavy; add a filter (-s, -d, -p, -P, ...) or --force\n",
-  );
-  const t = await runNettrace(["-t", "nosuchpoint", "-p", "icmp"]);
-  assertEquals(t.code, 2);
-  assertEquals(t.stderr, "nettrace: -t: no group or trace point 'nosuchpoint' (nettrace -t ? lists them)\n");
-});
+kernelTest(
+  "life: no filter traces every packet with a one-line notice, as the C nettrace; --force leaves it out",
+  async () => {
+    await withNet("lifenofilter", async (net) => {
+      for (const force of [[], ["--force"]]) {
+        // (the groups a ping crosses on every kernel: the whole tree without a filter is heavy under emulation)
+        const { r, block } = await tracedPing(net, ["-t", "link-in,link-out,life", ...force], "request", "no filter");
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(block.texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request/);
+        const notice = r.stderr.split("\n").filter((l) => l.startsWith("nettrace: no filter: every packet"));
+        assertEquals(notice.length, force.length ? 0 : 1, r.stderr);
+      }
+    });
+    const t = await runNettrace(["-t", "nosuchpoint", "-p", "icmp"]);
+    assertEquals(t.code, 2);
+    assertEquals(t.stderr, "nettrace: -t: no group or trace point 'nosuchpoint' (nettrace -t ? lists them)\n");
+  },
+);
 
 kernelTest("life: -t ? lists the tree, each point usable or not here, and why", async () => {
   const r = await runNettrace(["-t", "?"]);
@@ -404,6 +413,18 @@ kernelTest(
     });
   },
 );
+
+kernelTest("life --tiny-show: a block's first line shows the packet, the others only their point", async () => {
+  await withNet("lifetiny", async (net) => {
+    const args = ["-p", "icmp", "--addr", net.v4.b, "--tiny-show"];
+    const { r, block } = await tracedPing(net, args, "request", "--tiny-show");
+    assert(block.points.length >= 3, r.stdout);
+    assertMatch(block.texts[0], /^ICMP: 10\.231\.0\.1 -> 10\.231\.0\.2 ping request/);
+    for (const [i, t] of block.texts.entries()) {
+      if (i > 0) assert(!t.includes("ICMP"), `line ${i + 1} of the block shows the packet:\n${r.stdout}`);
+    }
+  });
+});
 
 kernelTest(
   "life --trace-noclone: the reply's clone (for ping's raw socket) stays out of the reply's block",
@@ -724,6 +745,7 @@ kernelTest("life: --trace-stack prints the kernel stack under the chosen points 
   });
   const bad = await runNettrace(["-p", "icmp", "--trace-stack", "nosuch"]);
   assertEquals(bad.code, 2);
+  assertEquals(bad.stderr, "nettrace: --trace-stack: no group or trace point 'nosuch' (nettrace -t ? lists them)\n");
 });
 
 kernelTest("life: --ret shows return values where kretprobes work, and says why not elsewhere", async () => {

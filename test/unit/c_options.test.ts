@@ -59,6 +59,10 @@ Deno.test("C options: what the table says works is accepted, what it says is mis
     "--drop-stack": ["--drop"],
     "--latency-free": ["--latency-show"],
     "--latency-summary": ["-p", "icmp"],
+    "--tcp-rtt": ["--sock"],
+    "--tcp-srtt": ["--sock"],
+    "--filter-srtt": ["--rtt"],
+    "--filter-minrtt": ["--rtt"],
   };
   for (const o of cOptions()) {
     const status = rows.get(o.names)!;

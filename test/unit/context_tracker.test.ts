@@ -90,6 +90,18 @@ Deno.test("contexts: after NAT the packet text changes but the block is the same
   assertEquals(lines.length, 6); // header, 4 events, blank
 });
 
+Deno.test("contexts: --tiny-show prints the packet on a block's first line only, as the C nettrace", () => {
+  const t = new ContextTracker(1e9);
+  const [b] = feed(t, [ev(1, 0xa0, 0xa0, 0, 2), ev(2, 0xa0, 0xa0, 2, 2), ev(3, 0xa0, 0xa0, 4, 2)]);
+  const ctx = { time: new TimestampFormatter(false, 0), pointName: (i: number) => POINTS[i], detail: false };
+  const tiny = formatBlock(b, { ...ctx, tiny: true }).split("\n");
+  assert(tiny[1].endsWith("[net_dev_queue       ] ICMP: 10.0.0.1 -> 10.0.0.2 ping request, id:1, seq:1"), tiny[1]);
+  assertEquals(tiny[2], "[0.000002] [nf_hook_slow        ]");
+  assertEquals(tiny[3], "[0.000003] [consume_skb         ]");
+  const full = formatBlock(b, ctx).split("\n");
+  assert(full[2].endsWith("[nf_hook_slow        ] ICMP: 10.0.0.1 -> 10.0.0.2 ping request, id:1, seq:1"), full[2]);
+});
+
 Deno.test("contexts: a context whose end is never seen is printed after the timeout, marked", () => {
   const t = new ContextTracker(1000_000);
   feed(t, [ev(1, 0xa0, 0xa0, 0), ev(2, 0xa0, 0xa0, 3), ev(1500, 0xc0, 0xc0, 0)]);

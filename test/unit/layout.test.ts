@@ -15,6 +15,7 @@ import {
   NF_EVENT,
   PACKET,
   POINT,
+  RTT_CONN,
   SOCK_EVENT,
   STORM,
   STORM_KEY,
@@ -53,6 +54,7 @@ Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_e
     check(obj, "nt_point", POINT);
     check(obj, "nt_nf_event", NF_EVENT);
     check(obj, "nt_sock_event", SOCK_EVENT);
+    check(obj, "nt_rtt_conn", RTT_CONN);
   } finally {
     obj.close();
   }

@@ -9,8 +9,8 @@
 #              kretprobe, fentry, fexit, tp_btf and tracepoints required
 #              (NETTRACE_EXPECT_ATTACH: missing = failed, not skipped)
 #   stock-diag 6.1: the diagnosis tests (faults, netfilter details, bridge,
-#              TCP sockets), --sock (functions, no sock_send_length), no-BTF
-#              with BTF visible, the launcher
+#              TCP sockets), --sock (functions, no sock_send_length), --rtt,
+#              no-BTF with BTF visible, the launcher
 #   nobtf      the same kernel with /sys/kernel/btf hidden for the whole guest:
 #              the no-BTF tests, --btf given the kernel image's own .BTF
 #   backports  bookworm-backports' kernel (6.12): kprobe-multi (CONFIG_FPROBE,
@@ -231,7 +231,7 @@ config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance)
 config stock-diag -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts test/kernel/diag_socket.test.ts test/kernel/no_btf.test.ts \
-  test/kernel/launcher.test.ts test/kernel/sock.test.ts
+  test/kernel/launcher.test.ts test/kernel/sock.test.ts test/kernel/rtt.test.ts
 
 # the kernel image (an ELF with a .BTF section) is the BTF file the user would give
 image=${KIMAGE[stock]:-}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * RTT of TCP sockets: the thresholds of --tcp-rtt, --tcp-srtt (--sock),
+ * --filter-srtt and --filter-minrtt (--rtt), and --rtt's histograms, one per
+ * connection, kept in the kernel (map rtt_conns): nothing goes through the
+ * ring for them. A sample is the RTT of the segment acknowledged last
+ * (tp->rack.rtt_us) when the socket's tcp:tcp_probe sees a new one (its
+ * rack.mstamp changed). Needs sock_event.h before it.
+ */
+#ifndef NETTRACE_SOCK_RTT_H
+#define NETTRACE_SOCK_RTT_H
+
+#define NT_RTT_SLOTS 24   /* log2 microseconds: slot i holds [2^i, 2^(i+1)); the last one, 2^23 us (8 s) and more */
+
+const volatile __u32 sock_srtt_min_us = 0;    /* --tcp-srtt, --filter-srtt: events with a smaller smoothed RTT are left out */
+const volatile __u32 sock_rtt_min_us = 0;     /* --tcp-rtt: events whose last RTT sample is smaller are left out */
+const volatile __u32 sock_minrtt_min_us = 0;  /* --filter-minrtt: connections with a smaller minimum RTT are left out */
+const volatile __u8 rtt_mode = 0;             /* 0 off; 1 --rtt: histograms only; 2 --rtt-detail: each sample too */
+
+/* A connection's RTT samples, by socket address. */
+struct nt_rtt_conn {
+	__u64 last_mstamp;   /* rack.mstamp of the last sample counted */
+	__u64 count;
+	__u64 sum_us;
+	__u32 min_us;
+	__u32 max_us;
+	__u32 srtt_us;       /* as of the last sample */
+	__u32 min_rtt_us;
+	__u32 slots[NT_RTT_SLOTS];
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);   /* the connections sampled last; an old one makes room */
+	__type(key, __u64);
+	__type(value, struct nt_rtt_conn);
+} rtt_conns SEC(".maps");
+
+/* A new connection's entry, built off the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_rtt_conn);
+} rtt_scratch SEC(".maps");
+
+static __always_inline __u32 nt_log2(__u32 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	return r | (v >> 1);
+}
+
+/* Counts e's RTT sample in its connection's histogram; false when it is no new sample. */
+static __always_inline bool nt_rtt_count(struct sock *sk, const struct nt_sock_event *e)
+{
+	__u64 key = (__u64)sk, mstamp = NT_READ((struct tcp_sock *)sk, rack.mstamp);
+	__u32 zero = 0, slot = nt_log2(e->rtt_us);
+	struct nt_rtt_conn *c = bpf_map_lookup_elem(&rtt_conns, &key);
+
+	if (!c) {
+		struct nt_rtt_conn *init = bpf_map_lookup_elem(&rtt_scratch, &zero);
+
+		if (!init)
+			return false;
+		__builtin_memset(init, 0, sizeof(*init));
+		init->min_us = 0xffffffff;
+		__builtin_memcpy(init->saddr, e->saddr, sizeof(init->saddr));
+		__builtin_memcpy(init->daddr, e->daddr, sizeof(init->daddr));
+		init->sport = e->sport;
+		init->dport = e->dport;
+		init->family = e->family;
+		bpf_map_update_elem(&rtt_conns, &key, init, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&rtt_conns, &key);
+		if (!c)
+			return false;
+	}
+	if (c->last_mstamp == mstamp)
+		return false;   /* the same acknowledgement's sample: seen */
+	c->last_mstamp = mstamp;
+	__sync_fetch_and_add(&c->count, 1);
+	__sync_fetch_and_add(&c->sum_us, e->rtt_us);
+	if (e->rtt_us < c->min_us)
+		c->min_us = e->rtt_us;
+	if (e->rtt_us > c->max_us)
+		c->max_us = e->rtt_us;
+	c->srtt_us = e->srtt_us;
+	c->min_rtt_us = e->min_rtt_us;
+	if (slot >= NT_RTT_SLOTS)
+		slot = NT_RTT_SLOTS - 1;
+	__sync_fetch_and_add(&c->slots[slot], 1);
+	return true;
+}
+
+/* Whether a socket event passes the RTT thresholds and, in --rtt's modes, is a
+ * new sample (counted here); --rtt without --rtt-detail sends none. */
+static __noinline bool nt_rtt_wanted(struct sock *sk, const struct nt_sock_event *e)
+{
+	if (!sk || !e)
+		return false;
+	if (sock_srtt_min_us && e->srtt_us < sock_srtt_min_us)
+		return false;
+	if (sock_rtt_min_us && e->rtt_us < sock_rtt_min_us)
+		return false;
+	if (sock_minrtt_min_us && e->min_rtt_us < sock_minrtt_min_us)
+		return false;
+	if (!rtt_mode)
+		return true;
+	if (!e->rtt_us || !nt_rtt_count(sk, e))
+		return false;
+	return rtt_mode == 2;
+}
+
+#endif

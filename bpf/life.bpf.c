@@ -44,6 +44,7 @@ struct nt_context {
 	__u64 ident;
 	__u32 kind;
 	__u32 _pad;
+	__u64 last_ts;   /* when a point last saw the packet (--latency-summary, --latency) */
 };
 
 /* skb address -> its packet's context */
@@ -152,6 +153,64 @@ struct {
 	__type(value, __u64);
 } calls SEC(".maps");
 
+/* --latency-summary, --latency: each point's time since the packet's point before it, counted in the kernel per
+ * point (count, sum, min, max in lat_stats; power-of-two microsecond buckets in lat_slots: slot 0 under 1 µs, slot i
+ * [2^(i-1), 2^i) µs). lat_stats[number of points].count counts the packets (contexts opened). */
+const volatile __u8 latency_mode = 0;    /* 0 off; 1 beside the events (--latency-summary); 2 --latency: ends only */
+const volatile bool latency_free = false;   /* --latency-free: a free's latency counts too */
+const volatile __u32 latency_packets = 0;   /* the entry of lat_stats that counts packets: the number of points */
+#define NT_LAT_SLOTS 32
+
+struct nt_latency {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 min_ns;
+	__u64 max_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_POINTS_MAX + 1);    /* resized before load to the number of points + 1 */
+	__type(key, __u32);
+	__type(value, struct nt_latency);
+} lat_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_POINTS_MAX * NT_LAT_SLOTS);    /* resized before load: points x NT_LAT_SLOTS */
+	__type(key, __u32);
+	__type(value, __u64);
+} lat_slots SEC(".maps");
+
+/* Counts a latency of ns at point id (or, with ns ~0, a packet opened: in the last entry of lat_stats). */
+static __noinline void nt_latency_count(__u32 id, __u64 ns)
+{
+	struct nt_latency *l = bpf_map_lookup_elem(&lat_stats, &id);
+	__u64 us = ns / 1000, *n;
+	__u32 slot = 0, key;
+
+	if (!l)
+		return;
+	l->count++;
+	if (ns == ~0ULL)
+		return;
+	l->sum_ns += ns;
+	if (l->count == 1 || ns < l->min_ns)
+		l->min_ns = ns;
+	if (ns > l->max_ns)
+		l->max_ns = ns;
+	for (int i = 0; i < NT_LAT_SLOTS - 1; i++) {
+		if (!us)
+			break;
+		us >>= 1;
+		slot++;
+	}
+	key = id * NT_LAT_SLOTS + slot;
+	n = bpf_map_lookup_elem(&lat_slots, &key);
+	if (n)
+		*n += 1;
+}
+
 /* --func-stats: counts a call of point id; true when that is all the program does */
 static __always_inline bool nt_only_counted(__u32 id)
 {
@@ -193,9 +252,11 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	struct nt_event *e;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 netns;
+	__u64 ts;
 
 	if (!skb)
 		return 0;
+	ts = bpf_ktime_get_ns();
 	netns = nt_skb_netns(skb);
 	nt_read_packet(skb, &pkt);
 	nt_identify(&pkt, &now);
@@ -217,6 +278,11 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 				bpf_map_delete_elem(&contexts, &key);
 			return 0;
 		}
+		if (latency_mode) {
+			if (latency_free || !(pt->flags & NT_POINT_END))
+				nt_latency_count(id, ts - known->last_ts);
+			known->last_ts = ts;
+		}
 	} else {
 		if (pt->flags & NT_POINT_END)
 			return 0;   /* a life we did not see: nothing to close */
@@ -232,13 +298,18 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		opens = 1;
 		now.ctx_id = ctx_id;
 		now._pad = 0;
+		now.last_ts = ts;
+		if (latency_mode)
+			nt_latency_count(latency_packets, ~0ULL);
 		if (bpf_map_update_elem(&contexts, &key, &now, BPF_ANY))
 			nt_count(NT_STAT_CTX_FULL);
 	}
 
 	nt_count(NT_STAT_SEEN);
 	e = NULL;
-	if (!nt_rate_allows(rate_limit)) {
+	if (latency_mode == 2 && !(pt->flags & NT_POINT_END)) {
+		/* --latency: the histograms, and only the packet's end is sent (-c counts packets) */
+	} else if (!nt_rate_allows(rate_limit)) {
 		nt_count(NT_STAT_LIMITED);
 	} else if (snaplen && opens) {
 		/* -w: a packet's bytes come with the event that opens its context, in one record */
@@ -251,7 +322,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		nt_count(NT_STAT_LOST);
 	}
 	if (e) {
-		e->ts = bpf_ktime_get_ns();
+		e->ts = ts;
 		e->skb = key;
 		e->location = location;
 		e->reason = reason;

@@ -18,6 +18,7 @@ import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { type FunctionTarget, KernelFunctionIds, TracingCopies } from "../../lib/ffi/tracing_copies.ts";
 import { PointCopies } from "../../lib/ffi/point_copies.ts";
+import { LATENCY_SLOTS } from "../life/latency_histogram.ts";
 import { kernelHasAttachCookies } from "../../lib/ffi/libbpf.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 
@@ -69,6 +70,10 @@ export interface LifeProgramConfig {
   /** socket events' RTT thresholds (µs, 0 = off) and --rtt's mode: 1 histograms only (map rtt_conns), 2 each
    * sample too */
   rtt?: { srttMinUs: number; rttMinUs: number; minRttMinUs: number; mode: 0 | 1 | 2 };
+  /** --latency-summary (mode 1: beside the events) and --latency (2: only the events that end a packet's life, which
+   * -c counts): the latencies counted in the kernel, per point (maps lat_stats, lat_slots); includeFree:
+   * --latency-free */
+  latency?: { mode: 1 | 2; includeFree: boolean };
 }
 
 /** The loaded object, and the points that could not be attached (with why). */
@@ -314,7 +319,12 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       sock_rtt_min_us: u32(cfg.rtt?.rttMinUs ?? 0),
       sock_minrtt_min_us: u32(cfg.rtt?.minRttMinUs ?? 0),
       rtt_mode: new Uint8Array([cfg.rtt?.mode ?? 0]),
+      latency_mode: new Uint8Array([cfg.latency?.mode ?? 0]),
+      latency_free: new Uint8Array([cfg.latency?.includeFree ? 1 : 0]),
+      latency_packets: u32(cfg.points.length),
     });
+    obj.map("lat_stats").setMaxEntries(cfg.latency ? cfg.points.length + 1 : 1);
+    obj.map("lat_slots").setMaxEntries(cfg.latency ? cfg.points.length * LATENCY_SLOTS : 1);
     if (!cfg.rtt?.mode) obj.map("rtt_conns").setMaxEntries(1);
     obj.map("calls").setMaxEntries(Math.max(1, cfg.points.length));
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU

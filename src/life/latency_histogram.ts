@@ -1,11 +1,11 @@
 /**
- * --latency-summary: per trace point, how long packets took to get there
- * from the point before it in their block (the kernel's timestamps),
- * gathered over the run into power-of-two microsecond buckets.
+ * --latency-summary and --latency: per trace point, how long packets took to
+ * get there from the packet's point before, as the kernel counted them
+ * (bpf/life.bpf.c: count, sum, min and max per point and CPU, and
+ * power-of-two microsecond buckets). This module merges the per-CPU counts
+ * into one summary per point. Pure.
  * @module
  */
-import type { LifeBlock } from "./context_tracker.ts";
-import type { LatencyChoice } from "./block_latency.ts";
 
 /** One point's latencies. */
 export interface PointLatency {
@@ -18,43 +18,47 @@ export interface PointLatency {
   readonly buckets: readonly number[];
 }
 
-/** The bucket of a latency: 0 under 1 µs, then 1 + floor(log2(µs)). */
-export function bucketOf(ns: number): number {
-  const us = ns / 1000;
-  return us < 1 ? 0 : 1 + Math.floor(Math.log2(us));
+/** The kernel's count of one point on one CPU (struct nt_latency). */
+export interface CpuLatency {
+  readonly count: number;
+  readonly sumNs: number;
+  readonly minNs: number;
+  readonly maxNs: number;
 }
 
-/** Latencies per point, fed block by block. */
-export class LatencyHistograms {
-  readonly #points = new Map<
-    string,
-    { count: number; minNs: number; maxNs: number; sumNs: number; buckets: number[] }
-  >();
+/** NT_LAT_SLOTS: the buckets the kernel keeps per point. */
+export const LATENCY_SLOTS = 32;
 
-  constructor(readonly choice: LatencyChoice, readonly pointName: (point: number) => string) {}
+/** The bucket of a latency: 0 under 1 µs, then 1 + floor(log2(µs)) (as the kernel counts it). */
+export function bucketOf(ns: number): number {
+  const us = Math.floor(ns / 1000);
+  return us < 1 ? 0 : Math.min(1 + Math.floor(Math.log2(us)), LATENCY_SLOTS - 1);
+}
 
-  /** Adds each event's latency from the event before it in its block (the first has none). */
-  add(b: LifeBlock): void {
-    for (let i = 1; i < b.events.length; i++) {
-      const e = b.events[i];
-      if (!this.choice.includeFree && this.choice.isFree(e)) continue;
-      const ns = e.tsNs - b.events[i - 1].tsNs;
-      const name = this.pointName(e.point);
-      let p = this.#points.get(name);
-      if (!p) this.#points.set(name, p = { count: 0, minNs: ns, maxNs: ns, sumNs: 0, buckets: [] });
-      p.count++;
-      p.minNs = Math.min(p.minNs, ns);
-      p.maxNs = Math.max(p.maxNs, ns);
-      p.sumNs += ns;
-      const k = bucketOf(ns);
-      while (p.buckets.length <= k) p.buckets.push(0);
-      p.buckets[k]++;
-    }
-  }
+/**
+ * One point's summary from its per-CPU counts and its buckets (summed over the CPUs); undefined when no packet
+ * came to it from a point before.
+ */
+export function mergeLatency(
+  point: string,
+  cpus: readonly CpuLatency[],
+  buckets: readonly number[],
+): PointLatency | undefined {
+  const seen = cpus.filter((c) => c.count > 0);
+  if (!seen.length) return undefined;
+  let last = buckets.length - 1;
+  while (last > 0 && buckets[last] === 0) last--;
+  return {
+    point,
+    count: seen.reduce((n, c) => n + c.count, 0),
+    sumNs: seen.reduce((n, c) => n + c.sumNs, 0),
+    minNs: Math.min(...seen.map((c) => c.minNs)),
+    maxNs: Math.max(...seen.map((c) => c.maxNs)),
+    buckets: buckets.slice(0, last + 1),
+  };
+}
 
-  /** Every point seen, the slowest on average first. */
-  points(): PointLatency[] {
-    return [...this.#points].map(([point, p]) => ({ point, ...p, buckets: [...p.buckets] }))
-      .sort((a, b) => b.sumNs / b.count - a.sumNs / a.count || a.point.localeCompare(b.point));
-  }
+/** The slowest on average first, then by name. */
+export function slowestFirst(points: readonly PointLatency[]): PointLatency[] {
+  return [...points].sort((a, b) => b.sumNs / b.count - a.sumNs / a.count || a.point.localeCompare(b.point));
 }

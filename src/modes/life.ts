@@ -8,7 +8,6 @@
  * at once with --basic).
  * @module
  */
-import { LatencyHistograms } from "../life/latency_histogram.ts";
 import { minLatencyNotice, type Options } from "../cli/options.ts";
 import { HostError, UsageError } from "../errors.ts";
 import type { KernelEvent } from "../event/decode.ts";
@@ -41,6 +40,7 @@ import { diagnosisRules } from "./diag_rules.ts";
 import { lifePipeline } from "./life_pipeline.ts";
 import { funcStatsPipeline } from "./func_stats_pipeline.ts";
 import { rttPipeline } from "./rtt_pipeline.ts";
+import { readLatencies } from "../bpf/latency_maps.ts";
 import { RTT_CONN } from "../event/layout.ts";
 
 /** Whether any packet filter is set. */
@@ -163,6 +163,7 @@ async function startLife(opts: Options, session: SessionContext) {
       minRttMinUs: opts.rttMin.minRttUs ?? 0,
       mode: opts.mode !== "rtt" ? 0 : opts.rttDetail ? 2 : 1,
     },
+    latency: opts.latencySummary ? { mode: opts.latencyOnly ? 2 : 1, includeFree: opts.latencyFree } : undefined,
   });
   const program = { object: prog.object, detach: () => prog.detach(), close: () => prog.close() };
   try {
@@ -283,10 +284,12 @@ async function startLife(opts: Options, session: SessionContext) {
       },
       latency: opts.latencySummary
         ? {
-          histograms: new LatencyHistograms(
-            { includeFree: opts.latencyFree, isFree: (ev) => planned[ev.point]?.leaf.end ?? false },
-            lineCtx.pointName,
-          ),
+          read: () =>
+            readLatencies(
+              obj.map("lat_stats"),
+              obj.map("lat_slots"),
+              planned.map((p) => failedPoints.has(p) ? undefined : p.leaf.name),
+            ),
           blocks: !opts.latencyOnly,
           json: opts.json,
         }

@@ -7,7 +7,7 @@
  * block as the comment). With --basic each event is rendered as it comes.
  * @module
  */
-import type { LatencyHistograms } from "../life/latency_histogram.ts";
+import type { PointLatency } from "../life/latency_histogram.ts";
 import { formatLatencySummary } from "../output/latency_summary.ts";
 import { latencySummaryJson } from "../output/json_records.ts";
 import { decodeEvent, decodeNetfilter, decodeSocket, type KernelEvent, recordKind } from "../event/decode.ts";
@@ -50,8 +50,13 @@ export interface LifePipelineSetup {
   readonly sink: LifeSink;
   /** -w: the file, and the sink whose text block is each packet's comment */
   readonly pcap?: { readonly file: PcapngSink; readonly comment: LifeSink; readonly wallOffsetNs: number };
-  /** --latency-summary: the histograms fed with every block shown; blocks: false with --latency (histograms alone) */
-  readonly latency?: { readonly histograms: LatencyHistograms; readonly blocks: boolean; readonly json: boolean };
+  /** --latency-summary: the histograms the kernel counted, read at the end; blocks: false with --latency (histograms
+   * alone: the kernel sends only the events that end a packet's life) */
+  readonly latency?: {
+    readonly read: () => { points: PointLatency[]; packets: number };
+    readonly blocks: boolean;
+    readonly json: boolean;
+  };
   readonly out: LineWriter;
   readonly stop: StopSignal;
   /** the kernel's monotonic clock now */
@@ -82,7 +87,6 @@ export function lifePipeline(s: LifePipelineSetup): TracePipeline {
     if (s.minLatencyNs && lifetimeNs(b) < s.minLatencyNs) return;
     const report = diagnosis?.report(b.events);
     if (!judged(report)) return;
-    s.latency?.histograms.add(b);
     if (s.latency?.blocks !== false) out.push(sink.block(b, report));
     if (s.pcap && captured) {
       // the packet's path through the kernel, as the text mode prints its block, is its comment
@@ -152,9 +156,9 @@ export function lifePipeline(s: LifePipelineSetup): TracePipeline {
     },
     end: () => {
       if (!s.latency) return;
-      const points = s.latency.histograms.points();
+      const { points, packets } = s.latency.read();
       out.push(
-        s.latency.json ? JSON.stringify(latencySummaryJson(points, shown)) : formatLatencySummary(points, shown),
+        s.latency.json ? JSON.stringify(latencySummaryJson(points, packets)) : formatLatencySummary(points, packets),
       );
     },
     counts: (losses) => ({

@@ -634,7 +634,8 @@ kernelTest(
       const text = await runNettraceWhile(["-p", "icmp", "--addr", net.v4.b, ...FEW, "--latency", "-c", "2"], ping);
       assert(!text.stdout.includes("*****"), `no block:\n${text.stdout}`);
       assertMatch(text.stdout, /^latency from the point before, per point, in µs \(2 packets\)$/m);
-      assertMatch(text.stdout, /^net_dev_xmit: \d+ times, min [\d.]+, avg [\d.]+, max [\d.]+$/m);
+      // the request leaves a's veth, the reply b's: each passes net_dev_xmit once
+      assertMatch(text.stdout, /^net_dev_xmit: 2 times, min [\d.]+, avg [\d.]+, max [\d.]+$/m);
       assertMatch(text.stdout, /^ +\[\d+, \d+\) +\d+ \|@+ *\|$/m);
       const json = await runNettraceWhile(
         ["-p", "icmp", "--addr", net.v4.b, ...FEW, "--latency-summary", "--json", "-c", "2"],
@@ -644,7 +645,20 @@ kernelTest(
       const summary = objects.find((o) => o.type === "latency_summary");
       assert(summary, json.stdout);
       for (const o of objects) assertEquals(schemaProblem(o), undefined, JSON.stringify(o));
-      assertEquals(objects.filter((o) => o.type === "packet").length, 2, "--latency-summary keeps the blocks");
+      const packets = objects.filter((o) => o.type === "packet");
+      assertEquals(packets.length, 2, "--latency-summary keeps the blocks");
+      // the kernel measured with the events' own timestamps: at net_dev_xmit (before any clone) its latencies are the
+      // blocks' times from the event before
+      const deltas = packets.map((p) => {
+        const evs = p.events as Array<{ point: string; ts_ns: number }>;
+        const i = evs.findIndex((e) => e.point === "net_dev_xmit");
+        assert(i > 0, JSON.stringify(p));
+        return evs[i].ts_ns - evs[i - 1].ts_ns;
+      });
+      const xmit = (summary.points as Array<Record<string, number | string>>).find((p) => p.point === "net_dev_xmit");
+      assert(xmit, JSON.stringify(summary));
+      assertEquals([xmit.count, xmit.min_ns, xmit.max_ns], [2, Math.min(...deltas), Math.max(...deltas)]);
+      assertEquals(summary.packets, 2);
     });
   },
 );

@@ -9,7 +9,8 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
-import { kernelTest, kernelTestSkipReason } from "../helpers/kernel_env.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { netemMissing } from "../helpers/netem.ts";
 import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace, type RunResult } from "../helpers/nettrace_process.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -31,21 +32,6 @@ const functionsHere = functionProbesHere();
  */
 const FEW = ["-t", "link-in,link-out,life"];
 
-/** Why tc's netem qdisc cannot be used here (sch_netem is a module of Debian's kernels), undefined when it can. */
-async function netemMissing(): Promise<string | undefined> {
-  if (kernelTestSkipReason()) return kernelTestSkipReason();
-  const ns = `nt_netem_${Deno.pid}`;
-  await new Deno.Command("ip", { args: ["netns", "add", ns] }).output();
-  try {
-    const r = await new Deno.Command("ip", {
-      args: ["netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
-      stderr: "piped",
-    }).output();
-    return r.success ? undefined : `no netem qdisc here (${new TextDecoder().decode(r.stderr).trim()})`;
-  } finally {
-    await new Deno.Command("ip", { args: ["netns", "del", ns] }).output();
-  }
-}
 const netemWhyNot = await netemMissing();
 
 interface Block {

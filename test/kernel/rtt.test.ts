@@ -7,13 +7,15 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
-import { NettraceRun, type RunResult } from "../helpers/nettrace_process.ts";
+import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
+import { NettraceRun, runNettrace, type RunResult } from "../helpers/nettrace_process.ts";
+import { netemMissing } from "../helpers/netem.ts";
 import { FlowProcess } from "../helpers/tcp_flow_process.ts";
 import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 
 await removeStaleNamespaces();
+const netemWhyNot = await netemMissing();
 
 /** A client in a sends `chunks` of 1000 bytes (1 ms apart) to a drain in b on port; both end. */
 async function transfer(net: VethPair, port: number, chunks: number): Promise<void> {
@@ -121,6 +123,74 @@ kernelTest(
         for (const run of runs) await run.stop();
       }
     });
+  },
+);
+
+kernelTest(
+  "rtt: --filter-srtt keeps a connection delayed 20 ms by netem and hides a fast one beside it",
+  async () => {
+    await withNet("rttnetem", async (net) => {
+      const slow = 7467, fast = 7468;
+      // the server's replies from the slow port wait 20 ms on b's veth: only that connection's RTT grows
+      const tc = (...args: string[]) => must(["ip", "netns", "exec", net.b, "tc", ...args]);
+      await tc("qdisc", "add", "dev", "veth0", "root", "handle", "1:", "prio");
+      await tc("qdisc", "add", "dev", "veth0", "parent", "1:3", "handle", "30:", "netem", "delay", "20ms");
+      await tc(
+        "filter",
+        "add",
+        "dev",
+        "veth0",
+        "parent",
+        "1:0",
+        "protocol",
+        "ip",
+        "u32",
+        "match",
+        "ip",
+        "sport",
+        String(slow),
+        "0xffff",
+        "flowid",
+        "1:3",
+      );
+      const all = await NettraceRun.start(["--rtt", "--addr", net.v4.b], 60000);
+      const filtered = await NettraceRun.start(["--rtt", "--addr", net.v4.b, "--filter-srtt", "10"], 60000);
+      try {
+        await transfer(net, fast, 10);
+        await transfer(net, slow, 10);
+        const [a, f] = [await all.stop(), await filtered.stop()];
+        const slowAll = clientHistogram(a, net, slow), fastAll = clientHistogram(a, net, fast);
+        assert(slowAll && fastAll, `both connections without the filter:\n${a.stdout}`);
+        assert(slowAll.min >= 20_000, `the delayed connection's RTT: ${slowAll.min} µs`);
+        assert(fastAll.max < 10_000, `the fast connection's RTT: ${fastAll.max} µs`);
+        assert(clientHistogram(f, net, slow), `--filter-srtt 10 keeps the delayed connection:\n${f.stdout}`);
+        assertEquals(clientHistogram(f, net, fast), undefined, `--filter-srtt 10 hides the fast one:\n${f.stdout}`);
+      } finally {
+        await all.stop();
+        await filtered.stop();
+      }
+    });
+  },
+  netemWhyNot,
+);
+
+kernelTest(
+  "rtt: bad input (an interval of 0, --rtt with --drop, an unknown -t group) is one line, exit 2",
+  async () => {
+    for (
+      const [args, want] of [
+        [["--rtt", "--interval", "0"], "nettrace: --interval: 0 is out of range (1-86400)\n"],
+        [["--rtt", "--drop"], "nettrace: --drop cannot be combined with --rtt: they are different modes\n"],
+        [
+          ["--rtt", "-t", "nosuchgroup"],
+          "nettrace: -t: no group or trace point 'nosuchgroup' (nettrace -t ? lists them)\n",
+        ],
+      ] as const
+    ) {
+      const r = await runNettrace([...args]);
+      assertEquals([r.code, r.stderr], [2, want], args.join(" "));
+    }
+    await assertNothingLeft("--rtt bad input");
   },
 );
 

@@ -4,8 +4,9 @@
  * --filter-srtt and --filter-minrtt (--rtt), and --rtt's histograms, one per
  * connection, kept in the kernel (map rtt_conns): nothing goes through the
  * ring for them. A sample is the RTT of the segment acknowledged last
- * (tp->rack.rtt_us) when the socket's tcp:tcp_probe sees a new one (its
- * rack.mstamp changed). Needs sock_event.h before it.
+ * (tp->rack.rtt_us) when a point (tcp:tcp_probe, tcp_rate_gen) sees a new one
+ * (its rack.mstamp changed): a sample seen at both counts once. Needs
+ * sock_event.h before it.
  */
 #ifndef NETTRACE_SOCK_RTT_H
 #define NETTRACE_SOCK_RTT_H

@@ -58,9 +58,10 @@ export function runLife(opts: Options): Promise<number> {
   // --sock: the socket points, one line per event, as --basic shows them; no filter needed (as in the C nettrace):
   // a socket's events come at the pace of its system calls and timers, not of its packets
   if (opts.mode === "sock") return runTraceSession(opts, (session) => startLife({ ...opts, basic: true }, session));
-  // --rtt: the samples tcp:tcp_probe sees (unless -t chooses other socket points), counted in the kernel
+  // --rtt: the samples tcp:tcp_probe (kernels whose record has the socket) and tcp_rate_gen (where functions can be
+  // traced) see, unless -t chooses other socket points; counted in the kernel once each (a sample seen at both is one)
   if (opts.mode === "rtt") {
-    const trace = opts.trace.length ? opts.trace : ["tcp_probe_sock"];
+    const trace = opts.trace.length ? opts.trace : ["tcp_probe_sock", "tcp_rate_gen"];
     return runTraceSession(opts, (session) => startLife({ ...opts, basic: true, trace }, session));
   }
   if (opts.basic && opts.minLatencyUs) {

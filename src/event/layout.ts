@@ -121,16 +121,16 @@ export const RTT_CONN = {
   srtt_us: 32,
   min_rtt_us: 36,
   slots: 40,
-  saddr: 136,
-  daddr: 152,
-  sport: 168,
-  dport: 170,
-  family: 172,
-  size: 176,
+  saddr: 168,
+  daddr: 184,
+  sport: 200,
+  dport: 202,
+  family: 204,
+  size: 208,
 } as const;
 
 /** NT_RTT_SLOTS: log2-microsecond buckets of a connection's RTT histogram. */
-export const RTT_SLOTS = 24;
+export const RTT_SLOTS = 32;
 
 /** NT_CA_NONE: no congestion state entered; NT_SOCK_* flags. */
 export const CA_NONE = 255;

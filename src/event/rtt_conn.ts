@@ -24,7 +24,7 @@ export interface RttConnection {
   /** smoothed RTT and minimum RTT as of the last sample */
   srttUs: number;
   minRttUs: number;
-  /** samples by log2 microseconds: slot i holds [2^i, 2^(i+1)) µs, the last one everything above */
+  /** samples by log2 microseconds: slot i holds [2^i, 2^(i+1)) µs (the last one, from 2^31 µs, has no end) */
   slots: number[];
 }
 

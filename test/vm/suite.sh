@@ -281,11 +281,12 @@ config backports-netfilter --kernel backports \
   --filter "/netfilter details|nft bridge table/" test/kernel/diag.test.ts test/kernel/diag_bridge.test.ts
 
 # the packages as users install them, on Debian's own kernel
-# and -w's pcapng read back with tshark (of the host root the guest runs on); and on 6.1 the RTT histograms and
-# thresholds in the kernel (the other --rtt tests are about the output: this host runs them)
+# and -w's pcapng read back with tshark (of the host root the guest runs on); and on 6.1 what is counted in the
+# kernel: the RTT histograms and thresholds, the latency histograms (the other --rtt tests are about the output: this
+# host runs them)
 config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^(package|capture): |^rtt: (a connection|--filter-srtt)|^sock: --tcp-rtt/" \
-  test/kernel/package.test.ts test/kernel/capture.test.ts test/kernel/rtt.test.ts
+  --filter "/^(package|capture): |^rtt: (a connection|--filter-srtt)|^sock: --tcp-rtt|^life --latency:/" \
+  test/kernel/package.test.ts test/kernel/capture.test.ts test/kernel/rtt.test.ts test/kernel/life.test.ts
 
 # the longest first, so that the jobs end close together (measured at bfbd0c7, 1 vCPU: bullseye 1173 s, stock 679,
 # stock-diag 549, bullseye-compat 427, stock-life 423, backports 265, stock-package 245, backports-life 146,

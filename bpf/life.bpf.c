@@ -23,6 +23,7 @@ const volatile struct nt_point nt_point_layout = {};
 const volatile struct nt_nf_event nt_nf_event_layout = {};
 const volatile struct nt_sock_event nt_sock_event_layout = {};
 const volatile struct nt_rtt_conn nt_rtt_conn_layout = {};
+const volatile struct nt_rtt_key nt_rtt_key_layout = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -252,11 +253,13 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	struct nt_event *e;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 netns;
-	__u64 ts;
+	__u64 ts = 0;
 
 	if (!skb)
 		return 0;
-	ts = bpf_ktime_get_ns();
+	/* the latencies are measured with the events' own timestamps; otherwise the clock is read for a sent event only */
+	if (latency_mode)
+		ts = bpf_ktime_get_ns();
 	netns = nt_skb_netns(skb);
 	nt_read_packet(skb, &pkt);
 	nt_identify(&pkt, &now);
@@ -322,7 +325,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		nt_count(NT_STAT_LOST);
 	}
 	if (e) {
-		e->ts = ts;
+		e->ts = latency_mode ? ts : bpf_ktime_get_ns();
 		e->skb = key;
 		e->location = location;
 		e->reason = reason;

@@ -18,7 +18,18 @@ const volatile __u32 sock_rtt_min_us = 0;     /* --tcp-rtt: events whose last RT
 const volatile __u32 sock_minrtt_min_us = 0;  /* --filter-minrtt: connections with a smaller minimum RTT are left out */
 const volatile __u8 rtt_mode = 0;             /* 0 off; 1 --rtt: histograms only; 2 --rtt-detail: each sample too */
 
-/* A connection's RTT samples, by socket address. */
+/* A connection: its socket's address and its addresses and ports (a socket's
+ * memory is reused by the next one: the address alone would merge them). */
+struct nt_rtt_key {
+	__u64 sk;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u32 _pad;
+};
+
+/* A connection's RTT samples. */
 struct nt_rtt_conn {
 	__u64 last_mstamp;   /* rack.mstamp of the last sample counted */
 	__u64 count;
@@ -39,7 +50,7 @@ struct nt_rtt_conn {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);   /* the connections sampled last; an old one makes room */
-	__type(key, __u64);
+	__type(key, struct nt_rtt_key);
 	__type(value, struct nt_rtt_conn);
 } rtt_conns SEC(".maps");
 
@@ -65,9 +76,14 @@ static __always_inline __u32 nt_log2(__u32 v)
 /* Counts e's RTT sample in its connection's histogram; false when it is no new sample. */
 static __always_inline bool nt_rtt_count(struct sock *sk, const struct nt_sock_event *e)
 {
-	__u64 key = (__u64)sk, mstamp = NT_READ((struct tcp_sock *)sk, rack.mstamp);
+	__u64 mstamp = NT_READ((struct tcp_sock *)sk, rack.mstamp);
 	__u32 zero = 0, slot = nt_log2(e->rtt_us);
-	struct nt_rtt_conn *c = bpf_map_lookup_elem(&rtt_conns, &key);
+	struct nt_rtt_key key = { .sk = (__u64)sk, .sport = e->sport, .dport = e->dport };
+	struct nt_rtt_conn *c;
+
+	__builtin_memcpy(key.saddr, e->saddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, e->daddr, sizeof(key.daddr));
+	c = bpf_map_lookup_elem(&rtt_conns, &key);
 
 	if (!c) {
 		struct nt_rtt_conn *init = bpf_map_lookup_elem(&rtt_scratch, &zero);

@@ -129,6 +129,9 @@ export const RTT_CONN = {
   size: 208,
 } as const;
 
+/** struct nt_rtt_key: map rtt_conns' key, a connection (its socket's address, addresses and ports). */
+export const RTT_KEY = { sk: 0, saddr: 8, daddr: 24, sport: 40, dport: 42, size: 48 } as const;
+
 /** NT_RTT_SLOTS: log2-microsecond buckets of a connection's RTT histogram. */
 export const RTT_SLOTS = 32;
 

@@ -33,7 +33,7 @@ export function rttSlotRange(i: number): [number, number] {
   return [2 ** i, i === RTT_SLOTS - 1 ? Infinity : 2 ** (i + 1)];
 }
 
-/** Decodes one map entry: key (8 bytes, the socket) and value (struct nt_rtt_conn). */
+/** Decodes one map entry: key (struct nt_rtt_key: the socket first) and value (struct nt_rtt_conn). */
 export function decodeRttConnection(key: Uint8Array, value: Uint8Array): RttConnection {
   const v = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const u32 = (off: number) => v.getUint32(off, true);

@@ -11,6 +11,7 @@ import { decodeRttConnection, type RttConnection } from "../event/rtt_conn.ts";
 import { formatRttHistograms, plural, rttJson } from "../output/rtt_histograms.ts";
 import type { LineWriter } from "../output/line_writer.ts";
 import type { TracePipeline } from "./trace_session.ts";
+import { RTT_KEY } from "../event/layout.ts";
 
 /** What the pipeline reads and where it writes. */
 export interface RttSetup {
@@ -31,7 +32,7 @@ export interface RttSetup {
 function readConnections(s: RttSetup): RttConnection[] {
   const value = new Uint8Array(s.valueSize);
   const out: RttConnection[] = [];
-  for (const key of s.conns.keys(8)) {
+  for (const key of s.conns.keys(RTT_KEY.size)) {
     if (s.conns.lookup(key, value)) out.push(decodeRttConnection(key, value));
   }
   return out;

@@ -17,13 +17,13 @@ import { assertNothingLeft } from "../helpers/bpf_state.ts";
 await removeStaleNamespaces();
 const netemWhyNot = await netemMissing();
 
-/** A client in a sends `chunks` of 1000 bytes (1 ms apart) to a drain in b on port; both end. */
-async function transfer(net: VethPair, port: number, chunks: number): Promise<void> {
-  const server = new FlowProcess(net.b, ["drain", net.v4.b, String(port)]);
+/** A client in a sends `chunks` of 1000 bytes (1 ms apart) to a drain in b on addr:port; both end. */
+async function transfer(net: VethPair, port: number, chunks: number, addr = net.v4.b): Promise<void> {
+  const server = new FlowProcess(net.b, ["drain", addr, String(port)]);
   let client: FlowProcess | undefined;
   try {
     await server.ready("listening");
-    client = new FlowProcess(net.a, ["send", net.v4.b, String(port), String(chunks), "1000"]);
+    client = new FlowProcess(net.a, ["send", addr, String(port), String(chunks), "1000"]);
     await client.ready("connected");
     await client.done();
     await server.done();
@@ -57,41 +57,55 @@ function histogramOf(text: string, from: string, to: string): TextHistogram | un
   return { samples: Number(m[1]), min: Number(m[2]), avg: Number(m[3]), max: Number(m[4]), buckets };
 }
 
-function clientHistogram(r: RunResult, net: VethPair, port: number): TextHistogram | undefined {
-  return histogramOf(r.stdout, `${net.v4.a}:`, `${net.v4.b}:${port}`);
+function clientHistogram(
+  r: RunResult,
+  net: VethPair,
+  port: number,
+  [from, to] = [net.v4.a, net.v4.b],
+): TextHistogram | undefined {
+  return histogramOf(r.stdout, `${from}:`, `${to}:${port}`);
 }
 
-kernelTest("rtt: a connection's RTT samples as a histogram, counted in the kernel; another port left out", async () => {
-  await withNet("rtt", async (net) => {
-    const port = 7461, other = 7462;
-    const run = await NettraceRun.start(["--rtt", "-P", String(port)], 60000);
-    try {
-      await transfer(net, other, 20);
-      await transfer(net, port, 40);
-      const r = await run.stop();
-      assertEquals(r.code, 0, r.stderr);
-      // tcp:tcp_probe where its record has the socket, tcp_rate_gen where functions can be traced
-      assertMatch(r.stderr, /^tracing [12] points \(/m);
-      assertMatch(r.stdout, /^RTT per TCP connection, in µs: \d+ samples, [12] connections?\n/);
-      const h = clientHistogram(r, net, port);
-      assert(h, `no histogram of the client's connection:\n${r.stdout}`);
-      // 40 segments of data, each acknowledged (delayed ACKs may cover two): at least 10 new samples
-      assert(h.samples >= 10, `${h.samples} samples:\n${r.stdout}`);
-      assertEquals(
-        h.buckets.reduce((n, b) => n + b.count, 0),
-        h.samples,
-        `the buckets hold every sample:\n${r.stdout}`,
-      );
-      assert(h.min <= h.avg && h.avg <= h.max && h.min > 0, `min ${h.min} avg ${h.avg} max ${h.max}`);
-      assert(h.buckets[0].from <= h.min && h.min < 2 * h.buckets[0].from, `the first bucket holds the minimum`);
-      assert(!r.stdout.includes(`:${other}`), `port ${other} is filtered out:\n${r.stdout}`);
-      assertMatch(r.stderr, /end trace\.\.\.\n\d+ RTT samples counted on [12] connections?/);
-    } finally {
-      await run.stop();
-    }
-  });
-  await assertNothingLeft("--rtt");
-});
+kernelTest(
+  "rtt: each connection's RTT samples as a histogram, counted in the kernel; another port left out",
+  async () => {
+    await withNet("rtt", async (net) => {
+      const port = 7461, other = 7462;
+      const run = await NettraceRun.start(["--rtt", "-P", String(port)], 60000);
+      try {
+        await transfer(net, other, 20);
+        // two connections one after the other: the second socket may reuse the first one's memory, and is its own
+        await transfer(net, port, 40);
+        await transfer(net, port, 40);
+        const r = await run.stop();
+        assertEquals(r.code, 0, r.stderr);
+        // tcp:tcp_probe where its record has the socket, tcp_rate_gen where functions can be traced
+        assertMatch(r.stderr, /^tracing [12] points \(/m);
+        assertMatch(r.stdout, /^RTT per TCP connection, in µs: \d+ samples, [2-4] connections\n/);
+        const clients = r.stdout.split("\n").filter((l) =>
+          l.startsWith(`TCP ${net.v4.a}:`) && l.includes(`:${port}: `)
+        );
+        assertEquals(clients.length, 2, `a histogram for each client connection:\n${r.stdout}`);
+        const h = clientHistogram(r, net, port);
+        assert(h, `no histogram of the client's connection:\n${r.stdout}`);
+        // 40 segments of data, each acknowledged (delayed ACKs may cover two): at least 10 new samples
+        assert(h.samples >= 10, `${h.samples} samples:\n${r.stdout}`);
+        assertEquals(
+          h.buckets.reduce((n, b) => n + b.count, 0),
+          h.samples,
+          `the buckets hold every sample:\n${r.stdout}`,
+        );
+        assert(h.min <= h.avg && h.avg <= h.max && h.min > 0, `min ${h.min} avg ${h.avg} max ${h.max}`);
+        assert(h.buckets[0].from <= h.min && h.min < 2 * h.buckets[0].from, `the first bucket holds the minimum`);
+        assert(!r.stdout.includes(`:${other}`), `port ${other} is filtered out:\n${r.stdout}`);
+        assertMatch(r.stderr, /end trace\.\.\.\n\d+ RTT samples counted on [2-4] connections/);
+      } finally {
+        await run.stop();
+      }
+    });
+    await assertNothingLeft("--rtt");
+  },
+);
 
 kernelTest(
   "rtt: --filter-srtt and --filter-minrtt above every sample leave nothing where a run without shows it",
@@ -132,39 +146,26 @@ kernelTest(
   async () => {
     await withNet("rttnetem", async (net) => {
       const slow = 7467, fast = 7468;
-      // the server's replies from the slow port wait 20 ms on b's veth: only that connection's RTT grows
-      const tc = (...args: string[]) => must(["ip", "netns", "exec", net.b, "tc", ...args]);
-      await tc("qdisc", "add", "dev", "veth0", "root", "handle", "1:", "prio");
-      await tc("qdisc", "add", "dev", "veth0", "parent", "1:3", "handle", "30:", "netem", "delay", "20ms");
-      await tc(
-        "filter",
-        "add",
-        "dev",
-        "veth0",
-        "parent",
-        "1:0",
-        "protocol",
-        "ip",
-        "u32",
-        "match",
-        "ip",
-        "sport",
-        String(slow),
-        "0xffff",
-        "flowid",
-        "1:3",
-      );
-      const all = await NettraceRun.start(["--rtt", "--addr", net.v4.b], 60000);
-      const filtered = await NettraceRun.start(["--rtt", "--addr", net.v4.b, "--filter-srtt", "10"], 60000);
+      // a second veth pair whose b end delays what it sends by 20 ms: the slow connection goes over it
+      const pair: [string, string] = ["10.233.0.1", "10.233.0.2"];
+      await must(["ip", "-n", net.a, "link", "add", "veth1", "type", "veth", "peer", "name", "veth1", "netns", net.b]);
+      for (const [ns, addr] of [[net.a, pair[0]], [net.b, pair[1]]]) {
+        await must(["ip", "-n", ns, "addr", "add", `${addr}/24`, "dev", "veth1"]);
+        await must(["ip", "-n", ns, "link", "set", "veth1", "up"]);
+      }
+      const netem = ["tc", "qdisc", "add", "dev", "veth1", "root", "netem", "delay", "20ms"];
+      await must(["ip", "netns", "exec", net.b, ...netem]);
+      const all = await NettraceRun.start(["--rtt", "-p", "tcp"], 60000);
+      const filtered = await NettraceRun.start(["--rtt", "-p", "tcp", "--filter-srtt", "10"], 60000);
       try {
         await transfer(net, fast, 10);
-        await transfer(net, slow, 10);
+        await transfer(net, slow, 10, pair[1]);
         const [a, f] = [await all.stop(), await filtered.stop()];
-        const slowAll = clientHistogram(a, net, slow), fastAll = clientHistogram(a, net, fast);
+        const slowAll = clientHistogram(a, net, slow, pair), fastAll = clientHistogram(a, net, fast);
         assert(slowAll && fastAll, `both connections without the filter:\n${a.stdout}`);
         assert(slowAll.min >= 20_000, `the delayed connection's RTT: ${slowAll.min} µs`);
         assert(fastAll.max < 10_000, `the fast connection's RTT: ${fastAll.max} µs`);
-        assert(clientHistogram(f, net, slow), `--filter-srtt 10 keeps the delayed connection:\n${f.stdout}`);
+        assert(clientHistogram(f, net, slow, pair), `--filter-srtt 10 keeps the delayed connection:\n${f.stdout}`);
         assertEquals(clientHistogram(f, net, fast), undefined, `--filter-srtt 10 hides the fast one:\n${f.stdout}`);
       } finally {
         await all.stop();

@@ -16,6 +16,7 @@ import {
   PACKET,
   POINT,
   RTT_CONN,
+  RTT_KEY,
   SOCK_EVENT,
   STORM,
   STORM_KEY,
@@ -55,6 +56,7 @@ Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_e
     check(obj, "nt_nf_event", NF_EVENT);
     check(obj, "nt_sock_event", SOCK_EVENT);
     check(obj, "nt_rtt_conn", RTT_CONN);
+    check(obj, "nt_rtt_key", RTT_KEY);
   } finally {
     obj.close();
   }

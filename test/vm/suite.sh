@@ -288,7 +288,7 @@ config backports-netfilter --kernel backports \
 # kernel: the RTT histograms and thresholds, the latency histograms (the other --rtt tests are about the output: this
 # host runs them)
 config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^(package|capture): |^rtt: (a connection|--filter-srtt)|^sock: --tcp-rtt|^life --latency:/" \
+  --filter "/^(package|capture): |^rtt: (each connection|--filter-srtt)|^sock: --tcp-rtt|^life --latency:/" \
   test/kernel/package.test.ts test/kernel/capture.test.ts test/kernel/rtt.test.ts test/kernel/life.test.ts
 
 # the longest first, so that the jobs end close together (measured at bfbd0c7, 1 vCPU: bullseye 1173 s, stock 679,

@@ -6,6 +6,7 @@
  */
 import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
 import { libbpf } from "../../lib/ffi/libbpf.ts";
+import { PerCpuCounters } from "./stats.ts";
 import {
   type CpuLatency,
   LATENCY_SLOTS,
@@ -25,7 +26,6 @@ export function readLatencies(
 ): { points: PointLatency[]; packets: number } {
   const cpus = Math.max(libbpf().libbpf_num_possible_cpus(), 1);
   const statValue = new BigUint64Array(cpus * NT_LATENCY_SIZE / 8);
-  const slotValue = new BigUint64Array(cpus);
   const key = new Uint32Array(1);
   const keyBytes = new Uint8Array(key.buffer);
   const readStats = (i: number): CpuLatency[] => {
@@ -38,16 +38,13 @@ export function readLatencies(
       maxNs: Number(statValue[c * 4 + 3]),
     }));
   };
+  const slotCounts = new PerCpuCounters(slots);
   const points: PointLatency[] = [];
   names.forEach((name, i) => {
     if (name === undefined) return;
     const cpuStats = readStats(i);
     if (!cpuStats.some((c) => c.count > 0)) return;
-    const buckets = Array.from({ length: LATENCY_SLOTS }, (_, b) => {
-      key[0] = i * LATENCY_SLOTS + b;
-      if (!slots.lookup(keyBytes, new Uint8Array(slotValue.buffer))) return 0;
-      return Number(slotValue.reduce((n, v) => n + v, 0n));
-    });
+    const buckets = Array.from({ length: LATENCY_SLOTS }, (_, b) => slotCounts.read(i * LATENCY_SLOTS + b));
     const p = mergeLatency(name, cpuStats, buckets);
     if (p) points.push(p);
   });

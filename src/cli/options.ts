@@ -471,7 +471,7 @@ export const OPTION_TABLE: OptionSpec[] = [
   },
   {
     long: "force",
-    help: "trace every packet even with no filter (heavy on a busy host)",
+    help: "with no filter, trace every packet without the notice that it is heavy on a busy host",
     apply: (o) => (o.force = true),
   },
   {

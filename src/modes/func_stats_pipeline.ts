@@ -45,7 +45,7 @@ export function funcStatsPipeline(s: FuncStatsSetup): TracePipeline {
     const now = s.nowNs(), seconds = (now - startNs) / 1e9;
     s.out.push(
       s.json
-        ? JSON.stringify(funcStatsJson(rows, now, s.wallOffsetNs, seconds, final))
+        ? JSON.stringify(funcStatsJson(rows, { tsNs: now, wallOffsetNs: s.wallOffsetNs, seconds, final }))
         : formatFuncStats(rows, seconds, s.intervalS !== undefined) + "\n",
     );
     tables++;

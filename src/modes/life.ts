@@ -41,7 +41,6 @@ import { lifePipeline } from "./life_pipeline.ts";
 import { funcStatsPipeline } from "./func_stats_pipeline.ts";
 import { rttPipeline } from "./rtt_pipeline.ts";
 import { readLatencies } from "../bpf/latency_maps.ts";
-import { RTT_CONN } from "../event/layout.ts";
 
 /** Whether any packet filter is set. */
 function hasFilter(opts: Options): boolean {
@@ -302,7 +301,6 @@ async function startLife(opts: Options, session: SessionContext) {
     if (opts.mode === "rtt") {
       const rtt = rttPipeline({
         conns: obj.map("rtt_conns"),
-        valueSize: RTT_CONN.size,
         samples: opts.rttDetail ? pipeline : undefined,
         intervalS: opts.intervalS,
         json: opts.json,

@@ -11,13 +11,12 @@ import { decodeRttConnection, type RttConnection } from "../event/rtt_conn.ts";
 import { formatRttHistograms, plural, rttJson } from "../output/rtt_histograms.ts";
 import type { LineWriter } from "../output/line_writer.ts";
 import type { TracePipeline } from "./trace_session.ts";
-import { RTT_KEY } from "../event/layout.ts";
+import { RTT_CONN, RTT_KEY } from "../event/layout.ts";
 
 /** What the pipeline reads and where it writes. */
 export interface RttSetup {
   /** map rtt_conns: socket address -> struct nt_rtt_conn */
   readonly conns: BpfMap;
-  readonly valueSize: number;
   /** --rtt-detail: the pipeline that prints each sample */
   readonly samples?: TracePipeline;
   readonly intervalS?: number;
@@ -30,7 +29,7 @@ export interface RttSetup {
 
 /** Every connection in the map. */
 function readConnections(s: RttSetup): RttConnection[] {
-  const value = new Uint8Array(s.valueSize);
+  const value = new Uint8Array(RTT_CONN.size);
   const out: RttConnection[] = [];
   for (const key of s.conns.keys(RTT_KEY.size)) {
     if (s.conns.lookup(key, value)) out.push(decodeRttConnection(key, value));
@@ -49,7 +48,7 @@ export function rttPipeline(s: RttSetup): TracePipeline {
     const now = s.nowNs(), seconds = (now - startNs) / 1e9;
     s.out.push(
       s.json
-        ? JSON.stringify(rttJson(conns, now, s.wallOffsetNs, seconds, final))
+        ? JSON.stringify(rttJson(conns, { tsNs: now, wallOffsetNs: s.wallOffsetNs, seconds, final }))
         : formatRttHistograms(conns, seconds, final),
     );
   };

@@ -144,21 +144,33 @@ export interface RunCounts {
   socketBlocks?: number;
 }
 
-/** --func-stats: the calls per point (most first), at an interval or at exit. */
-export function funcStatsJson(
-  rows: readonly PointCalls[],
-  tsNs: number,
-  wallOffsetNs: number,
-  seconds: number,
-  final: boolean,
-): Record<string, unknown> {
+/** When counts were read from the kernel: at an --interval or at exit (func_stats, rtt). */
+export interface Reading {
+  /** the kernel's clock then, and its offset to the wall clock */
+  readonly tsNs: number;
+  readonly wallOffsetNs: number;
+  /** since tracing began */
+  readonly seconds: number;
+  /** at exit */
+  readonly final: boolean;
+}
+
+/** The head of an object of counts read from the kernel. */
+export function readingJson(type: string, r: Reading): Record<string, unknown> {
   return {
-    type: "func_stats",
+    type,
     v: JSON_SCHEMA_VERSION,
-    ts_ns: tsNs,
-    time: isoTime(tsNs, wallOffsetNs),
-    seconds: Math.round(seconds * 1000) / 1000,
-    final,
+    ts_ns: r.tsNs,
+    time: isoTime(r.tsNs, r.wallOffsetNs),
+    seconds: Math.round(r.seconds * 1000) / 1000,
+    final: r.final,
+  };
+}
+
+/** --func-stats: the calls per point (most first), at an interval or at exit. */
+export function funcStatsJson(rows: readonly PointCalls[], reading: Reading): Record<string, unknown> {
+  return {
+    ...readingJson("func_stats", reading),
     calls: sortedCalls(rows).map((r) => ({ point: r.point, calls: r.calls, recent: r.recent })),
   };
 }

@@ -6,18 +6,15 @@
  */
 import { type RttConnection, rttSlotRange } from "../event/rtt_conn.ts";
 import { histogramBars } from "./histogram_bars.ts";
-import { isoTime, JSON_SCHEMA_VERSION } from "./json_records.ts";
+import { formatEndpoint } from "./socket_line.ts";
+import { type Reading, readingJson } from "./json_records.ts";
 
 /** Connections printed in text, the most sampled first; --json lists them all. */
 export const RTT_TEXT_MAX = 100;
 
-function endpoint(family: 4 | 6, addr: string, port: number): string {
-  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
 /** A connection as "10.0.0.1:40000 -> 10.0.0.2:443". */
 export function rttConnectionName(c: RttConnection): string {
-  return `${endpoint(c.family, c.saddr, c.sport)} -> ${endpoint(c.family, c.daddr, c.dport)}`;
+  return `${formatEndpoint(c.family, c.saddr, c.sport)} -> ${formatEndpoint(c.family, c.daddr, c.dport)}`;
 }
 
 /** "1 connection", "2 connections". */
@@ -58,20 +55,9 @@ export function formatRttHistograms(conns: readonly RttConnection[], seconds: nu
 }
 
 /** The histograms as one JSON object (type "rtt"). */
-export function rttJson(
-  conns: readonly RttConnection[],
-  tsNs: number,
-  wallOffsetNs: number,
-  seconds: number,
-  final: boolean,
-): Record<string, unknown> {
+export function rttJson(conns: readonly RttConnection[], reading: Reading): Record<string, unknown> {
   return {
-    type: "rtt",
-    v: JSON_SCHEMA_VERSION,
-    ts_ns: tsNs,
-    time: isoTime(tsNs, wallOffsetNs),
-    seconds: Math.round(seconds * 1000) / 1000,
-    final,
+    ...readingJson("rtt", reading),
     connections: sortedConnections(conns).filter((c) => c.samples > 0).map((c) => ({
       family: c.family,
       saddr: c.saddr,

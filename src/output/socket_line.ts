@@ -34,8 +34,9 @@ export interface SocketLineContext {
 
 const POINT_WIDTH = 20;
 
-function endpoint(ev: SocketEvent, addr: string, port: number): string {
-  return ev.family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+/** An address and port as a socket line shows it: "10.0.0.1:80", "[fd00::1]:80". */
+export function formatEndpoint(family: 4 | 6, addr: string, port: number): string {
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 /** A congestion state's name as the C nettrace prints it (CA_Open). */
@@ -64,8 +65,8 @@ function bytesText(n: number): string {
 /** The socket part of a line: connection, states, counters (TCP), the point's value. Pure. */
 export function formatSocket(ev: SocketEvent, ctx: Pick<SocketLineContext, "resetReason" | "hz" | "value">): string {
   const value = ctx.value?.(ev);
-  const conn = `${ipProtocolName(ev.protocol)}: ${endpoint(ev, ev.saddr, ev.sport)} -> ${
-    endpoint(ev, ev.daddr, ev.dport)
+  const conn = `${ipProtocolName(ev.protocol)}: ${formatEndpoint(ev.family, ev.saddr, ev.sport)} -> ${
+    formatEndpoint(ev.family, ev.daddr, ev.dport)
   }`;
   const state = value?.is === "state" ? `${stateName(ev.state)}->${stateName(value.state)}` : stateName(ev.state);
   const bytes = value?.is === "bytes" ? ` ${bytesText(value.bytes)}` : "";

@@ -29,7 +29,12 @@ Deno.test("func-stats: the table, with the recent calls beside the total when pr
 });
 
 Deno.test("func-stats: the JSON object follows the schema", () => {
-  const o = funcStatsJson(ROWS, 5_000_000_000, 1_764_800_000_000_000_000, 5.04, true);
+  const o = funcStatsJson(ROWS, {
+    tsNs: 5_000_000_000,
+    wallOffsetNs: 1_764_800_000_000_000_000,
+    seconds: 5.04,
+    final: true,
+  });
   assertEquals(schemaProblem(o), undefined, JSON.stringify(o));
   assertEquals((o.calls as unknown[]).length, 3);
 });

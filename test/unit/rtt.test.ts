@@ -75,7 +75,12 @@ Deno.test("rtt: the histograms, the most sampled connection first; the text is b
     formatRttHistograms(many, 1, true),
     /\.\.\. and 3 connections with fewer samples \(--json lists them all\)\n$/,
   );
-  const json = rttJson([c, busier, empty], 5_000_000_000, 1_700_000_000_000_000_000, 5, true);
+  const json = rttJson([c, busier, empty], {
+    tsNs: 5_000_000_000,
+    wallOffsetNs: 1_700_000_000_000_000_000,
+    seconds: 5,
+    final: true,
+  });
   assertEquals(schemaProblem(json), undefined, JSON.stringify(json));
   const conns = json.connections as Array<Record<string, unknown>>;
   assertEquals(conns.map((x) => x.sport), [40001, 40000]);
@@ -85,7 +90,7 @@ Deno.test("rtt: the histograms, the most sampled connection first; the text is b
     { from_us: 512, to_us: 1024, count: 1 },
   ]);
   assertEquals(conns[1].avg_us, 200);
-  assertEquals(schemaProblem(rttJson(many, 1, 0, 1, false)), undefined);
+  assertEquals(schemaProblem(rttJson(many, { tsNs: 1, wallOffsetNs: 0, seconds: 1, final: false })), undefined);
   assert(schemaProblem({ ...json, connections: [{ ...conns[0], samples: "9" }] }), "a malformed object is refused");
 });
 

@@ -90,6 +90,8 @@ export class VethPair {
         await must(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", "veth0", "nodad"]);
         await must(["ip", "-n", ns, "link", "set", "veth0", "up"]);
       }
+      // a packet sent before the carrier is up is lost: wait for both ends
+      for (const ns of [t.a, t.b]) await waitCarrier(ns, "veth0");
     } catch (e) {
       await t.destroy();
       throw e;
@@ -127,6 +129,17 @@ export class VethPair {
   async destroy(): Promise<void> {
     await sh(["ip", "netns", "del", this.a]);
     await sh(["ip", "netns", "del", this.b]);
+  }
+}
+
+/** Waits (up to 5 s) until a device in a namespace has its carrier (LOWER_UP); throws if it never comes. */
+async function waitCarrier(ns: string, dev: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const r = await sh(["ip", "-n", ns, "-o", "link", "show", dev]);
+    if (/[<,]LOWER_UP[,>]/.test(r.stdout)) return;
+    if (Date.now() > deadline) throw new Error(`${ns}: ${dev} has no carrier after 5 s: ${r.stdout.trim()}`);
+    await new Promise((res) => setTimeout(res, 20));
   }
 }
 

@@ -4,12 +4,8 @@
  *
  * Kernel text lives in the top of the address space (x86_64 and arm64 both
  * put it above 0xffff000000000000), so an address is kept as a double: its
- * distance from that base, below 2^48 and exact. /proc/kallsyms has some
- * 120,000 text symbols; parsing their bytes without a BigInt or a name
- * string per line keeps the first drop line from waiting on the table (a
- * quarter of a second here, seconds under emulation). Only the names are
- * kept, back to back in one byte array (about 2.5 MB of the file's 5.5), and
- * made strings when asked for.
+ * distance from that base, below 2^48 and exact. The file (some 120,000
+ * text symbols, 5.5 MB) is kept as one latin1 string and searched in place.
  * @module
  */
 
@@ -21,11 +17,11 @@ const BASE_HI = 0xffff0000;
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) HEX["0123456789abcdef".charCodeAt(i)] = HEX["0123456789ABCDEF".charCodeAt(i)] = i;
 
-/** The number in the 8 hex digits at b[at], or -1. */
-function hex8(b: Uint8Array, at: number): number {
+/** The number in the 8 hex digits at s[at], or -1. */
+function hex8(s: string, at: number): number {
   let v = 0;
   for (let i = at; i < at + 8; i++) {
-    const d = HEX[b[i]];
+    const d = HEX[s.charCodeAt(i) & 0xff];
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -34,123 +30,159 @@ function hex8(b: Uint8Array, at: number): number {
 
 const latin1 = new TextDecoder("latin1");
 
-/** A sorted table of kernel text symbols. */
+/** A kernel text symbol's line: address (high 32 bits at least BASE_HI), type t T w W, name, "\t[module]". */
+const TEXT_LINE = /^(ffff[0-9a-f]{4})([0-9a-f]{8}) [tTwW] ([^\t\n]+)(?:\t\[([^\]\n]+)\])?$/gm;
+
+/** Text symbols in address order: addresses (- BASE), names, and the module of each module function. */
+interface SymbolTable {
+  readonly addrs: Float64Array;
+  readonly names: readonly string[];
+  readonly modules: ReadonlyMap<string, string>;
+}
+
+/** The text symbols of the lines of s from `from` on (TEXT_LINE, natively matched: no loop per character). */
+function symbolTable(s: string, from: number): SymbolTable {
+  const re = new RegExp(TEXT_LINE.source, "gm");
+  re.lastIndex = from;
+  let addrs: number[] = [], names: string[] = [];
+  const modules = new Map<string, string>();
+  let sorted = true, prev = -1;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    const addr = (parseInt(m[1], 16) - BASE_HI) * 0x100000000 + parseInt(m[2], 16);
+    if (addr < prev) sorted = false;
+    prev = addr;
+    addrs.push(addr);
+    names.push(m[3]);
+    if (m[4] !== undefined) modules.set(m[3], m[4]);
+  }
+  if (!sorted) {
+    const order = addrs.map((_, i) => i).sort((a, b) => addrs[a] - addrs[b]);
+    [addrs, names] = [order.map((i) => addrs[i]), order.map((i) => names[i])];
+  }
+  return { addrs: Float64Array.from(addrs), names, modules };
+}
+
+/** Index of the last address <= key in ascending addrs, or -1. */
+function lastAtOrBelow(addrs: Float64Array, key: number): number {
+  let lo = 0, hi = addrs.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (addrs[mid] <= key) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+/**
+ * Kernel symbols from /proc/kallsyms, kept as the file's text. The kernel image's symbols come first and in
+ * address order (the kernel's own lookups search them by bisection), so an address is found by bisecting the
+ * text itself: nothing is parsed before the first lookup, which under emulation (TCG) took seconds for a table
+ * of every line. The modules' lines follow (a tab and "[module]"), in no order: they make a small sorted table.
+ * Lookups by name (rare: choosing attach points) make the full table once.
+ */
 export class Kallsyms {
-  /** the names, back to back (the file itself is not kept: a third of its size) */
-  readonly #names: Uint8Array;
-  /** address - BASE, ascending */
-  readonly #addrs: Float64Array;
-  /** where each symbol's name starts and ends in #names */
-  readonly #nameStart: Uint32Array;
-  readonly #nameEnd: Uint32Array;
+  readonly #text: string;
+  /** where the kernel image's lines end (the first module line) */
+  readonly #imageEnd: number;
+  #tail?: SymbolTable;
+  #all?: SymbolTable;
   readonly #cache = new Map<bigint, string>();
-  #allNamesList?: string[];
   #variants?: Map<string, string>;
   #nameSet?: Set<string>;
-  /** function name -> the module it is in ("nf_tables"); vmlinux's functions are not in it */
-  readonly #modules = new Map<string, string>();
 
-  /** Builds the table from /proc/kallsyms: its bytes, or (tests) its text. */
+  /** Takes /proc/kallsyms: its bytes, or (tests) its text. */
   constructor(file: Uint8Array | string) {
-    const b = typeof file === "string" ? new TextEncoder().encode(file) : file;
-    let cap = 1024, n = 0;
-    let addrs = new Float64Array(cap), starts = new Uint32Array(cap), ends = new Uint32Array(cap);
-    let names = new Uint8Array(1 << 16), used = 0;
-    let sorted = true, prev = -1;
-    for (let at = 0; at < b.length;) {
-      // "ffffffff81000000 T _text" or "ffffffffc0a01000 t nft_do_chain	[nf_tables]"
-      let eol = b.indexOf(0x0a, at);
-      if (eol < 0) eol = b.length;
-      const line = at;
-      at = eol + 1;
-      if (eol - line < 20 || b[line + 16] !== 0x20 || b[line + 18] !== 0x20) continue; // not a 64-bit address
-      const type = b[line + 17]; // t T w W
-      if (type !== 0x74 && type !== 0x54 && type !== 0x77 && type !== 0x57) continue;
-      const hi = hex8(b, line);
-      if (!(hi >= BASE_HI)) continue; // hidden (kptr_restrict, not root: all zeros) or not kernel text
-      const lo = hex8(b, line + 8);
-      if (lo < 0) continue;
-      const addr = (hi - BASE_HI) * 0x100000000 + lo;
-      const start = line + 19;
-      // the name ends at the line's end, or at a tab before "[module]"
-      let end = start;
-      while (end < eol && b[end] !== 0x09) end++;
-      if (end < eol) {
-        // "\t[module]"
-        const close = b.indexOf(0x5d, end);
-        if (b[end + 1] === 0x5b && close > end && close < eol) {
-          this.#modules.set(latin1.decode(b.subarray(start, end)), latin1.decode(b.subarray(end + 2, close)));
-        }
-      }
-      if (n === cap) {
-        cap *= 2;
-        addrs = grow(addrs, new Float64Array(cap));
-        starts = grow(starts, new Uint32Array(cap));
-        ends = grow(ends, new Uint32Array(cap));
-      }
-      const len = end - start;
-      if (used + len > names.length) names = grow(names, new Uint8Array(Math.max(names.length * 2, used + len)));
-      names.set(b.subarray(start, end), used);
-      if (addr < prev) sorted = false;
-      prev = addr;
-      addrs[n] = addr;
-      starts[n] = used;
-      ends[n] = used + len;
-      used += len;
-      n++;
-    }
-    if (!sorted) {
-      // /proc/kallsyms is in address order on the kernels seen so far; sort when one is not
-      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => addrs[a] - addrs[b]);
-      const [a2, s2, e2] = [new Float64Array(n), new Uint32Array(n), new Uint32Array(n)];
-      order.forEach((from, i) => {
-        a2[i] = addrs[from];
-        s2[i] = starts[from];
-        e2[i] = ends[from];
-      });
-      [addrs, starts, ends] = [a2, s2, e2];
-    }
-    // copies of the used parts: the doubling buffers go
-    this.#names = names.slice(0, used);
-    this.#addrs = addrs.slice(0, n);
-    this.#nameStart = starts.slice(0, n);
-    this.#nameEnd = ends.slice(0, n);
+    this.#text = typeof file === "string" ? file : latin1.decode(file);
+    const tab = this.#text.indexOf("\t");
+    this.#imageEnd = tab < 0 ? this.#text.length : this.#lineStart(tab);
   }
 
-  #name(i: number): string {
-    return latin1.decode(this.#names.subarray(this.#nameStart[i], this.#nameEnd[i]));
+  /** Where the line holding position p starts. */
+  #lineStart(p: number): number {
+    return p <= 0 ? 0 : this.#text.lastIndexOf("\n", p - 1) + 1;
   }
 
-  /** Every name, in address order (made on first use: lookups by name are rare). */
-  #allNames(): string[] {
-    this.#allNamesList ??= Array.from({ length: this.#addrs.length }, (_, i) => this.#name(i));
-    return this.#allNamesList;
+  /** The address (- BASE) of the line at `line`, or -1 (not a 64-bit kernel address: hidden, per-CPU). */
+  #lineAddr(line: number): number {
+    const s = this.#text;
+    if (s.charCodeAt(line + 16) !== 0x20) return -1;
+    const hi = hex8(s, line);
+    if (!(hi >= BASE_HI)) return -1;
+    const lo = hex8(s, line + 8);
+    return lo < 0 ? -1 : (hi - BASE_HI) * 0x100000000 + lo;
+  }
+
+  /** Whether the line at `line` is a text symbol (t T w W). */
+  #isText(line: number): boolean {
+    const t = this.#text.charCodeAt(line + 17);
+    return t === 0x74 || t === 0x54 || t === 0x77 || t === 0x57;
+  }
+
+  /** The kernel image's last text symbol at or below key and within a function's size: [address, name]. */
+  #imageSymbol(key: number): [number, string] | undefined {
+    const s = this.#text;
+    if (this.#imageEnd === 0 || !(this.#lineAddr(0) <= key)) return undefined;
+    // bisect the characters: lo is a line at or below key, every line from hi on is above it
+    let lo = 0, hi = this.#imageEnd;
+    for (;;) {
+      const mid = this.#lineStart((lo + hi) >>> 1);
+      if (mid <= lo) break;
+      if (this.#lineAddr(mid) <= key) lo = mid;
+      else hi = mid;
+    }
+    for (let next = s.indexOf("\n", lo) + 1; next > 0 && next < hi && this.#lineAddr(next) <= key;) {
+      lo = next;
+      next = s.indexOf("\n", lo) + 1;
+    }
+    // back to the nearest code symbol (data symbols sit between functions' ends and the next function)
+    for (let line = lo;; line = this.#lineStart(line - 1)) {
+      const addr = this.#lineAddr(line);
+      if (addr < 0 || key - addr > MAX_FUNCTION_SIZE) return undefined;
+      if (this.#isText(line)) {
+        const eol = s.indexOf("\n", line);
+        return [addr, s.slice(line + 19, eol < 0 ? s.length : eol)];
+      }
+      if (line === 0) return undefined;
+    }
+  }
+
+  /** Every text symbol, in address order (made on first use: lookups by name are rare). */
+  #table(): SymbolTable {
+    this.#all ??= symbolTable(this.#text, 0);
+    return this.#all;
   }
 
   /** The module a function is in, or undefined for the kernel image's own. */
   moduleOf(name: string): string | undefined {
-    return this.#modules.get(name);
+    this.#tail ??= symbolTable(this.#text, this.#imageEnd);
+    return this.#tail.modules.get(name);
   }
 
-  /** Number of symbols. */
+  /** Number of text symbols. */
   get size(): number {
-    return this.#addrs.length;
+    return this.#table().addrs.length;
   }
 
   /** Address of a symbol (first match), or undefined. */
   address(name: string): bigint | undefined {
-    const i = this.#allNames().indexOf(name);
-    return i < 0 ? undefined : BASE + BigInt(this.#addrs[i]);
+    const t = this.#table();
+    const i = t.names.indexOf(name);
+    return i < 0 ? undefined : BASE + BigInt(t.addrs[i]);
   }
 
   /** Start and end (the next symbol's address) of a function, or undefined. */
   range(name: string): { start: bigint; end: bigint } | undefined {
-    const i = this.#allNames().indexOf(name);
+    const t = this.#table();
+    const i = t.names.indexOf(name);
     if (i < 0) return undefined;
-    const start = this.#addrs[i];
+    const start = t.addrs[i];
     let j = i + 1;
-    while (j < this.#addrs.length && this.#addrs[j] === start) j++;
-    const end = j < this.#addrs.length ? this.#addrs[j] : start + 1;
+    while (j < t.addrs.length && t.addrs[j] === start) j++;
+    const end = j < t.addrs.length ? t.addrs[j] : start + 1;
     return { start: BASE + BigInt(start), end: BASE + BigInt(end) };
   }
 
@@ -159,7 +191,7 @@ export class Kallsyms {
     if (this.has(name)) return name;
     if (!this.#variants) {
       this.#variants = new Map();
-      for (const n of this.#allNames()) {
+      for (const n of this.#table().names) {
         const dot = n.indexOf(".");
         if (dot > 0 && !this.#variants.has(n.slice(0, dot))) this.#variants.set(n.slice(0, dot), n);
       }
@@ -169,7 +201,7 @@ export class Kallsyms {
 
   /** Whether a function of that name exists. */
   has(name: string): boolean {
-    this.#nameSet ??= new Set(this.#allNames());
+    this.#nameSet ??= new Set(this.#table().names);
     return this.#nameSet.has(name);
   }
 
@@ -177,30 +209,20 @@ export class Kallsyms {
   resolve(addr: bigint): string {
     const hit = this.#cache.get(addr);
     if (hit !== undefined) return hit;
-    const a = this.#addrs;
     const key = addr >= BASE ? Number(addr - BASE) : -1;
-    let lo = 0, hi = a.length - 1, found = -1;
-    while (key >= 0 && lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid] <= key) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
+    let best = key < 0 ? undefined : this.#imageSymbol(key);
+    if (key >= 0) {
+      this.#tail ??= symbolTable(this.#text, this.#imageEnd);
+      const i = lastAtOrBelow(this.#tail.addrs, key);
+      if (i >= 0 && (!best || this.#tail.addrs[i] > best[0])) best = [this.#tail.addrs[i], this.#tail.names[i]];
     }
     // no function is a megabyte long: such an offset means a symbol we do not know
-    const text = found < 0 || key - a[found] > MAX_FUNCTION_SIZE
+    const text = !best || key - best[0] > MAX_FUNCTION_SIZE
       ? `0x${addr.toString(16)}`
-      : `${this.#name(found)}+0x${(key - a[found]).toString(16)}`;
+      : `${best[1]}+0x${(key - best[0]).toString(16)}`;
     if (this.#cache.size < 65536) this.#cache.set(addr, text);
     return text;
   }
-}
-
-function grow<T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T {
-  (to as Float64Array).set(from as Float64Array);
-  return to;
 }
 
 let shared: Kallsyms | undefined;

@@ -28,3 +28,84 @@ Deno.test("kallsyms: resolves to func+0xoff within text symbols, modules include
   assertEquals(k.address("tcp_v4_rcv"), 0xffffffff81a00000n);
   assertEquals(k.has("hidden"), false);
 });
+
+Deno.test("kallsyms: the kernel image's lines are searched in place, per-CPU and data lines included", () => {
+  const k = new Kallsyms(
+    [
+      "0000000000000000 A fixed_percpu_data",
+      "0000000000001000 A cpu_number",
+      "ffffffff81000000 T _text",
+      "ffffffff81000000 T startup_64",
+      "ffffffff81000100 t early_fn",
+      "ffffffff81000200 r some_rodata",
+      "ffffffff81000300 T ip_rcv",
+      "ffffffff81000300 T ip_rcv_alias",
+      "ffffffff81000400 W weak_one",
+      "ffffffff81000500 t nf_hook_slow.isra.0",
+      "ffffffff82000000 D big_data",
+      "ffffffff83000000 B bss_end",
+      "ffffffffc0002000 t mod_b_fn\t[mod_b]",
+      "ffffffffc0001000 t mod_a_fn\t[mod_a]",
+      "ffffffffc0001800 t mod_a_other\t[mod_a]",
+    ].join("\n"),
+  );
+  // equal addresses: the last of them, as the kernel's own lookup
+  assertEquals(k.resolve(0xffffffff81000000n), "startup_64+0x0");
+  assertEquals(k.resolve(0xffffffff810000ffn), "startup_64+0xff");
+  // a read-only data symbol between functions does not end the function before it
+  assertEquals(k.resolve(0xffffffff81000250n), "early_fn+0x150");
+  assertEquals(k.resolve(0xffffffff81000310n), "ip_rcv_alias+0x10");
+  assertEquals(k.resolve(0xffffffff81000401n), "weak_one+0x1");
+  // more than a function's size past the last code symbol: unknown
+  assertEquals(k.resolve(0xffffffff82000010n), "0xffffffff82000010");
+  assertEquals(k.resolve(0xffffffff80000000n), "0xffffffff80000000");
+  // the modules' lines, in no order
+  assertEquals(k.resolve(0xffffffffc0001004n), "mod_a_fn+0x4");
+  assertEquals(k.resolve(0xffffffffc0001900n), "mod_a_other+0x100");
+  assertEquals(k.resolve(0xffffffffc0002010n), "mod_b_fn+0x10");
+  assertEquals(k.moduleOf("mod_a_other"), "mod_a");
+  assertEquals(k.moduleOf("ip_rcv"), undefined);
+  assertEquals(k.functionSymbol("nf_hook_slow"), "nf_hook_slow.isra.0");
+  assertEquals(k.range("early_fn"), { start: 0xffffffff81000100n, end: 0xffffffff81000300n });
+  assertEquals(k.size, 10);
+});
+
+Deno.test("kallsyms: hidden addresses (kptr_restrict) resolve to nothing", () => {
+  const k = new Kallsyms(["0000000000000000 T _text", "0000000000000000 T ip_rcv"].join("\n"));
+  assertEquals(k.resolve(0xffffffff81000010n), "0xffffffff81000010");
+  assertEquals(k.has("ip_rcv"), false);
+});
+
+Deno.test("kallsyms: every address of this machine's kernel resolves as a full table would", () => {
+  let file: Uint8Array;
+  try {
+    file = Deno.readFileSync("/proc/kallsyms");
+  } catch (e) {
+    console.log(`  skipped: /proc/kallsyms cannot be read here (${(e as Error).message})`);
+    return;
+  }
+  const k = new Kallsyms(file);
+  // the reference: every text line, sorted, as the old full table did
+  const lines = new TextDecoder("latin1").decode(file).split("\n");
+  const table = lines
+    .map((l) => /^(ffff[0-9a-f]{12}) [tTwW] ([^\t]+)/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => ({ addr: BigInt("0x" + m![1]), name: m![2] }));
+  if (table.length === 0) {
+    console.log("  skipped: /proc/kallsyms shows no addresses here (kptr_restrict)");
+    return;
+  }
+  const sorted = table.map((t, i) => ({ ...t, i })).sort((a, b) =>
+    a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.i - b.i
+  );
+  // a sample across the table: each symbol's start and a few bytes in
+  for (let j = 0; j < sorted.length; j += 97) {
+    const t = sorted[j];
+    let last = j;
+    while (last + 1 < sorted.length && sorted[last + 1].addr === t.addr) last++;
+    const want = sorted[last];
+    const next = last + 1 < sorted.length ? sorted[last + 1].addr : t.addr + 0x100000n;
+    const probe = t.addr + (next - t.addr > 4n ? 3n : 0n);
+    assertEquals(k.resolve(probe), `${want.name}+0x${(probe - want.addr).toString(16)}`, `at ${probe.toString(16)}`);
+  }
+});

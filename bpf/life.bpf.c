@@ -414,7 +414,7 @@ static __noinline int nt_life_sock(void *ctx, const struct nt_point *pt, struct 
 	nt_read_tcp(sk, e);
 	if (new_ca_state == 0 && e->ca_state == 0)
 		return 0;   /* Open to Open: a new socket's congestion control starting, nothing to tell */
-	if (!nt_rtt_wanted(sk, e))
+	if (!nt_rtt_wanted(sk, e, pt->rtt_point))
 		return 0;
 	nt_count(NT_STAT_SEEN);
 	if (!nt_rate_allows(rate_limit)) {

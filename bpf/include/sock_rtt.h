@@ -16,6 +16,7 @@
 const volatile __u32 sock_srtt_min_us = 0;    /* --tcp-srtt, --filter-srtt: events with a smaller smoothed RTT are left out */
 const volatile __u32 sock_rtt_min_us = 0;     /* --tcp-rtt: events whose last RTT sample is smaller are left out */
 const volatile __u32 sock_minrtt_min_us = 0;  /* --filter-minrtt: connections with a smaller minimum RTT are left out */
+const volatile bool rtt_points_only = false;  /* --monitor: the thresholds and rtt_mode hold at RTT points only */
 const volatile __u8 rtt_mode = 0;             /* 0 off; 1 --rtt: histograms only; 2 --rtt-detail: each sample too */
 
 /* A connection: its socket's address and its addresses and ports (a socket's
@@ -120,11 +121,14 @@ static __always_inline bool nt_rtt_count(struct sock *sk, const struct nt_sock_e
 }
 
 /* Whether a socket event passes the RTT thresholds and, in --rtt's modes, is a
- * new sample (counted here); --rtt without --rtt-detail sends none. */
-static __noinline bool nt_rtt_wanted(struct sock *sk, const struct nt_sock_event *e)
+ * new sample (counted here); --rtt without --rtt-detail sends none. With
+ * rtt_points_only (--monitor) a point that is no RTT point passes. */
+static __noinline bool nt_rtt_wanted(struct sock *sk, const struct nt_sock_event *e, __u32 rtt_point)
 {
 	if (!sk || !e)
 		return false;
+	if (rtt_points_only && !rtt_point)
+		return true;
 	if (sock_srtt_min_us && e->srtt_us < sock_srtt_min_us)
 		return false;
 	if (sock_rtt_min_us && e->rtt_us < sock_rtt_min_us)

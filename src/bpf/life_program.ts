@@ -40,6 +40,8 @@ export interface PlannedPoint {
   ret?: boolean;
   /** --trace-matcher names other points: this one opens no context, it only follows packets matched there */
   followOnly?: boolean;
+  /** --monitor: an RTT point, where the RTT thresholds hold (rtt.pointsOnly) */
+  rttPoint?: boolean;
 }
 
 /** Whether the point's return is probed too: a clone function, or --ret, hooked as a function (not a socket point). */
@@ -68,8 +70,8 @@ export interface LifeProgramConfig {
   /** --pkt-fixed: every point matches the packet against the filter, also in a known context */
   pktFixed?: boolean;
   /** socket events' RTT thresholds (µs, 0 = off) and --rtt's mode: 1 histograms only (map rtt_conns), 2 each
-   * sample too */
-  rtt?: { srttMinUs: number; rttMinUs: number; minRttMinUs: number; mode: 0 | 1 | 2 };
+   * sample too; pointsOnly (--monitor): they hold at the points marked rttPoint, the others pass */
+  rtt?: { srttMinUs: number; rttMinUs: number; minRttMinUs: number; mode: 0 | 1 | 2; pointsOnly?: boolean };
   /** --latency-summary (mode 1: beside the events) and --latency (2: only the events that end a packet's life, which
    * -c counts): the latencies counted in the kernel, per point (maps lat_stats, lat_slots); includeFree:
    * --latency-free */
@@ -106,6 +108,7 @@ function pointBytes(p: PlannedPoint): Uint8Array {
   v.setUint16(POINT.location_offset, o.location ?? 0, true);
   b[POINT.skb_arg] = p.skbArg ?? 0;
   b[POINT.follow_only] = p.followOnly ? 1 : 0;
+  b[POINT.rtt_point] = p.rttPoint ? 1 : 0;
   if (p.leaf.sock) {
     v.setUint16(POINT.sk_offset, o.sk ?? 0, true);
     v.setUint16(POINT.rst_reason_offset, o.rstReason ?? 0, true);
@@ -319,6 +322,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       sock_rtt_min_us: u32(cfg.rtt?.rttMinUs ?? 0),
       sock_minrtt_min_us: u32(cfg.rtt?.minRttMinUs ?? 0),
       rtt_mode: new Uint8Array([cfg.rtt?.mode ?? 0]),
+      rtt_points_only: new Uint8Array([cfg.rtt?.pointsOnly ? 1 : 0]),
       latency_mode: new Uint8Array([cfg.latency?.mode ?? 0]),
       latency_free: new Uint8Array([cfg.latency?.includeFree ? 1 : 0]),
       latency_packets: u32(cfg.points.length),

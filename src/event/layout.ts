@@ -52,6 +52,7 @@ export const POINT = {
   rst_reason_offset: 10,
   ca_state_offset: 12,
   follow_only: 14,
+  rtt_point: 15,
   value_offset: 16,
   value_size: 18,
   size: 20,

@@ -43,6 +43,21 @@ function startDrop(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
   const pcap = opts.write ? PcapngSink.open(opts.write, opts.snaplen) : undefined;
   if (pcap) session.onClose(() => pcap.close());
+  const loaded = loadDrop(opts, session, pcap ? opts.snaplen : 0);
+  const pipeline = dropPipeline(opts, session, { ...loaded, pcap });
+  const object = loaded.object;
+  return { program: { object, close: () => object.close() }, pipeline };
+}
+
+/** The loaded drop program: its object, the kernel's drop reasons (none before 5.17), where it sees drops. */
+export interface LoadedDrop {
+  readonly object: BpfObject;
+  readonly reasons?: DropLineContext["reasons"];
+  readonly point: string;
+}
+
+/** Loads and attaches the drop program (--drop, --monitor's drops); snaplen: the bytes of each packet sent (-w). */
+export function loadDrop(opts: Options, session: SessionContext, snaplen: number): LoadedDrop {
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -65,7 +80,7 @@ function startDrop(opts: Options, session: SessionContext) {
       transport: session.transport,
       rateLimit: opts.rateLimit,
       stormLimit: opts.stormLimit,
-      snaplen: pcap ? opts.snaplen : 0,
+      snaplen,
       consumedReason: reasons.consumed,
       tpHasReason: reasons.source !== "none",
       btfCustomPath,
@@ -76,14 +91,7 @@ function startDrop(opts: Options, session: SessionContext) {
   }
   log("info", `drops seen at ${prog.point}`);
   if (compat) writeErr(compatNotice(compat, "drop", session.transport));
-  const pipeline = dropPipeline(opts, session, {
-    object: prog.object,
-    reasons: reasons.source === "none" ? undefined : reasons,
-    point: prog.point,
-    pcap,
-  });
-  const object = prog.object;
-  return { program: { object, close: () => object.close() }, pipeline };
+  return { object: prog.object, reasons: reasons.source === "none" ? undefined : reasons, point: prog.point };
 }
 
 /** What the drop pipeline needs of the loaded program. */

@@ -67,8 +67,38 @@ export interface TracePipeline {
   summary(losses: LossReport): string;
 }
 
-/** A mode's start: loads and attaches its program (the transport is chosen), returns it with its pipeline. */
-export type ModeStart = (session: SessionContext) => Promise<{ program: TraceProgram; pipeline: TracePipeline }>;
+/** A loaded program with the pipeline its records go through. */
+export interface TracePart {
+  readonly program: TraceProgram;
+  readonly pipeline: TracePipeline;
+}
+
+/**
+ * A mode's start: loads and attaches its program (the transport is chosen), returns it with its pipeline; or
+ * several programs, each with its pipeline (--monitor: the drop program and the socket points), read side by side.
+ */
+export type ModeStart = (session: SessionContext) => Promise<TracePart | readonly TracePart[]>;
+
+/** One part's reader and its losses, once started. */
+interface RunningPart extends TracePart {
+  readonly reader: RingReader;
+  readonly losses: LossReport;
+}
+
+/** The counts of several parts as one (the JSON summary). */
+function addCounts(all: RunCounts[]): RunCounts {
+  const sum = (f: (c: RunCounts) => number | undefined) =>
+    all.some((c) => f(c) !== undefined) ? all.reduce((n, c) => n + (f(c) ?? 0), 0) : undefined;
+  return {
+    shown: sum((c) => c.shown)!,
+    summarized: sum((c) => c.summarized),
+    lost: sum((c) => c.lost)!,
+    limited: sum((c) => c.limited)!,
+    notFollowed: sum((c) => c.notFollowed)!,
+    stormFull: sum((c) => c.stormFull),
+    socketBlocks: sum((c) => c.socketBlocks),
+  };
+}
 
 /**
  * Runs a trace session until a signal, the mode's own stop (-c, a --diag ERROR) or a closed stdout; the mode checks
@@ -79,10 +109,8 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
   const outFile = opts.output ? OutputFile.open(opts.output, opts.outputTruncate, opts.outputRotate) : undefined;
   const closers: Array<() => void> = [];
   const stop = new StopSignal();
-  let program: TraceProgram | undefined;
-  let pipeline: TracePipeline | undefined;
-  let reader: RingReader | undefined;
-  let losses: LossReport | undefined;
+  const started: TracePart[] = [];
+  const running: RunningPart[] = [];
   try {
     const transport = resolveTransport(opts.transport, kernelHasRingBuffer);
     log("info", `events through the ${bufferName(transport)}`);
@@ -94,53 +122,63 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
       wallOffsetNs: wallClockOffsetNs(),
       onClose: (c) => closers.push(c),
     };
-    ({ program, pipeline } = await start(session));
+    const parts = await start(session);
+    started.push(...(Array.isArray(parts) ? parts as readonly TracePart[] : [parts as TracePart]));
     const buffer = bufferName(transport);
-    losses = new LossReport(
-      new PerCpuCounters(program.object.map("stats")),
-      buffer,
-      opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
-    );
-    const handle = pipeline.record;
-    reader = openEventReader(transport, opts.ringReader, program.object.map("events"), opts.ringSize, (v, o, s) => {
-      if (!stop.stopped) handle(v, o, s);
-    });
-    pipeline.prepare?.();
+    for (const part of started) {
+      const losses = new LossReport(
+        new PerCpuCounters(part.program.object.map("stats")),
+        buffer,
+        opts.json ? (what, count, total) => out.push(JSON.stringify(lossJson(what, count, total, buffer))) : undefined,
+      );
+      const handle = part.pipeline.record;
+      const onRecord: RecordHandler = (v, o, size) => {
+        if (!stop.stopped) handle(v, o, size);
+      };
+      const events = part.program.object.map("events");
+      const reader = openEventReader(transport, opts.ringReader, events, opts.ringSize, onRecord);
+      running.push({ ...part, reader, losses });
+    }
+    for (const p of running) p.pipeline.prepare?.();
     await settleMemory();
     writeErr("begin trace...");
     let lastLossCheck = performance.now();
+    // several parts: the first one's wait paces the loop, and every part is drained on each turn
+    const [first] = running;
     while (!stop.stopped) {
-      await reader.wait(POLL_MS);
-      reader.drain();
+      await first.reader.wait(POLL_MS);
+      for (const p of running) p.reader.drain();
       const now = performance.now();
-      pipeline.tick?.(now);
+      for (const p of running) p.pipeline.tick?.(now);
       if (!out.flush()) stop.request("stdout closed");
       if (now - lastLossCheck >= LOSS_CHECK_MS) {
         lastLossCheck = now;
-        losses.check();
+        for (const p of running) p.losses.check();
       }
     }
     if (stop.reason === "signal") {
-      reader.drain();
-      pipeline.finish?.();
+      for (const p of running) {
+        p.reader.drain();
+        p.pipeline.finish?.();
+      }
     }
-    pipeline.end?.();
+    for (const p of running) p.pipeline.end?.();
     out.flush();
-    losses.check();
+    for (const p of running) p.losses.check();
     if (opts.json) {
-      out.push(JSON.stringify(summaryJson(pipeline.counts(losses))));
+      out.push(JSON.stringify(summaryJson(addCounts(running.map((p) => p.pipeline.counts(p.losses))))));
       out.flush();
     }
   } finally {
-    reader?.close();
-    await program?.detach?.();
-    program?.close();
+    for (const p of running) p.reader.close();
+    for (const p of started) await p.program.detach?.();
+    for (const p of started) p.program.close();
     // last registered, first run: what writes to a file is done before the file is closed
     for (const c of closers.reverse()) c();
     stop.dispose();
     outFile?.close();
   }
   writeErr("end trace...");
-  writeErr(pipeline!.summary(losses!));
+  for (const p of running) writeErr(p.pipeline.summary(p.losses));
   return 0;
 }

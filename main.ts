@@ -39,6 +39,10 @@ async function run(argv: string[]): Promise<number> {
     const { runCheck } = await import("./src/modes/check.ts");
     return await runCheck(opts);
   }
+  if (opts.mode === "monitor") {
+    const { runMonitor } = await import("./src/modes/monitor.ts");
+    return await runMonitor(opts);
+  }
   if (opts.mode === "drop") {
     const { runDrop } = await import("./src/modes/drop.ts");
     return await runDrop(opts);

@@ -3,7 +3,8 @@
  *
  * A UDP flood to a closed port inside test namespaces (fixed packet count,
  * sent with sendmmsg by bench/udp_flood.c, built with clang);
- * first untraced, then under --drop with its storm limit, then with
+ * first untraced, then under --drop with its storm limit (and under
+ * --monitor, the same drops judged by the rules), then with
  * --no-storm-limit for each transport and reader (the ring buffer read by
  * mmap or by libbpf's callback, a perf buffer read the same two ways):
  * packets sent and the sender's rate, kernel drops (the namespace's own Udp
@@ -78,6 +79,8 @@ const READERS: Array<[string, string[]]> = [
   ["--drop (storm limit 100/s)", []],
   ["--drop -m raw_tracepoint (storm limit)", ["--attach-method", "raw_tracepoint"]],
   ["--drop --json (storm limit)", ["--json"]],
+  // the monitor: the same drops through the same storm limit, judged by the rules, with its socket points attached
+  ["--monitor (storm limit 100/s)", ["--monitor"]],
   ["ringbuf mmap, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap"]],
   ["ringbuf callback, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "callback"]],
   ["perf mmap, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "mmap"]],
@@ -126,7 +129,8 @@ async function storm(net: VethPair, reader: string, readerArgs: string[]): Promi
   if (pcap >= 0) await Deno.remove(readerArgs[pcap + 1]).catch(() => {});
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const outFile = `${WORK}${reader.replace(/[^\w]+/g, "-")}.out`;
-  const run = await startToFile(["--drop", "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);
+  const mode = readerArgs[0] === "--monitor" ? [] : ["--drop"];
+  const run = await startToFile([...mode, "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);
 
   const floodStart = Date.now();
   const { sent, rate } = await flood(net);
@@ -139,7 +143,7 @@ async function storm(net: VethPair, reader: string, readerArgs: string[]): Promi
   const peakRssMiB = vmHwmKiB(run.child.pid) / 1024;
   const stderr = await run.stop();
   const after = await net.snmpCounter(net.b, "Udp", "NoPorts");
-  const m = stderr.match(/end trace\.\.\.\n(\d+) events shown, (\d+) summarized, (\d+) lost/);
+  const m = stderr.match(/end trace\.\.\.\n(?:drops: )?(\d+) events shown, (\d+) summarized, (\d+) lost/);
   if (!m) throw new Error(`no summary from nettrace: ${stderr}`);
   const printed = Number(m[1]);
   return {

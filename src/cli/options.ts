@@ -26,7 +26,17 @@ import {
 } from "./values.ts";
 
 /** What nettrace was asked to do. */
-export type Mode = "life" | "sock" | "rtt" | "drop" | "check" | "trace-list" | "explain" | "help" | "version";
+export type Mode =
+  | "life"
+  | "sock"
+  | "rtt"
+  | "drop"
+  | "monitor"
+  | "check"
+  | "trace-list"
+  | "explain"
+  | "help"
+  | "version";
 
 /** Parsed command line. */
 export interface Options {
@@ -432,13 +442,15 @@ export const OPTION_TABLE: OptionSpec[] = [
   {
     long: "tcp-rtt",
     value: "MS",
-    help: "with --sock: only events of TCP sockets whose last RTT sample is at least MS milliseconds",
+    help: "with --sock: only events of TCP sockets whose last RTT sample is at least MS milliseconds; with " +
+      "--monitor: show RTT samples of at least MS milliseconds",
     apply: (o, v, n) => setRttMin(o, "rttUs", n, v),
   },
   {
     long: "tcp-srtt",
     value: "MS",
-    help: "with --sock: only events of TCP sockets whose smoothed RTT is at least MS milliseconds",
+    help: "with --sock: only events of TCP sockets whose smoothed RTT is at least MS milliseconds; with " +
+      "--monitor: show RTT samples of sockets whose smoothed RTT is at least MS milliseconds",
     apply: (o, v, n) => setRttMin(o, "srttUs", n, v),
   },
   {
@@ -463,6 +475,13 @@ export const OPTION_TABLE: OptionSpec[] = [
     help: "socket mode: trace sockets instead of packets, one line per event (states, sends, receives, " +
       "retransmissions, timers, resets, close); the address and port filters apply to the connection",
     apply: (o, _v, n) => setMode(o, "sock", n),
+  },
+  {
+    long: "monitor",
+    help: "monitor mode, for production: only abnormal events, each with its finding from the rules (drops, " +
+      "resets, retransmission timeouts, congestion losses; RTT samples with --tcp-rtt or --tcp-srtt), " +
+      "repeats summarized",
+    apply: (o, _v, n) => setMode(o, "monitor", n),
   },
   {
     long: "basic",
@@ -690,10 +709,10 @@ export function parseArgs(argv: string[]): Options {
   }
   for (const name of opts.rttMin.given) {
     const want = name.startsWith("--tcp-") ? "sock" : "rtt";
-    if (opts.mode !== want) {
+    if (opts.mode !== want && !(want === "sock" && opts.mode === "monitor")) {
       throw new UsageError(
         want === "sock"
-          ? `${name} is for --sock (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)`
+          ? `${name} is for --sock and --monitor (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)`
           : `${name} is for --rtt and --rtt-detail (--sock takes --tcp-rtt and --tcp-srtt)`,
       );
     }
@@ -738,6 +757,21 @@ export function parseArgs(argv: string[]): Options {
       );
     }
   }
+  if (opts.mode === "monitor") {
+    const notMonitor = (
+      [
+        [opts.diag !== undefined, "--diag (--monitor diagnoses every event it shows)"],
+        [opts.basic, "--basic (--monitor prints one line per event)"],
+        [opts.write !== undefined, "-w"],
+        [opts.minLatencyUs !== undefined, "--min-latency"],
+        [opts.ret, "--ret"],
+        [opts.trace.length > 0 || opts.traceRegex !== undefined, "-t (--monitor's points are those of the rules)"],
+        [opts.traceStack.length > 0, "--trace-stack"],
+        [opts.hooks, "--hooks"],
+      ] as Array<[boolean, string]>
+    ).find(([given]) => given)?.[1];
+    if (notMonitor) throw new UsageError(`--monitor cannot be combined with ${notMonitor}`);
+  }
   if (opts.tinyShow && (opts.mode !== "life" || opts.basic || opts.json || opts.funcStats)) {
     throw new UsageError("--tiny-show shortens the text of lifecycle blocks (not --basic, --json or other modes)");
   }
@@ -766,9 +800,11 @@ export function parseArgs(argv: string[]): Options {
   if (opts.write && opts.output && opts.write === opts.output) {
     throw new UsageError(`-w and -o name the same file '${opts.write}'`);
   }
-  if (opts.mode === "drop" && opts.stormLimit > 0 && !opts.ringSizeGiven) opts.ringSize = STORM_RING_SIZE;
-  if (opts.stormLimitGiven && opts.mode !== "drop") {
-    throw new UsageError("--storm-limit and --no-storm-limit are for --drop");
+  if ((opts.mode === "drop" || opts.mode === "monitor") && opts.stormLimit > 0 && !opts.ringSizeGiven) {
+    opts.ringSize = STORM_RING_SIZE;
+  }
+  if (opts.stormLimitGiven && opts.mode !== "drop" && opts.mode !== "monitor") {
+    throw new UsageError("--storm-limit and --no-storm-limit are for --drop and --monitor");
   }
   if (opts.output && (opts.mode === "check" || opts.mode === "trace-list")) {
     throw new UsageError(

@@ -2,8 +2,7 @@
  * The C nettrace's command lines from its documentation
  * (test/fixtures/c_command_lines.txt), run unchanged against this kernel:
  * each begins tracing and stops cleanly on SIGINT with nothing left
- * attached, `-t ?` lists the tree, and the modes this project does not have
- * yet (--monitor) are refused as unknown, exit 2. A line whose only points
+ * attached, and `-t ?` lists the tree. A line whose only points
  * are functions this kernel cannot probe says so in one line (exit 2): that
  * is a fact of the machine, printed. The parsing of every line is checked
  * without a kernel in test/unit/c_options.test.ts.
@@ -20,12 +19,6 @@ const LINES = Deno.readTextFileSync(`${ROOT}test/fixtures/c_command_lines.txt`).
 for (const line of LINES) {
   const argv = line.split(" ");
   kernelTest(`C command line: nettrace ${line}`, async () => {
-    if (argv.includes("--monitor")) {
-      const r = await runNettrace(argv);
-      assertEquals(r.code, 2, r.stderr);
-      assertEquals(r.stderr, "nettrace: unknown option '--monitor' (see nettrace -h)\n");
-      return;
-    }
     if (line === "-t ?") {
       const r = await runNettrace(argv);
       assertEquals(r.code, 0, r.stderr);

@@ -163,6 +163,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "force", undefined],
   [undefined, "drop", undefined],
   [undefined, "sock", undefined],
+  [undefined, "monitor", undefined],
   [undefined, "tiny-show", undefined],
   [undefined, "rtt", undefined],
   [undefined, "rtt-detail", undefined],

@@ -101,14 +101,16 @@ Deno.test("rtt: the modes and their thresholds, in µs; each threshold for its m
   assertEquals(parseArgs(["--rtt-detail"]).rttDetail, true);
   const sock = parseArgs(["--sock", "--tcp-rtt", "10", "--tcp-srtt", "20"]);
   assertEquals([sock.rttMin.rttUs, sock.rttMin.srttUs], [10_000, 20_000]);
+  const monitor = parseArgs(["--monitor", "--tcp-rtt", "10"]);
+  assertEquals([monitor.mode, monitor.rttMin.rttUs], ["monitor", 10_000]);
   const bad: Array<[string[], string]> = [
     [
       ["--tcp-rtt", "10"],
-      "--tcp-rtt is for --sock (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)",
+      "--tcp-rtt is for --sock and --monitor (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)",
     ],
     [
       ["--rtt", "--tcp-srtt", "10"],
-      "--tcp-srtt is for --sock (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)",
+      "--tcp-srtt is for --sock and --monitor (as in the C nettrace; --rtt takes --filter-srtt and --filter-minrtt)",
     ],
     [
       ["--sock", "--filter-srtt", "10"],

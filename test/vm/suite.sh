@@ -268,9 +268,11 @@ config bullseye-compat --kernel bullseye --hide-btf -e NETTRACE_EXPECT_COMPAT=1 
   test/kernel/capture.test.ts
 
 # lifecycle through fentry/fexit (6.1 has no kprobe-multi); of the C options' tests, the one clones matter to (the
-# other "life -..." tests are about tracepoints: this host runs them)
+# other "life -..." tests are about tracepoints: this host runs them); --monitor where functions can be traced (the
+# retransmission timer, tcp_rate_gen's RTT samples under netem) and that 6.1 shows nothing of normal traffic
 config stock-life -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^life: |--trace-noclone|bonding|--func-stats|netem/" test/kernel/life.test.ts
+  --filter "/^life: |--trace-noclone|bonding|--func-stats|netem|^monitor: (a refused|data dropped)/" \
+  test/kernel/life.test.ts test/kernel/monitor.test.ts
 
 # lifecycle through kprobe-multi: the path, clones, --ret
 config backports-life --kernel backports \

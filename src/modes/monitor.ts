@@ -1,0 +1,155 @@
+/**
+ * nettrace --monitor: the light, always-on mode for production hosts (the C
+ * nettrace's monitor). It traces no packet's life: it runs the drop program
+ * (every drop, its repeats counted in the kernel) and the socket points the
+ * rules judge (congestion losses, resets, the retransmission timer where
+ * functions can be traced), and with --tcp-rtt or --tcp-srtt the RTT
+ * samples over that threshold. Each event is judged by the rules (rules/
+ * and --rules FILE); one with a WARN or ERROR finding is shown with it, one
+ * whose finding is only INFO is left out. Works from tracepoints alone.
+ * @module
+ */
+import type { Options } from "../cli/options.ts";
+import { UsageError } from "../errors.ts";
+import type { DropReasons } from "../event/drop_reasons.ts";
+import type { KernelEvent, SocketEvent } from "../event/decode.ts";
+import { StormCounts } from "../bpf/storm_counts.ts";
+import { Diagnoser } from "../diag/diagnoser.ts";
+import { PacketDiagnosis } from "../diag/packet_report.ts";
+import { loadReasonTexts } from "../diag/reason_texts_source.ts";
+import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { formatDropLine } from "../output/drop_line.ts";
+import { dropJson, type DropJsonContext, stormJson } from "../output/json_records.ts";
+import { basicEventJson, type LifeJsonContext, socketEventJson } from "../output/life_json.ts";
+import { RepeatLimit } from "../output/repeat_limit.ts";
+import { formatSocketLine } from "../output/socket_line.ts";
+import { formatStormLine } from "../output/storm_line.ts";
+import { TimestampFormatter } from "../output/timestamp.ts";
+import { nowNs } from "../runtime/clock.ts";
+import { writeErr } from "../runtime/log.ts";
+import { allLeaves, type TraceGroup } from "../tracer/tree.ts";
+import { loadTree } from "../tracer/tree_source.ts";
+import { diagnosisRules } from "./diag_rules.ts";
+import { loadDrop } from "./drop.ts";
+import { lifeRendering, type LoadedLife, loadLife } from "./life_load.ts";
+import { dropMonitorPipeline, type Judgement, MonitorOutput, socketMonitorPipeline } from "./monitor_pipeline.ts";
+import { runTraceSession, type SessionContext, type TracePart } from "./trace_session.ts";
+
+/** The RTT points (--tcp-rtt, --tcp-srtt): as --rtt's, tcp:tcp_probe where its record has the socket, and tcp_rate_gen
+ * where functions can be traced */
+const RTT_POINTS = ["tcp_probe_sock", "tcp_rate_gen"];
+const NO_REASONS: DropReasons = { source: "none", names: new Map(), subsystems: new Map() };
+
+/** Runs the monitor until a signal, -c, or a closed stdout. */
+export function runMonitor(opts: Options): Promise<number> {
+  return runTraceSession(opts, (session) => startMonitor(opts, session));
+}
+
+/** The socket points the rules can find something wrong at (a WARN or an ERROR), and the RTT points if asked. */
+export function monitorSocketLeaves(tree: TraceGroup[], diagnoser: Diagnoser, rttPoints: ReadonlySet<string>) {
+  return allLeaves(tree).filter((l) =>
+    l.sock && (rttPoints.has(l.name) ||
+      diagnoser.rulesFor(l.name, l.group).some((r) => r.level !== "INFO" && r.addrChanged === undefined))
+  );
+}
+
+async function startMonitor(opts: Options, session: SessionContext): Promise<TracePart[]> {
+  const startNs = performance.now();
+  const tree = loadTree();
+  const diagnoser = new Diagnoser(diagnosisRules(opts, tree));
+  const rttWanted = opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined;
+  const rttPoints = new Set(rttWanted ? RTT_POINTS : []);
+  const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
+  const drop = loadDrop(opts, session, 0);
+  const dropProgram = { object: drop.object, close: () => drop.object.close() };
+  let life: LoadedLife | undefined;
+  try {
+    life = await loadLife(opts, session, { selected, diagnoser, rttPoints, snaplen: 0, startNs });
+  } catch (e) {
+    if (!(e instanceof UsageError)) {
+      dropProgram.close();
+      throw e;
+    }
+    // a kernel with none of the socket points: the drops alone
+    writeErr(`nettrace: --monitor: no socket point can be traced here (${e.message}): drops only`);
+  }
+  try {
+    const time = new TimestampFormatter(opts.date, session.wallOffsetNs);
+    const output = new MonitorOutput(session.out, session.stop, opts.json, time, session.wallOffsetNs, opts.count);
+    const symbolize = (a: bigint) => kernelSymbols().resolve(a);
+    const kfree = allLeaves(tree).find((l) => l.name === "kfree_skb");
+    const reasons = drop.reasons ?? NO_REASONS;
+    const traced = new Set([
+      "kfree_skb",
+      ...(life?.planned ?? []).filter((p) => !life!.failedPoints.has(p))
+        .map((p) => p.leaf.name),
+    ]);
+    const dropDiagnosis = new PacketDiagnosis({
+      diagnoser,
+      pointName: () => "kfree_skb",
+      pointGroup: () => kfree?.group ?? "",
+      reasons,
+      reasonTexts: loadReasonTexts(),
+      symbolize,
+      attached: traced,
+      showHooks: false,
+    });
+    const jsonCtx: DropJsonContext = { reasons: drop.reasons, symbolize, wallOffsetNs: session.wallOffsetNs };
+    const lineCtx = { time, reasons: drop.reasons, symbolize, detail: opts.detail };
+    const dropPipeline = dropMonitorPipeline({
+      output,
+      judge: (ev: KernelEvent): Judgement => {
+        const report = dropDiagnosis.report([ev]);
+        const finding = report.findings[0];
+        // only INFO (a ping reply no ping socket wanted): nothing wrong
+        return { show: finding !== undefined || report.messages[0].length === 0, finding };
+      },
+      line: (ev) => formatDropLine(ev, lineCtx),
+      object: (ev) => dropJson(ev, jsonCtx),
+      storms: opts.stormLimit ? new StormCounts(drop.object.map("storms"), nowNs()) : undefined,
+      stormLine: (r) => formatStormLine(r, lineCtx),
+      stormObject: (r) => stormJson(r, jsonCtx),
+      nowNs,
+    });
+    const parts: TracePart[] = [{ program: dropProgram, pipeline: dropPipeline }];
+    const sockNames = life?.planned.filter((p) => !life!.failedPoints.has(p)).map((p) => p.leaf.name) ?? [];
+    writeErr(
+      `nettrace: --monitor: drops at ${drop.point}${sockNames.length ? `; sockets at ${sockNames.join(", ")}` : ""}`,
+    );
+    if (life) {
+      const loaded = life;
+      const { sockCtx } = lifeRendering(opts, session, loaded);
+      const pointName = (i: number) => loaded.planned[i]?.leaf.name ?? `point#${i}`;
+      const sockDiagnosis = new PacketDiagnosis({
+        diagnoser,
+        pointName,
+        pointGroup: (i) => loaded.planned[i]?.leaf.group ?? "",
+        reasons,
+        reasonTexts: loadReasonTexts(),
+        symbolize,
+        attached: traced,
+        showHooks: false,
+        resetReasonName: (v) => loaded.resetReasons.get(v),
+      });
+      const sockJson: LifeJsonContext = { pointName, wallOffsetNs: session.wallOffsetNs, socket: sockCtx };
+      const sockPipeline = socketMonitorPipeline({
+        output,
+        judge: (ev: SocketEvent): Judgement => {
+          const finding = sockDiagnosis.reportSocket([ev]).findings[0];
+          return { show: finding !== undefined || rttPoints.has(pointName(ev.point)), finding };
+        },
+        line: (ev) => formatSocketLine(ev, sockCtx),
+        object: (ev) => basicEventJson({ kind: "socket", ...socketEventJson(ev, sockJson) }),
+        pointName,
+        limit: new RepeatLimit(opts.stormLimit),
+        nowNs,
+      });
+      parts.push({ program: loaded.program, pipeline: sockPipeline });
+    }
+    return parts;
+  } catch (e) {
+    dropProgram.close();
+    life?.program.close();
+    throw e;
+  }
+}

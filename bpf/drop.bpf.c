@@ -26,6 +26,7 @@ const volatile struct nt_event nt_event_layout = {};
 
 #include "stats.h"
 #include "storm_limit.h"
+#include "drop_counts.h"
 #include "event_output.h"
 #include "skb_capture.h"
 
@@ -61,6 +62,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 		return 0;
 
 	nt_count(NT_STAT_SEEN);
+	nt_count_drop(skb, netns, reason, location);
 	if (!nt_storm_allows(&pkt, netns, reason, location))
 		return 0;
 	if (!nt_rate_allows(rate_limit)) {

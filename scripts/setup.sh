@@ -6,7 +6,7 @@
 #
 # --test also installs what the test suite uses (iproute2, iptables, nftables,
 # util-linux, groff, fish, rpm, rpm2cpio, cpio, debootstrap for the packages,
-# podman and runc for the container image).
+# podman and runc for the container image, prometheus to scrape --metrics).
 # --guest also installs what the guest suite needs (qemu, busybox-static, cpio,
 # xz, kmod: test/vm boots Debian kernels with kprobes and fentry under qemu).
 # It is fast when everything is there: the launcher calls it on every run.
@@ -63,6 +63,8 @@ if [ "$TEST" = 1 ]; then
   # a hybrid cgroup hierarchy)
   need_cmd podman podman
   need_cmd runc runc
+  # --metrics, scraped by a real Prometheus server
+  need_cmd prometheus prometheus
 fi
 if [ "$GUEST" = 1 ]; then
   need_cmd qemu-system-x86_64 qemu-system-x86

@@ -176,6 +176,11 @@ export class BpfMap {
     return libbpf().bpf_map__max_entries(this.ptr);
   }
 
+  /** The size of its keys, as the object defines them. */
+  get keySize(): number {
+    return libbpf().bpf_map__key_size(this.ptr);
+  }
+
   /** Looks up key into value; false when there is no such element. */
   lookup(key: Uint8Array, value: Uint8Array): boolean {
     return libbpf().bpf_map_lookup_elem(this.fd, key, value) === 0;

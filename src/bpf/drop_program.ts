@@ -36,6 +36,8 @@ export interface DropProgramConfig {
   stormLimit: number;
   /** bytes of each dropped packet sent with its event (-w), 0 = none */
   snaplen: number;
+  /** --metrics: count every drop by reason, location, device and netns (map drop_counts) */
+  countDrops?: boolean;
   /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
   consumedReason?: number;
   /** whether the kfree_skb tracepoint carries a reason */
@@ -57,6 +59,10 @@ const PROGRAM: Record<DropProgramConfig["method"], string> = {
 const NO_ARG = 0xff;
 /** Drops told apart at once by --storm-limit (struct nt_storm_key entries); more are lost, and counted. */
 export const STORM_KEYS = 4096;
+/** Drops told apart by --metrics (struct nt_drop_count_key entries); more are counted as "other" (the zero key). */
+export const DROP_COUNT_KEYS = 4096;
+/** sizeof(struct nt_drop_count_key) */
+export const DROP_COUNT_KEY_SIZE = 24;
 
 function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
@@ -112,6 +118,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
       rate_limit: u32(cfg.rateLimit),
       storm_limit: u32(cfg.stormLimit),
       snaplen: u32(cfg.snaplen),
+      count_drops: new Uint8Array([cfg.countDrops ? 1 : 0]),
       skip_reason: u32(cfg.consumedReason ?? 0xffffffff),
       tp_has_reason: new Uint8Array([cfg.tpHasReason ? 1 : 0]),
       skb_arg: u32(fn?.skbArg ?? 0),
@@ -123,8 +130,17 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     if (!cfg.wantStack) obj.map("stacks").setMaxEntries(1);
     obj.map("storms").setMaxEntries(cfg.stormLimit ? STORM_KEYS : 1);
+    obj.map("drop_counts").setMaxEntries(cfg.countDrops ? DROP_COUNT_KEYS : 1);
     if (cfg.method === "fentry") prog.setAttachTarget(fn!.name);
     obj.load();
+    // the key the drops of a full map are added to ("other"), there before the first drop
+    if (cfg.countDrops) {
+      const counts = obj.map("drop_counts");
+      if (counts.keySize !== DROP_COUNT_KEY_SIZE) {
+        throw new Error(`drop_counts: keys of ${counts.keySize} bytes, nettrace reads ${DROP_COUNT_KEY_SIZE}`);
+      }
+      counts.update(new Uint8Array(DROP_COUNT_KEY_SIZE), new Uint8Array(8));
+    }
     let point: string;
     switch (cfg.method) {
       case "tracepoint":

@@ -14,8 +14,10 @@ import {
 import { SNAP_MAX } from "../event/layout.ts";
 import { ATTACH_METHODS, type AttachMethod, isAttachMethod } from "../bpf/attach_method.ts";
 import {
+  type ListenAddress,
   parseAddressOption,
   parseIntegerOption,
+  parseListenOption,
   parsePacketLengthOption,
   parsePortOption,
   parseProtocolOption,
@@ -96,6 +98,8 @@ export interface Options {
   /** RTT thresholds, in the kernel: --tcp-srtt and --filter-srtt (smoothed RTT), --tcp-rtt (the last sample),
    * --filter-minrtt (the connection's minimum RTT), each in µs, with the option that set it */
   rttMin: { srttUs?: number; rttUs?: number; minRttUs?: number; given: string[] };
+  /** --metrics ADDR:PORT: where --monitor serves its Prometheus metrics */
+  metrics?: ListenAddress;
   /** --trace-free: points that end an skb's life besides the tree's frees */
   traceFree: string[];
   /** --trace-noclone: the new skb of a clone function does not join its parent's packet */
@@ -484,6 +488,13 @@ export const OPTION_TABLE: OptionSpec[] = [
     apply: (o, _v, n) => setMode(o, "monitor", n),
   },
   {
+    long: "metrics",
+    value: "ADDR:PORT",
+    help: "with --monitor (which it implies): serve Prometheus metrics on http://ADDR:PORT/metrics (drops by " +
+      "reason and location, socket findings, nettrace's own counts); loopback unless an address says otherwise",
+    apply: (o, v, n) => (o.metrics = parseListenOption(n, v)),
+  },
+  {
     long: "basic",
     help: "print each trace event at once instead of one block per packet",
     apply: (o) => (o.basic = true),
@@ -701,6 +712,10 @@ export function parseArgs(argv: string[]): Options {
   }
   if ((opts.outputTruncate || opts.outputRotate) && !opts.output) {
     throw new UsageError(`--output-${opts.outputRotate ? "rotate" : "truncate"} is for -o FILE`);
+  }
+  if (opts.metrics) {
+    if (opts.mode && opts.mode !== "monitor") throw new UsageError(`--metrics is for --monitor, not --${opts.mode}`);
+    opts.mode = "monitor";
   }
   opts.mode ??= "life";
   if (opts.snaplenGiven && !opts.write) throw new UsageError("--snaplen is for -w FILE");

@@ -98,3 +98,25 @@ export function parseRotateOption(option: string, text: string): { size: number;
   if (count < 1 || count > 100) throw new UsageError(`${option}: ${count} old files: keep 1 to 100`);
   return { size, count };
 }
+
+/** Where --metrics listens: an IP address (IPv6 in brackets) or localhost, and a port (0: any free one). */
+export interface ListenAddress {
+  readonly hostname: string;
+  readonly port: number;
+  /** only this host can reach it (loopback) */
+  readonly local: boolean;
+}
+
+/** ADDR:PORT: 127.0.0.1:9464, [::1]:9464, localhost:9464, 0.0.0.0:9464. */
+export function parseListenOption(option: string, text: string): ListenAddress {
+  const m = text.match(/^\[([^\]]+)\]:(\d+)$/) ?? text.match(/^([^:\[\]]+):(\d+)$/);
+  if (!m) throw new UsageError(`${option}: '${text}' is not ADDR:PORT (such as 127.0.0.1:9464 or [::1]:9464)`);
+  const [, host, portText] = m;
+  const port = Number(portText);
+  if (port > 65535) throw new UsageError(`${option}: port ${portText} is out of range (0-65535)`);
+  if (host === "localhost") return { hostname: "127.0.0.1", port, local: true };
+  const a = parseIpAddress(host);
+  if (!a) throw new UsageError(`${option}: '${host}' is not an IP address or localhost`);
+  const local = a.family === 4 ? a.bytes[0] === 127 : a.bytes.every((b, i) => b === (i === 15 ? 1 : 0));
+  return { hostname: host, port, local };
+}

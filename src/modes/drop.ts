@@ -56,8 +56,11 @@ export interface LoadedDrop {
   readonly point: string;
 }
 
-/** Loads and attaches the drop program (--drop, --monitor's drops); snaplen: the bytes of each packet sent (-w). */
-export function loadDrop(opts: Options, session: SessionContext, snaplen: number): LoadedDrop {
+/**
+ * Loads and attaches the drop program (--drop, --monitor's drops); snaplen: the bytes of each packet sent (-w);
+ * countDrops: every drop counted by key in the kernel (--metrics).
+ */
+export function loadDrop(opts: Options, session: SessionContext, snaplen: number, countDrops = false): LoadedDrop {
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -81,6 +84,7 @@ export function loadDrop(opts: Options, session: SessionContext, snaplen: number
       rateLimit: opts.rateLimit,
       stormLimit: opts.stormLimit,
       snaplen,
+      countDrops,
       consumedReason: reasons.consumed,
       tpHasReason: reasons.source !== "none",
       btfCustomPath,

@@ -32,7 +32,20 @@ import { loadTree } from "../tracer/tree_source.ts";
 import { diagnosisRules } from "./diag_rules.ts";
 import { loadDrop } from "./drop.ts";
 import { lifeRendering, type LoadedLife, loadLife } from "./life_load.ts";
-import { dropMonitorPipeline, type Judgement, MonitorOutput, socketMonitorPipeline } from "./monitor_pipeline.ts";
+import {
+  dropMonitorPipeline,
+  type Judgement,
+  MonitorOutput,
+  type PartTally,
+  socketMonitorPipeline,
+} from "./monitor_pipeline.ts";
+import { readDropCounts } from "../bpf/drop_counts.ts";
+import { PerCpuCounters } from "../bpf/stats.ts";
+import { reasonName } from "../event/drop_reasons.ts";
+import { STAT } from "../event/layout.ts";
+import { type FindingCount, monitorFamilies, type PartCounts } from "../output/monitor_metrics.ts";
+import { formatExposition } from "../output/prometheus.ts";
+import { serveMetrics } from "../runtime/metrics_server.ts";
 import { runTraceSession, type SessionContext, type TracePart } from "./trace_session.ts";
 
 /** The RTT points (--tcp-rtt, --tcp-srtt): as --rtt's, tcp:tcp_probe where its record has the socket, and tcp_rate_gen
@@ -60,7 +73,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   const rttWanted = opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined;
   const rttPoints = new Set(rttWanted ? RTT_POINTS : []);
   const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
-  const drop = loadDrop(opts, session, 0);
+  const drop = loadDrop(opts, session, 0, opts.metrics !== undefined);
   const dropProgram = { object: drop.object, close: () => drop.object.close() };
   let life: LoadedLife | undefined;
   try {
@@ -94,6 +107,9 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       attached: traced,
       showHooks: false,
     });
+    const dropTally: PartTally = { shown: 0 }, sockTally: PartTally = { shown: 0 };
+    const findingCounts = new Map<string, FindingCount>();
+    const limit = new RepeatLimit(opts.stormLimit);
     const jsonCtx: DropJsonContext = { reasons: drop.reasons, symbolize, wallOffsetNs: session.wallOffsetNs };
     const lineCtx = { time, reasons: drop.reasons, symbolize, detail: opts.detail };
     const dropPipeline = dropMonitorPipeline({
@@ -110,6 +126,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       stormLine: (r) => formatStormLine(r, lineCtx),
       stormObject: (r) => stormJson(r, jsonCtx),
       nowNs,
+      tally: dropTally,
     });
     const parts: TracePart[] = [{ program: dropProgram, pipeline: dropPipeline }];
     const sockNames = life?.planned.filter((p) => !life!.failedPoints.has(p)).map((p) => p.leaf.name) ?? [];
@@ -141,10 +158,56 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
         line: (ev) => formatSocketLine(ev, sockCtx),
         object: (ev) => basicEventJson({ kind: "socket", ...socketEventJson(ev, sockJson) }),
         pointName,
-        limit: new RepeatLimit(opts.stormLimit),
+        limit,
         nowNs,
+        tally: sockTally,
+        findings: opts.metrics ? findingCounts : undefined,
       });
       parts.push({ program: loaded.program, pipeline: sockPipeline });
+    }
+    if (opts.metrics) {
+      const stats = parts.map((p) => new PerCpuCounters(p.program.object.map("stats")));
+      const startSeconds = Math.round((Date.now() - performance.now() + startNs) / 1000);
+      const render = () => {
+        const counts: PartCounts[] = [{
+          part: "drops",
+          seen: stats[0].read(STAT.seen),
+          lost: stats[0].read(STAT.lost) + stats[0].read(STAT.stormFull),
+          shown: dropTally.shown,
+          summarized: stats[0].read(STAT.summarized),
+        }];
+        if (stats[1]) {
+          counts.push({
+            part: "sockets",
+            seen: stats[1].read(STAT.seen),
+            lost: stats[1].read(STAT.lost),
+            shown: sockTally.shown,
+            summarized: limit.held,
+          });
+        }
+        return formatExposition(monitorFamilies({
+          drops: readDropCounts(drop.object.map("drop_counts")).map((d) =>
+            d.location === 0n && d.reason === 0 && d.ifindex === 0 && d.netns === 0
+              ? { ifindex: 0, netns: 0, count: d.count }
+              : {
+                reason: drop.reasons ? reasonName(drop.reasons, d.reason) : undefined,
+                location: symbolize(d.location).split("+")[0],
+                ifindex: d.ifindex,
+                netns: d.netns,
+                count: d.count,
+              }
+          ),
+          findings: [...findingCounts.values()],
+          parts: counts,
+          startSeconds,
+        }));
+      };
+      const server = serveMetrics(opts.metrics.hostname, opts.metrics.port, render);
+      session.onClose(() => void server.close());
+      writeErr(`nettrace: --metrics: serving http://${server.address}/metrics`);
+      if (!opts.metrics.local) {
+        writeErr(`nettrace: --metrics: ${server.address} is not loopback: other hosts can read the metrics`);
+      }
     }
     return parts;
   } catch (e) {

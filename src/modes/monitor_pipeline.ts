@@ -24,12 +24,18 @@ import {
   repeatsJson,
 } from "../output/monitor_line.ts";
 import type { RepeatLimit } from "../output/repeat_limit.ts";
+import type { FindingCount } from "../output/monitor_metrics.ts";
 import type { TimestampFormatter } from "../output/timestamp.ts";
 import type { StopSignal } from "../runtime/stop.ts";
 import type { TracePipeline } from "./trace_session.ts";
 
 /** How often repeats held back are given back. */
 const REPEATS_MS = 1000;
+
+/** Lines a part has shown so far (read by --metrics). */
+export interface PartTally {
+  shown: number;
+}
 
 /** What the rules say of an event: whether it is shown, and its finding (a WARN or an ERROR). */
 export interface Judgement {
@@ -86,11 +92,12 @@ export interface DropMonitorSetup {
   readonly stormLine: (r: StormRepeats) => string;
   readonly stormObject: (r: StormRepeats) => Record<string, unknown>;
   readonly nowNs: () => number;
+  readonly tally: PartTally;
 }
 
 export function dropMonitorPipeline(s: DropMonitorSetup): TracePipeline {
-  const { output } = s;
-  let shown = 0, benign = 0, lastRepeats = performance.now();
+  const { output, tally } = s;
+  let benign = 0, lastRepeats = performance.now();
   const giveBack = () => {
     for (const r of s.storms?.take(s.nowNs()) ?? []) {
       output.out.push(output.json ? JSON.stringify(s.stormObject(r)) : s.stormLine(r));
@@ -105,7 +112,7 @@ export function dropMonitorPipeline(s: DropMonitorSetup): TracePipeline {
         return;
       }
       output.event(() => s.line(ev), () => s.object(ev), j.finding);
-      shown++;
+      tally.shown++;
     },
     tick: (nowMs) => {
       if (nowMs - lastRepeats < REPEATS_MS) return;
@@ -114,7 +121,7 @@ export function dropMonitorPipeline(s: DropMonitorSetup): TracePipeline {
     },
     finish: giveBack,
     counts: (losses): RunCounts => ({
-      shown,
+      shown: tally.shown,
       summarized: losses.summarized,
       lost: losses.lost,
       limited: losses.limited,
@@ -122,7 +129,7 @@ export function dropMonitorPipeline(s: DropMonitorSetup): TracePipeline {
       stormFull: losses.stormFull,
     }),
     summary: (losses) =>
-      `drops: ${losses.dropSummary(shown)}${benign ? `, ${benign} not shown (INFO: nothing wrong)` : ""}`,
+      `drops: ${losses.dropSummary(tally.shown)}${benign ? `, ${benign} not shown (INFO: nothing wrong)` : ""}`,
   };
 }
 
@@ -135,11 +142,14 @@ export interface SocketMonitorSetup {
   readonly pointName: (point: number) => string;
   readonly limit: RepeatLimit;
   readonly nowNs: () => number;
+  readonly tally: PartTally;
+  /** --metrics: each finding's count (key: point, level, message), before the limit */
+  readonly findings?: Map<string, FindingCount>;
 }
 
 export function socketMonitorPipeline(s: SocketMonitorSetup): TracePipeline {
-  const { output, limit } = s;
-  let shown = 0, lastRepeats = performance.now();
+  const { output, limit, tally } = s;
+  let lastRepeats = performance.now();
   const giveBack = (all: boolean) => {
     const tsNs = s.nowNs();
     for (const r of limit.take(performance.now(), all)) {
@@ -153,9 +163,15 @@ export function socketMonitorPipeline(s: SocketMonitorSetup): TracePipeline {
       const j = s.judge(ev);
       if (!j.show) return;
       const point = s.pointName(ev.point);
+      if (j.finding && s.findings) {
+        const { level, message } = j.finding.finding;
+        const key = `${point}\0${level}\0${message}`;
+        const c = s.findings.get(key);
+        s.findings.set(key, { point, level, message, count: (c?.count ?? 0) + 1 });
+      }
       if (!limit.allow(`${point}\0${j.finding?.finding.message ?? "RTT sample"}`, performance.now())) return;
       output.event(() => s.line(ev), () => s.object(ev), j.finding);
-      shown++;
+      tally.shown++;
     },
     tick: (nowMs) => {
       if (nowMs - lastRepeats < REPEATS_MS) return;
@@ -164,12 +180,12 @@ export function socketMonitorPipeline(s: SocketMonitorSetup): TracePipeline {
     },
     finish: () => giveBack(true),
     counts: (losses): RunCounts => ({
-      shown,
+      shown: tally.shown,
       summarized: limit.held,
       lost: losses.lost,
       limited: losses.limited,
       notFollowed: 0,
     }),
-    summary: (losses) => `socket events: ${shown} shown, ${limit.held} held back as repeats, ${losses.summary()}`,
+    summary: (losses) => `socket events: ${tally.shown} shown, ${limit.held} held back as repeats, ${losses.summary()}`,
   };
 }

@@ -18,6 +18,7 @@ import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/
 import { DENO, NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { pathExists } from "../helpers/path_exists.ts";
 import { FlowProcess } from "../helpers/tcp_flow_process.ts";
+import { prometheusMissing, PrometheusServer } from "../helpers/prometheus_server.ts";
 
 await removeStaleNamespaces();
 const netemWhyNot = await netemMissing();
@@ -54,6 +55,21 @@ async function goodConnection(net: VethPair, port: number, chunks = 3): Promise<
     await client.done();
     await server.done();
   });
+}
+
+/** Where a run with --metrics serves them, from its stderr. */
+function metricsUrl(run: NettraceRun): string {
+  const m = run.stderr.match(/^nettrace: --metrics: serving (http:\/\/\S+\/metrics)$/m);
+  assert(m, `no --metrics line:\n${run.stderr}`);
+  return m[1];
+}
+
+/** The sum of a family's samples whose labels match, in a /metrics text. */
+function metricSum(text: string, name: string, labels: RegExp = /.*/): number {
+  return text.split("\n")
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => labels.test(l))
+    .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 }
 
 /** The closing lines of the two parts: drops shown, summarized, lost, not shown; socket events shown. */
@@ -134,7 +150,10 @@ kernelTest(
   "monitor: a flood to a closed port is shown up to the limit, the rest summarized, every drop counted",
   async () => {
     await withNet("monstorm", async (net) => {
-      const run = await NettraceRun.start(["--monitor", "--storm-limit", "20/s", "-d", net.v4.b, "-p", "udp"], 60000);
+      const run = await NettraceRun.start(
+        ["--monitor", "--storm-limit", "20/s", "-d", net.v4.b, "-p", "udp", "--metrics", "127.0.0.1:0"],
+        60000,
+      );
       try {
         const count = 5000;
         const f = await net.exec(net.a, [DENO, "run", "-A", FLOOD, net.v4.b, "9", String(count)]);
@@ -145,9 +164,15 @@ kernelTest(
           }__udp4_lib_rcv\\+0x[0-9a-f]+ \\.\\.\\. and ([\\d,]+) more like this in \\d+\\.\\d s$`,
         );
         assert(await run.waitForLine(repeats, 10000), `no storm line:\n${run.stdout.slice(-2000)}`);
+        const noPorts = await net.snmpCounter(net.b, "Udp", "NoPorts");
+        // the metrics count every drop, shown or summarized
+        const metrics = await (await fetch(metricsUrl(run))).text();
+        assertEquals(
+          metricSum(metrics, "nettrace_drops_total", /reason="NO_SOCKET",location="__udp4_lib_rcv"/),
+          noPorts,
+        );
         const r = await run.stop();
         assertEquals(r.code, 0, r.stderr);
-        const noPorts = await net.snmpCounter(net.b, "Udp", "NoPorts");
         const c = closing(r.stderr);
         assertEquals(c.shown + c.summarized + c.lost + c.notShown, noPorts, `every drop counted once:\n${r.stderr}`);
         assert(c.summarized > 0 && c.shown < 200, `the flood was not summarized:\n${r.stderr}`);
@@ -312,6 +337,63 @@ kernelTest(
   netemWhyNot,
 );
 
+kernelTest(
+  "metrics: a real Prometheus scrapes --monitor --metrics and its query returns the 7 drops the test caused",
+  async () => {
+    await withNet("monprom", async (net) => {
+      const run = await NettraceRun.start(
+        ["--monitor", "--metrics", "127.0.0.1:0", "-d", net.v4.b, "-p", "udp", "--dport", "7531"],
+        60000,
+      );
+      let prom: PrometheusServer | undefined;
+      try {
+        prom = await PrometheusServer.start("nettrace", new URL(metricsUrl(run)).host);
+        const up = await prom.waitFor(`up{job="nettrace"}`, (v) => v === 1, 20000);
+        assertEquals(up, 1, `Prometheus never scraped nettrace:\n${await prom.logTail()}`);
+        for (let i = 0; i < 7; i++) await net.udpSend(net.a, net.v4.b, 7531, `drop-${i}`);
+        const reason = reasonColumn("NO_SOCKET") ? `reason="NO_SOCKET"` : `location="__udp4_lib_rcv"`;
+        const query = `sum(nettrace_drops_total{${reason}})`;
+        const got = await prom.waitFor(query, (v) => v === 7, 20000);
+        assertEquals(got, 7, `${query} through Prometheus`);
+        // what nettrace says of itself is scraped too
+        assertEquals(await prom.query(`nettrace_events_lost_total{part="drops"}`), 0);
+      } finally {
+        await prom?.stop();
+        await run.stop();
+      }
+      const r = await run.stop();
+      assertEquals(r.code, 0, r.stderr);
+    });
+    await assertNothingLeft("--metrics");
+  },
+  prometheusMissing(),
+);
+
+kernelTest(
+  "metrics: /metrics is the exposition format; a public address is said at start; other paths are 404",
+  async () => {
+    const run = await NettraceRun.start(["--metrics", "0.0.0.0:0", "-P", "7541"], 60000);
+    try {
+      assertMatch(
+        run.stderr,
+        /^nettrace: --metrics: 0\.0\.0\.0:\d+ is not loopback: other hosts can read the metrics$/m,
+      );
+      const url = metricsUrl(run).replace("0.0.0.0", "127.0.0.1");
+      const r = await fetch(url);
+      assertEquals(r.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+      const text = await r.text();
+      for (const family of ["nettrace_drops_total", "nettrace_events_lost_total", "nettrace_start_time_seconds"]) {
+        assertMatch(text, new RegExp(`^# TYPE ${family} (counter|gauge)$`, "m"));
+      }
+      const other = await fetch(url.replace("/metrics", "/other"));
+      await other.body?.cancel();
+      assertEquals(other.status, 404);
+    } finally {
+      await run.stop();
+    }
+  },
+);
+
 kernelTest("monitor: bad input is one line, exit 2, nothing attached", async () => {
   for (
     const [args, want] of [
@@ -320,6 +402,9 @@ kernelTest("monitor: bad input is one line, exit 2, nothing attached", async () 
       [["--monitor", "--sock"], /^nettrace: --sock cannot be combined with --monitor/],
       [["--monitor", "--filter-srtt", "10"], /^nettrace: --filter-srtt is for --rtt and --rtt-detail/],
       [["--monitor", "--rules", "/nonexistent/rules.yaml"], /^nettrace: .*\/nonexistent\/rules\.yaml/],
+      [["--metrics", "9464"], /^nettrace: --metrics: '9464' is not ADDR:PORT/],
+      [["--metrics", "127.0.0.1:70000"], /^nettrace: --metrics: port 70000 is out of range/],
+      [["--drop", "--metrics", "127.0.0.1:9464"], /^nettrace: --metrics is for --monitor, not --drop/],
     ] as Array<[string[], RegExp]>
   ) {
     const r = await runNettrace(args);

@@ -164,6 +164,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "drop", undefined],
   [undefined, "sock", undefined],
   [undefined, "monitor", undefined],
+  [undefined, "metrics", "ADDR:PORT"],
   [undefined, "tiny-show", undefined],
   [undefined, "rtt", undefined],
   [undefined, "rtt-detail", undefined],

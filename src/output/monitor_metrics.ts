@@ -1,0 +1,134 @@
+/**
+ * What --monitor --metrics serves: its counts as Prometheus families. Drops
+ * by reason, location (the function), device and netns, counted in the
+ * kernel (every drop, shown or not); the socket events the rules flagged, by
+ * point and finding, and the TCP resets and retransmission timeouts among
+ * them; nettrace's own counts (events seen and lost per part, lines shown,
+ * repeats held back). Label cardinality is bounded (prometheus.ts). Pure:
+ * the counts are read by the caller.
+ * @module
+ */
+import { boundedSamples, type MetricFamily, OTHER, type Sample } from "./prometheus.ts";
+
+/** Series kept per family before the rest goes into "other". */
+export const MAX_DROP_SERIES = 200;
+export const MAX_FINDING_SERIES = 100;
+
+/** One drop key's count, named. location undefined: the drops the kernel's bounded map could not tell apart. */
+export interface NamedDropCount {
+  readonly reason?: string;
+  readonly location?: string;
+  readonly ifindex: number;
+  readonly netns: number;
+  readonly count: number;
+}
+
+/** A socket finding's count: the point, the finding's level and message. */
+export interface FindingCount {
+  readonly point: string;
+  readonly level: string;
+  readonly message: string;
+  readonly count: number;
+}
+
+/** A part's own counts (the drop program, the socket points). */
+export interface PartCounts {
+  readonly part: "drops" | "sockets";
+  readonly seen: number;
+  readonly lost: number;
+  readonly shown: number;
+  /** drops: repeats counted in the kernel; sockets: held back in user space */
+  readonly summarized: number;
+}
+
+export interface MonitorCounts {
+  readonly drops: readonly NamedDropCount[];
+  readonly findings: readonly FindingCount[];
+  readonly parts: readonly PartCounts[];
+  /** the wall clock when tracing began, in seconds */
+  readonly startSeconds: number;
+}
+
+const RESET_POINTS: Record<string, string> = { tcp_send_active_reset: "sent", tcp_receive_reset: "received" };
+
+function sum(xs: readonly FindingCount[], keep: (f: FindingCount) => boolean): number {
+  return xs.filter(keep).reduce((n, f) => n + f.count, 0);
+}
+
+/** The families /metrics shows. */
+export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
+  const drops = boundedSamples(
+    c.drops.map((d) => ({
+      labels: d.location === undefined
+        ? { reason: OTHER, location: OTHER, ifindex: OTHER, netns: OTHER }
+        : { reason: d.reason ?? "", location: d.location, ifindex: String(d.ifindex), netns: String(d.netns) },
+      value: d.count,
+    })),
+    MAX_DROP_SERIES,
+  );
+  const findings = boundedSamples(
+    c.findings.map((f) => ({ labels: { point: f.point, level: f.level, finding: f.message }, value: f.count })),
+    MAX_FINDING_SERIES,
+  );
+  const perPart = (get: (p: PartCounts) => number): Sample[] =>
+    c.parts.map((p) => ({ labels: { part: p.part }, value: get(p) }));
+  return [
+    {
+      name: "nettrace_drops_total",
+      help: "Packets the kernel dropped, by drop reason (empty before 5.17), function, ifindex and netns inode",
+      type: "counter",
+      samples: drops,
+    },
+    {
+      name: "nettrace_socket_findings_total",
+      help: "Socket events the rules flagged (WARN or ERROR), by point, level and finding",
+      type: "counter",
+      samples: findings,
+    },
+    {
+      name: "nettrace_tcp_resets_total",
+      help: "TCP resets a socket sent (its own abort) or received from its peer",
+      type: "counter",
+      samples: Object.entries(RESET_POINTS).map(([point, direction]) => ({
+        labels: { direction },
+        value: sum(c.findings, (f) => f.point === point),
+      })),
+    },
+    {
+      name: "nettrace_tcp_retransmission_timeouts_total",
+      help: "TCP retransmission timers that fired (tcp_retransmit_timer, where functions can be traced)",
+      type: "counter",
+      samples: [{ labels: {}, value: sum(c.findings, (f) => f.point === "tcp_retransmit_timer") }],
+    },
+    {
+      name: "nettrace_events_seen_total",
+      help: "Events the kernel programs saw (past the filters)",
+      type: "counter",
+      samples: perPart((p) => p.seen),
+    },
+    {
+      name: "nettrace_events_lost_total",
+      help: "Events the kernel could not send (the buffer was full)",
+      type: "counter",
+      samples: perPart((p) => p.lost),
+    },
+    {
+      name: "nettrace_events_shown_total",
+      help: "Events nettrace printed",
+      type: "counter",
+      samples: perPart((p) => p.shown),
+    },
+    {
+      name: "nettrace_events_summarized_total",
+      help: "Repeats counted instead of printed (drops in the kernel, socket findings in nettrace)",
+      type: "counter",
+      samples: perPart((p) => p.summarized),
+    },
+    {
+      name: "nettrace_start_time_seconds",
+      help: "When nettrace began tracing, in seconds since the epoch",
+      type: "gauge",
+      samples: [{ labels: {}, value: c.startSeconds }],
+    },
+  ];
+}

@@ -71,7 +71,7 @@ trap 'rm -rf "$STAGE"' EXIT
 tree=$STAGE/root
 install -d "$tree/usr/bin" "$tree/usr/lib/nettrace" "$tree/usr/share/man/man8" \
   "$tree/usr/share/bash-completion/completions" "$tree/usr/share/fish/vendor_completions.d" \
-  "$tree/usr/share/doc/nettrace"
+  "$tree/usr/share/doc/nettrace" "$tree/usr/lib/systemd/system"
 install -m 0644 dist/nettrace.js "$tree/usr/lib/nettrace/nettrace.js"
 install -m 0755 "$RUNTIME" "$tree/usr/lib/nettrace/deno"
 cat > "$tree/usr/bin/nettrace" <<'EOF'
@@ -86,6 +86,8 @@ gzip -9n <"$STAGE/docs/nettrace.8" >"$tree/usr/share/man/man8/nettrace.8.gz"
 install -m 0644 "$STAGE/docs/nettrace.bash" "$tree/usr/share/bash-completion/completions/nettrace"
 install -m 0644 "$STAGE/docs/nettrace.fish" "$tree/usr/share/fish/vendor_completions.d/nettrace.fish"
 install -m 0644 README.md "$tree/usr/share/doc/nettrace/README.md"
+# nettrace --monitor as a service (not enabled: systemctl enable --now nettrace-monitor)
+install -m 0644 deploy/nettrace-monitor.service "$tree/usr/lib/systemd/system/nettrace-monitor.service"
 install -m 0644 docs/json.md docs/nettrace.schema.json "$tree/usr/share/doc/nettrace/"
 gzip -9n <CHANGELOG.md >"$tree/usr/share/doc/nettrace/changelog.gz"
 {
@@ -160,6 +162,7 @@ install -d "$rpm_top/SPECS" "$rpm_top/RPMS"
   echo "/usr/share/man/man8/nettrace.8.gz"
   echo "/usr/share/bash-completion/completions/nettrace"
   echo "/usr/share/fish/vendor_completions.d/nettrace.fish"
+  echo "/usr/lib/systemd/system/nettrace-monitor.service"
 } >"$rpm_top/SPECS/nettrace.spec"
 say "rpm dist/nettrace-$VERSION.x86_64.rpm"
 rpmbuild --quiet -bb --define "_topdir $rpm_top" --define "_build_id_links none" \

@@ -82,6 +82,9 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
     assertMatch(man.stdout, /NETTRACE\(8\)[^]*--drop/);
     const completion = await root.must(["sh", "-c", "cat /usr/share/bash-completion/completions/nettrace"]);
     assertMatch(completion, /complete -F _nettrace nettrace/);
+    // the monitor's unit, installed and not enabled (test/kernel/service.test.ts runs what it says)
+    const unit = await root.must(["cat", "/usr/lib/systemd/system/nettrace-monitor.service"]);
+    assertEquals(unit, await Deno.readTextFile(new URL("../../deploy/nettrace-monitor.service", import.meta.url)));
 
     await withNet("pkgdeb", async (net) => {
       const r = await traceUntil(
@@ -126,6 +129,7 @@ kernelTest("package: the .rpm needs libbpf only; its payload runs --drop with no
   try {
     const x = await sh(["sh", "-c", `cd ${dir} && rpm2cpio ${RPM} | cpio -idm --quiet`]);
     assertEquals(x.code, 0, x.stderr);
+    assert(pathExists(`${dir}/usr/lib/systemd/system/nettrace-monitor.service`), "the monitor's unit is in the .rpm");
     await Deno.mkdir(`${dir}/empty-path`);
     const command = (args: string[]) => [
       "env",

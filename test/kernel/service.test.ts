@@ -1,0 +1,89 @@
+/**
+ * nettrace --monitor as the packages' systemd unit (deploy/nettrace-monitor.service) runs it: systemd's own
+ * analyzer verifies the unit in a root where it is installed and rates its hardening; the unit's command line, run
+ * with only the unit's capabilities, monitors and serves its metrics. (This host runs no systemd as PID 1: the
+ * sandboxing directives themselves are the analyzer's to check.)
+ */
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { kernelTest } from "../helpers/kernel_env.ts";
+import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
+import { nettraceCommand, NettraceRun } from "../helpers/nettrace_process.ts";
+import { pathExists } from "../helpers/path_exists.ts";
+
+await removeStaleNamespaces();
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const UNIT = Deno.readTextFileSync(`${ROOT}deploy/nettrace-monitor.service`);
+
+/** The values of a unit directive, in order. */
+function directive(name: string): string[] {
+  return [...UNIT.matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1].trim());
+}
+
+const analyzeMissing = pathExists("/usr/bin/systemd-analyze") ? undefined : "systemd-analyze is not installed";
+
+kernelTest("service: systemd-analyze verifies the unit where it is installed and rates its exposure OK", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nettrace-unit-" });
+  try {
+    await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+    await Deno.mkdir(`${root}/etc/systemd/system`, { recursive: true });
+    await Deno.mkdir(`${root}/lib/systemd`, { recursive: true });
+    await Deno.writeTextFile(`${root}/usr/bin/nettrace`, "#!/bin/sh\n", { mode: 0o755 });
+    await Deno.writeTextFile(`${root}/etc/systemd/system/nettrace-monitor.service`, UNIT);
+    // the targets it names (multi-user.target, and sysinit.target every service is after)
+    const cp = await new Deno.Command("cp", { args: ["-r", "/lib/systemd/system", `${root}/lib/systemd/`] }).output();
+    assert(cp.success, new TextDecoder().decode(cp.stderr));
+    const run = (args: string[]) =>
+      new Deno.Command("systemd-analyze", { args: [...args, `--root=${root}`, "nettrace-monitor.service"] }).output();
+    const verify = await run(["verify", "--man=no"]);
+    const dec = new TextDecoder();
+    assertEquals(verify.code, 0, dec.decode(verify.stderr) + dec.decode(verify.stdout));
+    assertEquals(dec.decode(verify.stderr).trim(), "", "systemd-analyze verify has nothing to say");
+    const security = await run(["security", "--offline=yes"]);
+    const text = dec.decode(security.stdout) + dec.decode(security.stderr);
+    const m = text.match(/Overall exposure level for nettrace-monitor\.service: ([\d.]+) (\w+)/);
+    assert(m, text);
+    console.log(`  exposure: ${m[1]} ${m[2]}`);
+    assert(Number(m[1]) <= 5, `exposure ${m[1]} ${m[2]}:\n${text}`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}, analyzeMissing);
+
+kernelTest("service: the unit's command, with only the unit's capabilities, monitors and serves metrics", async () => {
+  const [exec] = directive("ExecStart");
+  const [binary, ...args] = exec.split(/\s+/);
+  assertEquals(binary, "/usr/bin/nettrace");
+  assertEquals(args.slice(0, 2), ["--monitor", "--metrics"]);
+  assertMatch(args[2], /^127\.0\.0\.1:\d+$/);
+  const caps = directive("AmbientCapabilities")[0].split(/\s+/);
+  assertEquals(directive("CapabilityBoundingSet")[0].split(/\s+/), caps);
+  assert(!caps.includes("CAP_SYS_ADMIN"), caps.join(" "));
+  // the unit's own address could be taken on a test machine: a free port instead
+  const ours = [...args.slice(0, 2), "127.0.0.1:0"];
+  const set = caps.map((c) => `+${c.replace(/^CAP_/, "").toLowerCase()}`).join(",");
+  const command = ["setpriv", `--bounding-set=-all,${set}`, "--inh-caps=-all", ...nettraceCommand(ours)];
+  await withNet("svc", async (net) => {
+    const run = await NettraceRun.start(ours, 60000, command);
+    try {
+      const m = run.stderr.match(/^nettrace: --metrics: serving (http:\/\/\S+\/metrics)$/m);
+      assert(m, run.stderr);
+      await net.udpSend(net.a, net.v4.b, 7551, "svc");
+      const netns = String(net.netnsInode(net.b));
+      const dropped = new RegExp(`^nettrace_drops_total\\{[^}]*netns="${netns}"[^}]*\\} [1-9]`, "m");
+      let text = "";
+      for (let i = 0; i < 50 && !dropped.test(text); i++) {
+        text = await (await fetch(m[1])).text();
+        if (!dropped.test(text)) await new Promise((r) => setTimeout(r, 100));
+      }
+      assertMatch(text, dropped);
+      assert(await run.waitForLine(/:7551 .*\*UDP port is not open/, 10000), run.stdout);
+    } finally {
+      await run.stop();
+    }
+    const r = await run.stop();
+    assertEquals(r.code, 0, r.stderr);
+  });
+  await assertNothingLeft("the unit's command");
+});

@@ -81,6 +81,7 @@ const READERS: Array<[string, string[]]> = [
   ["--drop --json (storm limit)", ["--json"]],
   // the monitor: the same drops through the same storm limit, judged by the rules, with its socket points attached
   ["--monitor (storm limit 100/s)", ["--monitor"]],
+  ["--monitor --metrics (storm limit 100/s)", ["--monitor", "--metrics", "127.0.0.1:0"]],
   ["ringbuf mmap, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap"]],
   ["ringbuf callback, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "callback"]],
   ["perf mmap, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "mmap"]],

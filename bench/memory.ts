@@ -5,7 +5,11 @@
  * the pages of the Deno binary, shared with every Deno process and the page
  * cache) of --drop and of lifecycle tracing, two seconds after "begin
  * trace..."; then a soak: --drop --no-storm-limit while a sender in a test
- * namespace makes 10,000 drops a second, RSS at its start and end.
+ * namespace makes 10,000 drops a second, RSS at its start and end; then
+ * --monitor --metrics for as long, with 1,000 drops a second to ports that
+ * change with each datagram (a new storm key each) and a ten times larger
+ * storm in the middle: RSS, the storm map and the metrics' series count at
+ * its start and end.
  *
  *   deno run -A bench/memory.ts [--soak-seconds N]   (default 600)
  */
@@ -43,8 +47,8 @@ async function idle(args: string[]): Promise<Rss> {
   }
 }
 
-/** A sender of RATE datagrams a second to a closed port, for seconds. */
-function sender(net: VethPair, seconds: number): Deno.ChildProcess {
+/** A sender of `rate` datagrams a second to a closed port (or, with ports, to port 1 + n % ports), for seconds. */
+function sender(net: VethPair, seconds: number, rate = RATE, ports = 0): Deno.ChildProcess {
   const code = `
     import dgram from "node:dgram";
     const s = dgram.createSocket("udp4"), payload = new Uint8Array(16);
@@ -52,8 +56,8 @@ function sender(net: VethPair, seconds: number): Deno.ChildProcess {
     let sent = 0;
     // timers fire late: each tick sends what the rate owes by now, not a fixed share
     const tick = setInterval(() => {
-      const owed = Math.floor((Math.min(Date.now(), end) - start) * ${RATE} / 1000);
-      for (; sent < owed; sent++) s.send(payload, 9, "${net.v4.b}");
+      const owed = Math.floor((Math.min(Date.now(), end) - start) * ${rate} / 1000);
+      for (; sent < owed; sent++) s.send(payload, ${ports} ? 1 + sent % ${ports || 1} : 9, "${net.v4.b}");
       if (Date.now() >= end) { clearInterval(tick); setTimeout(() => s.close(), 100); }
     }, 10);`;
   return new Deno.Command("ip", {
@@ -97,7 +101,37 @@ if (import.meta.main) {
     } finally {
       if (!stopped) await run.stop();
     }
+    await monitorSoak(net);
   } finally {
     await net.destroy();
+  }
+}
+
+/** --monitor --metrics for SOAK_S: drops to ever new ports, a storm in the middle. */
+async function monitorSoak(net: VethPair): Promise<void> {
+  const run = await startToFile(["--monitor", "--metrics", "127.0.0.1:0", "-d", net.v4.b, "-p", "udp"], "/dev/null");
+  try {
+    const url = run.stderr().match(/serving (http:\/\/\S+\/metrics)/)?.[1];
+    if (!url) throw new Error(`no --metrics address: ${run.stderr()}`);
+    const series = async () =>
+      (await (await fetch(url)).text()).split("\n").filter((l) => l && !l.startsWith("#")).length;
+    const flow = sender(net, SOAK_S + 5, RATE / 10, 60000);
+    await sleep(5000);
+    const start = rss(run.child.pid), startSeries = await series();
+    const samples: number[] = [];
+    for (let t = 0; t < SOAK_S; t += 10) {
+      if (t === Math.floor(SOAK_S / 2 / 10) * 10) sender(net, 30, RATE * 10);
+      await sleep(10_000);
+      samples.push(rss(run.child.pid).totalMiB);
+    }
+    const end = rss(run.child.pid), endSeries = await series();
+    await flow.status;
+    console.log(`  soak, --monitor --metrics at ${RATE / 10} drops/s to new ports, a ${RATE * 10}/s storm for 30 s:`);
+    console.log(`    start ${show(start)}, ${startSeries} series`);
+    console.log(`    end   ${show(end)}, ${endSeries} series`);
+    console.log(`    min ${Math.min(...samples)} MiB, max ${Math.max(...samples)} MiB over ${samples.length} samples`);
+  } finally {
+    const stderr = await run.stop();
+    console.log(`    ${stderr.trim().split("\n").slice(-2).join("; ")}`);
   }
 }

@@ -10,6 +10,8 @@ export interface FileRun {
   child: Deno.ChildProcess;
   /** milliseconds from start to "begin trace..." */
   startMs: number;
+  /** its stderr so far */
+  stderr(): string;
   /** SIGINT, wait for the exit; its stderr (with the summary) */
   stop(): Promise<string>;
 }
@@ -38,6 +40,7 @@ export async function startToFile(args: string[], outFile: string): Promise<File
   return {
     child,
     startMs: began - t0,
+    stderr: () => stderr,
     stop: async () => {
       child.kill("SIGINT");
       await child.status;

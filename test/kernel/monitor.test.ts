@@ -114,7 +114,7 @@ kernelTest(
             `\\*tcp port is not listened: no socket for the packet\\*$`,
         );
         const refused = new RegExp(
-          `^\\[[\\d.]+\\] \\[tcp_receive_reset +\\] TCP: ${a}:\\d+ -> ${b}:${closed} SYN_SENT .*` +
+          `^\\[[\\d.]+\\] \\[tcp_receive_reset *\\] TCP: ${a}:\\d+ -> ${b}:${closed} SYN_SENT .*` +
             `\\*the connection was refused: the peer answered the SYN with a reset\\*$`,
         );
         const nftDrop = new RegExp(
@@ -243,10 +243,10 @@ kernelTest(
           await client.ready("connected");
           const conn = `TCP: ${esc(net.v4.a)}:\\d+ -> ${esc(net.v4.b)}:${lost} `;
           const loss = new RegExp(
-            `\\[tcp_cong_state_set +\\] ${conn}.*\\*TCP entered the Loss state: a retransmission timeout`,
+            `\\[tcp_cong_state_set *\\] ${conn}.*\\*TCP entered the Loss state: a retransmission timeout`,
           );
           const timer = new RegExp(
-            `\\[tcp_retransmit_timer +\\] ${conn}.*\\*the TCP retransmission timer fired \\(RTO\\)\\*`,
+            `\\[tcp_retransmit_timer *\\] ${conn}.*\\*the TCP retransmission timer fired \\(RTO\\)\\*`,
           );
           const wanted = [...(caTracepoint ? [loss] : []), ...(functions ? [timer] : [])];
           const ok = await run.waitFor(() => wanted.every((re) => run.lines.some((l) => re.test(l))), 20000);

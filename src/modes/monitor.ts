@@ -92,11 +92,9 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     const symbolize = (a: bigint) => kernelSymbols().resolve(a);
     const kfree = allLeaves(tree).find((l) => l.name === "kfree_skb");
     const reasons = drop.reasons ?? NO_REASONS;
-    const traced = new Set([
-      "kfree_skb",
-      ...(life?.planned ?? []).filter((p) => !life!.failedPoints.has(p))
-        .map((p) => p.leaf.name),
-    ]);
+    // the socket points attached (one line says them) and, with kfree_skb, what the rules can see here
+    const sockNames = life?.planned.filter((p) => !life!.failedPoints.has(p)).map((p) => p.leaf.name) ?? [];
+    const traced = new Set(["kfree_skb", ...sockNames]);
     const dropDiagnosis = new PacketDiagnosis({
       diagnoser,
       pointName: () => "kfree_skb",
@@ -129,7 +127,6 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       tally: dropTally,
     });
     const parts: TracePart[] = [{ program: dropProgram, pipeline: dropPipeline }];
-    const sockNames = life?.planned.filter((p) => !life!.failedPoints.has(p)).map((p) => p.leaf.name) ?? [];
     writeErr(
       `nettrace: --monitor: drops at ${drop.point}${sockNames.length ? `; sockets at ${sockNames.join(", ")}` : ""}`,
     );

@@ -9,8 +9,7 @@ import type { FindingReport } from "../diag/finding_report.ts";
 import type { HeldRepeats } from "./repeat_limit.ts";
 import { isoTime, JSON_SCHEMA_VERSION } from "./json_records.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
-
-const COUNT = new Intl.NumberFormat("en-US");
+import { moreLikeThis } from "./storm_line.ts";
 
 /** The mark a line gets: ` *message*`, or nothing without a finding. */
 export function findingMark(f: FindingReport | undefined): string {
@@ -39,9 +38,7 @@ export interface FindingRepeats extends HeldRepeats {
 
 /** `[time] tcp_retransmit_timer: the TCP retransmission timer fired (RTO) ... and 1,204 more like this in 1.0 s` */
 export function formatRepeatsLine(r: FindingRepeats, time: TimestampFormatter): string {
-  return `[${time.format(r.tsNs)}] ${r.point}: ${r.message} ... and ${COUNT.format(r.count)} more like this in ${
-    r.seconds.toFixed(1)
-  } s`;
+  return `[${time.format(r.tsNs)}] ${r.point}: ${r.message}${moreLikeThis(r.count, r.seconds)}`;
 }
 
 /** The JSON object of held repeats (type "repeats"). */

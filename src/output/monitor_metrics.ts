@@ -8,7 +8,7 @@
  * the counts are read by the caller.
  * @module
  */
-import { boundedSamples, type MetricFamily, OTHER, type Sample } from "./prometheus.ts";
+import { boundedSamples, type MetricFamily, OTHER } from "./prometheus.ts";
 
 /** Series kept per family before the rest goes into "other". */
 export const MAX_DROP_SERIES = 200;
@@ -49,6 +49,18 @@ export interface MonitorCounts {
   readonly startSeconds: number;
 }
 
+/** nettrace's own counts, one family each, a series per part. */
+const PART_FAMILIES: Array<[string, string, (p: PartCounts) => number]> = [
+  ["nettrace_events_seen_total", "Events the kernel programs saw (past the filters)", (p) => p.seen],
+  ["nettrace_events_lost_total", "Events the kernel could not send (the buffer was full)", (p) => p.lost],
+  ["nettrace_events_shown_total", "Events nettrace printed", (p) => p.shown],
+  [
+    "nettrace_events_summarized_total",
+    "Repeats counted instead of printed (drops in the kernel, socket findings in nettrace)",
+    (p) => p.summarized,
+  ],
+];
+
 const RESET_POINTS: Record<string, string> = { tcp_send_active_reset: "sent", tcp_receive_reset: "received" };
 
 function sum(xs: readonly FindingCount[], keep: (f: FindingCount) => boolean): number {
@@ -70,8 +82,6 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
     c.findings.map((f) => ({ labels: { point: f.point, level: f.level, finding: f.message }, value: f.count })),
     MAX_FINDING_SERIES,
   );
-  const perPart = (get: (p: PartCounts) => number): Sample[] =>
-    c.parts.map((p) => ({ labels: { part: p.part }, value: get(p) }));
   return [
     {
       name: "nettrace_drops_total",
@@ -100,30 +110,12 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
       type: "counter",
       samples: [{ labels: {}, value: sum(c.findings, (f) => f.point === "tcp_retransmit_timer") }],
     },
-    {
-      name: "nettrace_events_seen_total",
-      help: "Events the kernel programs saw (past the filters)",
+    ...PART_FAMILIES.map(([name, help, get]): MetricFamily => ({
+      name,
+      help,
       type: "counter",
-      samples: perPart((p) => p.seen),
-    },
-    {
-      name: "nettrace_events_lost_total",
-      help: "Events the kernel could not send (the buffer was full)",
-      type: "counter",
-      samples: perPart((p) => p.lost),
-    },
-    {
-      name: "nettrace_events_shown_total",
-      help: "Events nettrace printed",
-      type: "counter",
-      samples: perPart((p) => p.shown),
-    },
-    {
-      name: "nettrace_events_summarized_total",
-      help: "Repeats counted instead of printed (drops in the kernel, socket findings in nettrace)",
-      type: "counter",
-      samples: perPart((p) => p.summarized),
-    },
+      samples: c.parts.map((p) => ({ labels: { part: p.part }, value: get(p) })),
+    })),
     {
       name: "nettrace_start_time_seconds",
       help: "When nettrace began tracing, in seconds since the epoch",

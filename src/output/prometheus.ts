@@ -11,14 +11,12 @@
  */
 
 /** A metric family's kind. */
-export type MetricType = "counter" | "gauge" | "histogram";
+export type MetricType = "counter" | "gauge";
 
-/** One sample: its labels and value (a histogram's buckets are samples of `name_bucket` with `le`). */
+/** One sample: its labels and value. */
 export interface Sample {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
-  /** a suffix of the family's name: "_bucket", "_sum", "_count" (histograms) */
-  readonly suffix?: string;
 }
 
 /** A metric family: its name (snake_case, with its unit and _total for counters), help, type and samples. */
@@ -67,7 +65,7 @@ export function formatExposition(families: readonly MetricFamily[]): string {
       for (const k of Object.keys(s.labels)) {
         if (!LABEL.test(k) || k.startsWith("__")) throw new Error(`label name '${k}' of ${f.name} is not valid`);
       }
-      out.push(`${f.name}${s.suffix ?? ""}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+      out.push(`${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
     }
   }
   return out.join("\n") + "\n";
@@ -94,24 +92,4 @@ export function boundedSamples(
     ...kept.map((c) => ({ labels: c.labels, value: c.value })),
     { labels: otherLabels, value: rest.reduce((n, c) => n + c.value, 0) },
   ];
-}
-
-/** A histogram's samples from bucket upper bounds (ascending) and counts per bucket (not cumulative), sum, count. */
-export function histogramSamples(
-  labels: Readonly<Record<string, string>>,
-  bounds: readonly number[],
-  perBucket: readonly number[],
-  sum: number,
-): Sample[] {
-  const out: Sample[] = [];
-  let acc = 0;
-  bounds.forEach((b, i) => {
-    acc += perBucket[i] ?? 0;
-    out.push({ labels: { ...labels, le: formatValue(b) }, value: acc, suffix: "_bucket" });
-  });
-  const total = perBucket.reduce((n, c) => n + c, 0);
-  out.push({ labels: { ...labels, le: "+Inf" }, value: total, suffix: "_bucket" });
-  out.push({ labels, value: sum, suffix: "_sum" });
-  out.push({ labels, value: total, suffix: "_count" });
-  return out;
 }

@@ -33,6 +33,10 @@ export function formatStormLine(r: StormRepeats, ctx: StormLineContext): string 
   const k = r.key;
   let line = `[${ctx.time.format(r.tsNs)}] ${ctx.detail ? `netns:${k.netns} ` : ""}${stormFlowText(k)}`;
   if (ctx.reasons) line += `, reason: ${reasonName(ctx.reasons, k.reason)}`;
-  line += `, ${ctx.symbolize(k.location)} ... and ${COUNT.format(r.count)} more like this in ${r.seconds.toFixed(1)} s`;
-  return line;
+  return `${line}, ${ctx.symbolize(k.location)}${moreLikeThis(r.count, r.seconds)}`;
+}
+
+/** What a line of repeats ends with: ` ... and 118,889 more like this in 1.0 s` (drops' storms, socket findings). */
+export function moreLikeThis(count: number, seconds: number): string {
+  return ` ... and ${COUNT.format(count)} more like this in ${seconds.toFixed(1)} s`;
 }

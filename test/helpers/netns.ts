@@ -132,6 +132,17 @@ export class VethPair {
   }
 }
 
+/**
+ * An nft table (in net's second namespace, gone with it) that drops the TCP data segments (IP length over 500) sent
+ * to port: the handshake passes, the data is lost until TCP times out.
+ */
+export async function dropTcpData(net: VethPair, table: string, port: number): Promise<void> {
+  await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
+    input: `table inet ${table} {\n chain in {\n type filter hook input priority 0;\n` +
+      `tcp dport ${port} ip length > 500 drop\n }\n}\n`,
+  });
+}
+
 /** Waits (up to 5 s) until a device in a namespace has its carrier (LOWER_UP); throws if it never comes. */
 async function waitCarrier(ns: string, dev: string): Promise<void> {
   const deadline = Date.now() + 5000;

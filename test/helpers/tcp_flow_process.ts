@@ -42,3 +42,17 @@ export class FlowProcess {
     await this.#child.status;
   }
 }
+
+/** Runs body with a maker of FlowProcesses, and stops every one it started, whatever happens. */
+export async function withFlows(body: (flow: (ns: string, ...args: string[]) => FlowProcess) => Promise<void>) {
+  const flows: FlowProcess[] = [];
+  try {
+    await body((ns, ...args) => {
+      const f = new FlowProcess(ns, args);
+      flows.push(f);
+      return f;
+    });
+  } finally {
+    for (const f of flows) await f.stop();
+  }
+}

@@ -10,7 +10,8 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
-import { nettraceCommand, NettraceRun } from "../helpers/nettrace_process.ts";
+import { NettraceRun } from "../helpers/nettrace_process.ts";
+import { metricsUrl, withOnlyCapabilities } from "../helpers/metrics_endpoint.ts";
 
 await removeStaleNamespaces();
 
@@ -53,17 +54,15 @@ kernelTest(
     const c = ds.spec.template.spec.containers[0];
     // its address would be the node's: a free loopback port here
     const args = [...c.args.slice(0, 2), "127.0.0.1:0"];
-    const caps = c.securityContext.capabilities.add.map((x: string) => `+${x.toLowerCase()}`).join(",");
-    const command = ["setpriv", `--bounding-set=-all,${caps}`, "--inh-caps=-all", ...nettraceCommand(args)];
+    const command = withOnlyCapabilities(c.securityContext.capabilities.add, args);
     await withNet("dset", async (net) => {
       const run = await NettraceRun.start(args, 60000, command);
       try {
-        const m = run.stderr.match(/^nettrace: --metrics: serving (http:\/\/\S+\/metrics)$/m);
-        assert(m, run.stderr);
+        const url = metricsUrl(run);
         await net.tcpConnect(net.a, net.v4.b, 7561);
         assert(await run.waitForLine(/:7561 .*\*tcp port is not listened/, 10000), `${run.stdout}\n${run.stderr}`);
         assertMatch(
-          await (await fetch(m[1])).text(),
+          await (await fetch(url)).text(),
           /^nettrace_drops_total\{reason="NO_SOCKET",location="tcp_v4_rcv"/m,
         );
       } finally {

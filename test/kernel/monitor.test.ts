@@ -14,11 +14,12 @@ import { netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.
 import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { netemMissing } from "../helpers/netem.ts";
-import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
+import { dropTcpData, must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
 import { DENO, NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
 import { pathExists } from "../helpers/path_exists.ts";
-import { FlowProcess } from "../helpers/tcp_flow_process.ts";
+import { withFlows } from "../helpers/tcp_flow_process.ts";
 import { prometheusMissing, PrometheusServer } from "../helpers/prometheus_server.ts";
+import { metricSum, metricsUrl } from "../helpers/metrics_endpoint.ts";
 
 await removeStaleNamespaces();
 const netemWhyNot = await netemMissing();
@@ -31,20 +32,6 @@ function tracepointHere(event: string): boolean {
 
 const esc = (s: string) => s.replaceAll(".", "\\.");
 
-/** Runs FlowProcesses and stops every one started, whatever happens. */
-async function withFlows(body: (flow: (ns: string, ...args: string[]) => FlowProcess) => Promise<void>) {
-  const flows: FlowProcess[] = [];
-  try {
-    await body((ns, ...args) => {
-      const f = new FlowProcess(ns, args);
-      flows.push(f);
-      return f;
-    });
-  } finally {
-    for (const f of flows) await f.stop();
-  }
-}
-
 /** A connection from a to b's port that sends `chunks` of 100 bytes and closes in order. */
 async function goodConnection(net: VethPair, port: number, chunks = 3): Promise<void> {
   await withFlows(async (flow) => {
@@ -55,21 +42,6 @@ async function goodConnection(net: VethPair, port: number, chunks = 3): Promise<
     await client.done();
     await server.done();
   });
-}
-
-/** Where a run with --metrics serves them, from its stderr. */
-function metricsUrl(run: NettraceRun): string {
-  const m = run.stderr.match(/^nettrace: --metrics: serving (http:\/\/\S+\/metrics)$/m);
-  assert(m, `no --metrics line:\n${run.stderr}`);
-  return m[1];
-}
-
-/** The sum of a family's samples whose labels match, in a /metrics text. */
-function metricSum(text: string, name: string, labels: RegExp = /.*/): number {
-  return text.split("\n")
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .filter((l) => labels.test(l))
-    .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 }
 
 /** The closing lines of the two parts: drops shown, summarized, lost, not shown; socket events shown. */
@@ -230,10 +202,7 @@ kernelTest(
     assert(functions || caTracepoint, "this kernel has neither tcp:tcp_cong_state_set nor function probes");
     await withNet("monrto", async (net) => {
       const lost = 7501;
-      await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
-        input: `table inet monrto {\n chain in {\n type filter hook input priority 0;\n` +
-          `tcp dport ${lost} ip length > 500 drop\n }\n}\n`,
-      });
+      await dropTcpData(net, "monrto", lost);
       const run = await NettraceRun.start(["--monitor", "--addr", net.v4.b], 60000);
       try {
         await withFlows(async (flow) => {

@@ -8,7 +8,8 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
-import { nettraceCommand, NettraceRun } from "../helpers/nettrace_process.ts";
+import { NettraceRun } from "../helpers/nettrace_process.ts";
+import { metricsUrl, withOnlyCapabilities } from "../helpers/metrics_endpoint.ts";
 import { pathExists } from "../helpers/path_exists.ts";
 
 await removeStaleNamespaces();
@@ -62,19 +63,17 @@ kernelTest("service: the unit's command, with only the unit's capabilities, moni
   assert(!caps.includes("CAP_SYS_ADMIN"), caps.join(" "));
   // the unit's own address could be taken on a test machine: a free port instead
   const ours = [...args.slice(0, 2), "127.0.0.1:0"];
-  const set = caps.map((c) => `+${c.replace(/^CAP_/, "").toLowerCase()}`).join(",");
-  const command = ["setpriv", `--bounding-set=-all,${set}`, "--inh-caps=-all", ...nettraceCommand(ours)];
+  const command = withOnlyCapabilities(caps, ours);
   await withNet("svc", async (net) => {
     const run = await NettraceRun.start(ours, 60000, command);
     try {
-      const m = run.stderr.match(/^nettrace: --metrics: serving (http:\/\/\S+\/metrics)$/m);
-      assert(m, run.stderr);
+      const url = metricsUrl(run);
       await net.udpSend(net.a, net.v4.b, 7551, "svc");
       const netns = String(net.netnsInode(net.b));
       const dropped = new RegExp(`^nettrace_drops_total\\{[^}]*netns="${netns}"[^}]*\\} [1-9]`, "m");
       let text = "";
       for (let i = 0; i < 50 && !dropped.test(text); i++) {
-        text = await (await fetch(m[1])).text();
+        text = await (await fetch(url)).text();
         if (!dropped.test(text)) await new Promise((r) => setTimeout(r, 100));
       }
       assertMatch(text, dropped);

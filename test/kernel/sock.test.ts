@@ -11,9 +11,9 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
-import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
+import { dropTcpData, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
-import { FlowProcess } from "../helpers/tcp_flow_process.ts";
+import { withFlows } from "../helpers/tcp_flow_process.ts";
 import { functionProbesHere } from "../helpers/capabilities.ts";
 import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
@@ -30,20 +30,6 @@ function tracepointHere(event: string): boolean {
 function linesOf(lines: string[], point: string, from: string, to: string): string[] {
   const re = new RegExp(`\\[${point} *\\] TCP: ${from.replaceAll(".", "\\.")} -> ${to.replaceAll(".", "\\.")} `);
   return lines.filter((l) => re.test(l));
-}
-
-/** Runs a FlowProcess and stops every one started, whatever happens. */
-async function withFlows(body: (flow: (ns: string, ...args: string[]) => FlowProcess) => Promise<void>) {
-  const flows: FlowProcess[] = [];
-  try {
-    await body((ns, ...args) => {
-      const f = new FlowProcess(ns, args);
-      flows.push(f);
-      return f;
-    });
-  } finally {
-    for (const f of flows) await f.stop();
-  }
 }
 
 kernelTest(
@@ -123,10 +109,7 @@ kernelTest("sock: data dropped until the client retransmits; an application's re
   const functions = functionProbesHere();
   await withNet("sockrtx", async (net) => {
     const lost = 7431, reset = 7432;
-    await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
-      input: `table inet sockrtx {\n chain in {\n type filter hook input priority 0;\n` +
-        `tcp dport ${lost} ip length > 500 drop\n }\n}\n`,
-    });
+    await dropTcpData(net, "sockrtx", lost);
     const run = await NettraceRun.start(["--sock", "--addr", net.v4.b], 60000);
     try {
       await withFlows(async (flow) => {

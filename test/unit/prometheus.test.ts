@@ -1,17 +1,10 @@
 /**
  * The Prometheus exposition nettrace serves (--metrics), without a kernel:
  * the text format, the escaping of label values that come from the kernel,
- * the bound on series, histograms, --monitor's families, and the address
- * option.
+ * the bound on series, --monitor's families, and the address option.
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
-import {
-  boundedSamples,
-  escapeLabelValue,
-  formatExposition,
-  histogramSamples,
-  OTHER,
-} from "../../src/output/prometheus.ts";
+import { boundedSamples, escapeLabelValue, formatExposition, OTHER } from "../../src/output/prometheus.ts";
 import { MAX_DROP_SERIES, monitorFamilies } from "../../src/output/monitor_metrics.ts";
 import { parseListenOption } from "../../src/cli/values.ts";
 import { UsageError } from "../../src/errors.ts";
@@ -71,17 +64,6 @@ Deno.test("prometheus: a family keeps its largest series and adds the rest into 
   // the total is kept
   assertEquals(kept.reduce((n, s) => n + s.value, 0), 45);
   assertEquals(boundedSamples(counts.slice(0, 3), 4).length, 3);
-});
-
-Deno.test("prometheus: a histogram's buckets are cumulative, with +Inf, _sum and _count", () => {
-  const s = histogramSamples({ point: "tcp_probe" }, [1000, 10000], [2, 3, 1], 12345);
-  assertEquals(s.map((x) => [x.suffix, x.labels.le, x.value]), [
-    ["_bucket", "1000", 2],
-    ["_bucket", "10000", 5],
-    ["_bucket", "+Inf", 6],
-    ["_sum", undefined, 12345],
-    ["_count", undefined, 6],
-  ]);
 });
 
 Deno.test("prometheus: --monitor's families, drop series bounded however many keys the kernel counted", () => {

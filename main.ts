@@ -25,6 +25,11 @@ async function run(argv: string[]): Promise<number> {
     configureLog(opts);
     (await import("./src/kernel/btf_source.ts")).locateBtf(opts.btf);
   }
+  // a bad expression is bad input in every mode, before anything is loaded
+  if (opts.filterExpr !== undefined) {
+    const { compileFilterExpression } = await import("./src/filter/expression.ts");
+    opts.filter.expression = compileFilterExpression(opts.filterExpr);
+  }
   if (opts.mode === "explain") {
     const { runExplain } = await import("./src/modes/explain.ts");
     return await runExplain(opts);

@@ -7,6 +7,7 @@
 #include "kernel.h"
 #include "nettrace.h"
 #include "skb_packet.h"
+#include "pcap_filter.h"
 #include "func_args.h"
 
 #define NT_FENTRY_FRAMES 6
@@ -58,7 +59,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	if (filter.netns && netns != filter.netns)
 		return 0;
 	nt_read_packet(skb, &pkt);
-	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt))
+	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(skb))
 		return 0;
 
 	nt_count(NT_STAT_SEEN);

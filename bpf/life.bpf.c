@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "nettrace.h"
 #include "skb_packet.h"
+#include "pcap_filter.h"
 #include "func_args.h"
 
 const volatile struct nt_filter filter = {};
@@ -275,7 +276,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			known->kind = now.kind;
 			known->ident = now.ident;
 		}
-		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt))) {
+		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt) && nt_pcap_match(skb))) {
 			/* not followed where it no longer matches; its end still closes the context */
 			if (pt->flags & NT_POINT_END)
 				bpf_map_delete_elem(&contexts, &key);
@@ -295,7 +296,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			return 0;
 		if (filter.netns && netns != filter.netns)
 			return 0;
-		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt))
+		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(skb))
 			return 0;
 		ctx_id = key;
 		opens = 1;

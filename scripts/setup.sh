@@ -42,6 +42,8 @@ need_cmd llvm-strip llvm
 need_cmd bpftool bpftool
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 have_lib libbpf.so.1 || missing+=(libbpf1)
+# filter expressions: libpcap compiles them
+have_lib libpcap.so.0.8 || missing+=(libpcap0.8)
 if [ "$TEST" = 1 ]; then
   need_cmd ip iproute2
   need_cmd iptables iptables

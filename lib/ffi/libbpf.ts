@@ -61,6 +61,8 @@ const SYMBOLS = {
     nonblocking: true,
   },
 
+  bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map__reuse_fd: { parameters: ["pointer", "i32"], result: "i32" },
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },

@@ -17,7 +17,7 @@ import {
 } from "../kernel/drop_function.ts";
 import { forgetKernelSymbols, kernelSymbols } from "../kernel/kallsyms.ts";
 import type { AttachMethod } from "./attach_method.ts";
-import { encodeFilter, type PacketFilter } from "./filter.ts";
+import { filteredObject, filterReadOnly, type PacketFilter } from "./filter.ts";
 import { eventObject } from "./objects.ts";
 import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
@@ -105,15 +105,18 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
     : undefined;
   // fentry finds the caller on the stack by the drop function's address range
   const range = cfg.method === "fentry" ? kernelSymbols().range(fn!.name) : undefined;
-  const obj = BpfObject.open(eventObject("drop", cfg.transport, cfg.compat), {
-    name: "nettrace_drop",
-    btfCustomPath: cfg.btfCustomPath,
-  });
+  const obj = BpfObject.open(
+    filteredObject(eventObject("drop", cfg.transport, cfg.compat), cfg.filter, "nettrace_drop"),
+    {
+      name: "nettrace_drop",
+      btfCustomPath: cfg.btfCustomPath,
+    },
+  );
   try {
     for (const name of Object.values(PROGRAM)) obj.program(name).setAutoload(name === PROGRAM[cfg.method]);
     const prog = obj.program(PROGRAM[cfg.method]);
     obj.setReadOnly({
-      filter: encodeFilter(cfg.filter),
+      ...filterReadOnly(cfg.filter),
       want_stack: new Uint8Array([cfg.wantStack ? 1 : 0]),
       rate_limit: u32(cfg.rateLimit),
       storm_limit: u32(cfg.stormLimit),

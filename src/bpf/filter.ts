@@ -5,6 +5,9 @@
  */
 import type { IpAddress } from "../packet/address.ts";
 import { ADDR_FILTER, FILTER } from "../event/layout.ts";
+import type { FilterExpression } from "../filter/expression.ts";
+import { HostError } from "../errors.ts";
+import { NoFilterRegion, withExpression } from "./pcap_region.ts";
 
 /** Filters that run in the kernel. Unset fields match everything. */
 export interface PacketFilter {
@@ -24,6 +27,8 @@ export interface PacketFilter {
   len?: { min: number; max: number };
   /** TCP packets with any of these flags (the TCP header's flag byte) */
   tcpFlags?: number;
+  /** a tcpdump expression, compiled (-e or the trailing words) */
+  expression?: FilterExpression;
 }
 
 function putAddr(b: Uint8Array, off: number, a: IpAddress | undefined): void {
@@ -50,4 +55,21 @@ export function encodeFilter(f: PacketFilter): Uint8Array {
   v.setUint32(FILTER.len_max, f.len?.max ?? 0, true);
   v.setUint8(FILTER.tcp_flags, f.tcpFlags ?? 0);
   return b;
+}
+
+/** The read-only values of the filter: struct nt_filter, and whether the expression regions run. */
+export function filterReadOnly(f: PacketFilter): Record<string, Uint8Array> {
+  return { filter: encodeFilter(f), pcap_filter: new Uint8Array([f.expression ? 1 : 0]) };
+}
+
+/** The object's bytes, with the filter expression in its regions when there is one. */
+export function filteredObject(bytes: Uint8Array, f: PacketFilter, name: string): Uint8Array {
+  if (!f.expression) return bytes;
+  try {
+    return withExpression(bytes, f.expression, name);
+  } catch (e) {
+    // the objects built from a kernel's headers (no BTF) have no regions
+    if (e instanceof NoFilterRegion) throw new HostError(`${e.message}: filter expressions need a kernel with BTF`);
+    throw e;
+  }
 }

@@ -11,7 +11,7 @@ import { missingHelper } from "./missing_helper.ts";
 import { POINT, POINT_FLAG } from "../event/layout.ts";
 import type { TracepointField, TracepointOffsets } from "../kernel/tracepoint_format.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
-import { encodeFilter, type PacketFilter } from "./filter.ts";
+import { filteredObject, filterReadOnly, type PacketFilter } from "./filter.ts";
 import { eventObject } from "./objects.ts";
 import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
@@ -279,10 +279,13 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
   const start = performance.now();
   const fentry = planFentry(cfg, failed);
   const resolvedMs = performance.now() - start;
-  const obj = BpfObject.open(eventObject("life", cfg.transport, cfg.compat), {
-    name: "nettrace_life",
-    btfCustomPath: cfg.btfCustomPath,
-  });
+  const obj = BpfObject.open(
+    filteredObject(eventObject("life", cfg.transport, cfg.compat), cfg.filter, "nettrace_life"),
+    {
+      name: "nettrace_life",
+      btfCustomPath: cfg.btfCustomPath,
+    },
+  );
   const copies: TracingCopies[] = [];
   const pointCopies: PointCopies[] = [];
   const byCookie = kernelHasAttachCookies();
@@ -312,7 +315,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
     obj.program("nt_life_fexit").setAutoload(exit.length > 0);
     if (exit.length) obj.program("nt_life_fexit").setAttachTarget(cfg.points[exit[0].i].symbol!);
     obj.setReadOnly({
-      filter: encodeFilter(cfg.filter),
+      ...filterReadOnly(cfg.filter),
       rate_limit: new Uint8Array(new Uint32Array([cfg.rateLimit]).buffer),
       point_by_cookie: new Uint8Array([byCookie ? 1 : 0]),
       snaplen: new Uint8Array(new Uint32Array([cfg.snaplen]).buffer),

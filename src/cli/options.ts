@@ -135,6 +135,8 @@ export interface Options {
   hooks: boolean;
   /** nettrace explain NAME | --list */
   explain?: { name?: string; list: boolean };
+  /** -e EXPR, or the words after the options: a tcpdump expression (compiled by main.ts into filter.expression) */
+  filterExpr?: string;
 }
 
 /** One option of the table. */
@@ -302,6 +304,17 @@ export const OPTION_TABLE: OptionSpec[] = [
     value: "FLAGS",
     help: "filter TCP packets that have any of these flags, e.g. 'S' or 'SR' (S A P R F U E C)",
     apply: (o, v, n) => (o.filter.tcpFlags = parseTcpFlagsOption(n, v)),
+  },
+  {
+    long: "filter-expr",
+    short: "e",
+    value: "EXPR",
+    help: "a tcpdump filter expression, run in the kernel, e.g. 'tcp dst port 443 and net 10.0.0.0/8' " +
+      "(or the words after the options, as with tcpdump)",
+    apply: (o, v, n) => {
+      if (o.filterExpr !== undefined) throw new UsageError(`${n}: the filter expression is given twice`);
+      o.filterExpr = v;
+    },
   },
   {
     long: "pkt-len",
@@ -678,6 +691,7 @@ export function parseArgs(argv: string[]): Options {
   if (argv[0] === "explain") return parseExplain(argv.slice(1), opts);
   const byLong = new Map(OPTION_TABLE.flatMap((s) => [s.long, ...(s.aliases ?? [])].map((n) => [n, s])));
   const byShort = new Map(OPTION_TABLE.filter((s) => s.short).map((s) => [s.short!, s]));
+  const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     let spec: OptionSpec | undefined;
@@ -694,7 +708,9 @@ export function parseArgs(argv: string[]): Options {
       spec = byShort.get(arg[1]);
       if (arg.length > 2) inline = arg.slice(2);
     } else {
-      throw new UsageError(`unexpected argument '${arg}' (see nettrace -h)`);
+      // a word that is not an option: part of the filter expression, as with tcpdump
+      words.push(arg);
+      continue;
     }
     if (!spec) throw new UsageError(`unknown option '${name}' (see nettrace -h)`);
     let value = "";
@@ -706,6 +722,12 @@ export function parseArgs(argv: string[]): Options {
       throw new UsageError(`${name} takes no value`);
     }
     spec.apply(opts, value, name);
+  }
+  if (words.length) {
+    if (opts.filterExpr !== undefined) {
+      throw new UsageError(`the filter expression is given twice: -e '${opts.filterExpr}' and '${words.join(" ")}'`);
+    }
+    opts.filterExpr = words.join(" ");
   }
   if (opts.netnsCurrent && opts.filter.netns) {
     throw new UsageError("--netns and --netns-current cannot be combined");
@@ -749,7 +771,7 @@ export function parseArgs(argv: string[]): Options {
     if (clash) {
       throw new UsageError(`--func-stats counts calls, it shows no packets: it cannot be combined with ${clash}`);
     }
-    if (Object.values(opts.filter).some((v) => v !== undefined) || opts.netnsCurrent) {
+    if (Object.values(opts.filter).some((v) => v !== undefined) || opts.netnsCurrent || opts.filterExpr !== undefined) {
       throw new UsageError(
         "--func-stats counts every call of the traced points: packet filters do not apply (choose points with -t)",
       );
@@ -764,6 +786,7 @@ export function parseArgs(argv: string[]): Options {
         [opts.ret, "--ret"],
         [opts.filter.tcpFlags !== undefined, "--tcp-flags"],
         [opts.filter.len !== undefined, "--pkt-len"],
+        [opts.filterExpr !== undefined, "a filter expression"],
       ] as Array<[boolean, string]>
     ).find(([given]) => given)?.[1];
     if (packetOnly) {
@@ -820,6 +843,13 @@ export function parseArgs(argv: string[]): Options {
   }
   if (opts.stormLimitGiven && opts.mode !== "drop" && opts.mode !== "monitor") {
     throw new UsageError("--storm-limit and --no-storm-limit are for --drop and --monitor");
+  }
+  if (opts.filterExpr !== undefined && (opts.mode === "check" || opts.mode === "trace-list")) {
+    throw new UsageError(
+      `unexpected ${
+        opts.mode === "check" ? "--check" : "-t ?"
+      } argument '${opts.filterExpr}': a filter expression is for tracing`,
+    );
   }
   if (opts.output && (opts.mode === "check" || opts.mode === "trace-list")) {
     throw new UsageError(

@@ -1,8 +1,8 @@
 /**
  * A clean, minimal Debian 12 root (debootstrap --variant=minbase, with man-db
  * so `man` can be tried) for installing nettrace's .deb as a user would. The
- * root is made once and cached, with apt's lists and the libbpf runtime
- * downloaded into its cache (installing then needs no network); each use gets a throw-away overlay on top of
+ * root is made once and cached, with apt's lists and the runtime (libbpf,
+ * libpcap) downloaded into its cache (installing then needs no network); each use gets a throw-away overlay on top of
  * it, with /proc, /sys (BTF), tracefs and /dev mounted, removed afterwards
  * even when the test fails.
  */
@@ -13,14 +13,16 @@ const CACHE = `${Deno.env.get("NETTRACE_PKG_CACHE") ?? `${Deno.env.get("HOME")}/
 const ROOT = `${CACHE}/bookworm-minbase`;
 const MIRROR = "http://deb.debian.org/debian";
 
-/** The libbpf runtime's package, downloaded into the root's apt cache: installing needs no network then. */
-async function hasLibbpfDownloaded(root: string): Promise<boolean> {
+/** What the .deb depends on: downloaded into the root's apt cache, installing needs no network then. */
+const RUNTIME_PACKAGES = ["libbpf1", "libpcap0.8"];
+
+/** Whether every runtime package is in the root's apt cache. */
+async function runtimeDownloaded(root: string): Promise<boolean> {
+  const have = new Set<string>();
   try {
-    for await (const e of Deno.readDir(`${root}/var/cache/apt/archives`)) {
-      if (e.name.startsWith("libbpf1_")) return true;
-    }
+    for await (const e of Deno.readDir(`${root}/var/cache/apt/archives`)) have.add(e.name.split("_")[0]);
   } catch { /* no cache */ }
-  return false;
+  return RUNTIME_PACKAGES.every((p) => have.has(p));
 }
 
 /**
@@ -29,7 +31,12 @@ async function hasLibbpfDownloaded(root: string): Promise<boolean> {
  * needs no network (the qemu guests have none).
  */
 export async function cachedRoot(): Promise<string> {
-  if (await pathExists(`${ROOT}/etc/debian_version`) && await hasLibbpfDownloaded(ROOT)) return ROOT;
+  if (await pathExists(`${ROOT}/etc/debian_version`)) {
+    if (await runtimeDownloaded(ROOT)) return ROOT;
+    // a root made before a dependency was added: download what is missing
+    const r = await sh(["chroot", ROOT, "apt-get", "install", "-y", "-qq", "--download-only", ...RUNTIME_PACKAGES]);
+    if (r.code === 0 && await runtimeDownloaded(ROOT)) return ROOT;
+  }
   await Deno.mkdir(CACHE, { recursive: true });
   const building = `${ROOT}.building`;
   await sh(["rm", "-rf", building, ROOT]);
@@ -38,7 +45,7 @@ export async function cachedRoot(): Promise<string> {
   if (r.code !== 0) throw new Error(`debootstrap failed (${r.code}): ${(r.stderr || r.stdout).slice(-2000)}`);
   await Deno.copyFile("/etc/resolv.conf", `${building}/etc/resolv.conf`);
   await must(["chroot", building, "apt-get", "update", "-qq"]);
-  await must(["chroot", building, "apt-get", "install", "-y", "-qq", "--download-only", "libbpf1"]);
+  await must(["chroot", building, "apt-get", "install", "-y", "-qq", "--download-only", ...RUNTIME_PACKAGES]);
   await must(["mv", building, ROOT]);
   return ROOT;
 }

@@ -56,7 +56,7 @@ kernelTest(
       assertEquals(build.code, 0, `podman build failed:\n${(build.stdout + build.stderr).slice(-4000)}`);
       console.log(`image built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-      // the runtime stage: the package and the libbpf runtime, no compiler, bpftool, npm or Node.js
+      // the runtime stage: the package and the libbpf and libpcap runtimes, no compiler, bpftool, npm or Node.js
       const run = (entrypoint: string, args: string[]) =>
         podman.must(["run", "--rm", "--network=none", "--entrypoint", entrypoint, IMAGE, ...args]);
       const found = await run("sh", [
@@ -64,13 +64,14 @@ kernelTest(
         "for t in clang llc gcc bpftool npm node; do command -v $t; done; echo checked",
       ]);
       assertEquals(found.trim(), "checked", `the runtime stage holds build tools:\n${found}`);
-      for (const pkg of ["nettrace", "libbpf1"]) {
+      for (const pkg of ["nettrace", "libbpf1", "libpcap0.8"]) {
         assertEquals(await run("dpkg-query", ["-W", "-f", "${Status}", pkg]), "install ok installed");
       }
       assertEquals((await podman.must(["run", "--rm", "--network=none", IMAGE, "-V"])).trim(), `nettrace ${VERSION}`);
 
       await withNet("ctr", async (net) => {
-        const args = ["--drop", "-d", net.v4.b, "-D", "9"];
+        // a tcpdump expression: the image's libpcap compiles it
+        const args = ["--drop", `tcp dst port 9 and dst host ${net.v4.b}`];
         try {
           const r = await traceUntil(
             args,

@@ -50,8 +50,8 @@ async function onPath(root: DebianRoot, tool: string): Promise<boolean> {
 
 kernelTest("package: the .deb installs with apt into a minimal Debian 12 root and catches a drop there", async () => {
   await requireFreshPackages();
-  // the libbpf runtime is all it depends on: never a compiler, bpftool or npm
-  assertEquals((await must(["dpkg-deb", "-f", DEB, "Depends"])).trim(), "libbpf1 (>= 1:1.0)");
+  // the libbpf and libpcap runtimes are all it depends on: never a compiler, bpftool or npm
+  assertEquals((await must(["dpkg-deb", "-f", DEB, "Depends"])).trim(), "libbpf1 (>= 1:1.0), libpcap0.8");
   await withDebianRoot(async (root) => {
     // a production host: no compiler, no bpftool, no npm, no Deno (and the check can see a tool: sh is there)
     assert(await onPath(root, "sh"));
@@ -62,7 +62,9 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
     const install = await root.exec(["apt-get", "install", "-y", "-q", "--no-install-recommends", "/tmp/nettrace.deb"]);
     assertEquals(install.code, 0, install.stdout + install.stderr);
     // apt installed what the package needs (the libbpf runtime), and nothing that compiles
-    assertMatch(await root.must(["dpkg-query", "-W", "-f", "${Status}", "libbpf1"]), /install ok installed/);
+    for (const pkg of ["libbpf1", "libpcap0.8"]) {
+      assertMatch(await root.must(["dpkg-query", "-W", "-f", "${Status}", pkg]), /install ok installed/);
+    }
     for (const tool of ["clang", "bpftool"]) {
       assert(!await onPath(root, tool), `installing brought ${tool}`);
     }
@@ -87,11 +89,13 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
     assertEquals(unit, await Deno.readTextFile(new URL("../../deploy/nettrace-monitor.service", import.meta.url)));
 
     await withNet("pkgdeb", async (net) => {
+      // filtered by a tcpdump expression: the installed libpcap compiles it
+      const args = ["--drop", `tcp dst port 9 and dst host ${net.v4.b}`];
       const r = await traceUntil(
-        ["--drop", "-d", net.v4.b, "-D", "9"],
+        args,
         () => net.tcpConnect(net.a, net.v4.b, 9),
         closedPortSynDrop(),
-        root.command(["nettrace", "--drop", "-d", net.v4.b, "-D", "9"]),
+        root.command(["nettrace", ...args]),
       );
       assertEquals(r.code, 0, r.stderr);
       assertMatch(r.stdout, closedPortSynDrop());
@@ -100,58 +104,61 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
   await assertNothingLeft("after the .deb's nettrace --drop");
 });
 
-kernelTest("package: the .rpm needs libbpf only; its payload runs --drop with nothing on PATH", async () => {
-  await requireFreshPackages();
-  const requires = (await must(["rpm", "-qp", "--requires", RPM])).split("\n").filter((l) =>
-    l && !l.startsWith("rpmlib(")
-  );
-  assertEquals(requires, ["libbpf >= 1.0"]);
-  const files = (await must(["rpm", "-qp", "--list", RPM])).split("\n").filter(Boolean);
-  for (
-    const f of [
-      "/usr/bin/nettrace",
-      "/usr/lib/nettrace/deno",
-      "/usr/lib/nettrace/nettrace.js",
-      "/usr/share/man/man8/nettrace.8.gz",
-      "/usr/share/bash-completion/completions/nettrace",
-      "/usr/share/fish/vendor_completions.d/nettrace.fish",
-      "/usr/share/doc/nettrace/LICENSE",
-      "/usr/share/doc/nettrace/json.md",
-      "/usr/share/doc/nettrace/nettrace.schema.json",
-    ]
-  ) assert(files.includes(f), `${f} is not in the .rpm:\n${files.join("\n")}`);
-  assertMatch(
-    await must(["rpm", "-qp", "--qf", "%{LICENSE} %{VERSION}", RPM]),
-    new RegExp(`^GPL-2.0-only ${VERSION}$`),
-  );
+kernelTest(
+  "package: the .rpm needs libbpf and libpcap only; its payload runs --drop with nothing on PATH",
+  async () => {
+    await requireFreshPackages();
+    const requires = (await must(["rpm", "-qp", "--requires", RPM])).split("\n").filter((l) =>
+      l && !l.startsWith("rpmlib(")
+    );
+    assertEquals(requires, ["libbpf >= 1.0", "libpcap"]);
+    const files = (await must(["rpm", "-qp", "--list", RPM])).split("\n").filter(Boolean);
+    for (
+      const f of [
+        "/usr/bin/nettrace",
+        "/usr/lib/nettrace/deno",
+        "/usr/lib/nettrace/nettrace.js",
+        "/usr/share/man/man8/nettrace.8.gz",
+        "/usr/share/bash-completion/completions/nettrace",
+        "/usr/share/fish/vendor_completions.d/nettrace.fish",
+        "/usr/share/doc/nettrace/LICENSE",
+        "/usr/share/doc/nettrace/json.md",
+        "/usr/share/doc/nettrace/nettrace.schema.json",
+      ]
+    ) assert(files.includes(f), `${f} is not in the .rpm:\n${files.join("\n")}`);
+    assertMatch(
+      await must(["rpm", "-qp", "--qf", "%{LICENSE} %{VERSION}", RPM]),
+      new RegExp(`^GPL-2.0-only ${VERSION}$`),
+    );
 
-  const dir = await Deno.makeTempDir({ prefix: "nettrace-rpm-" });
-  try {
-    const x = await sh(["sh", "-c", `cd ${dir} && rpm2cpio ${RPM} | cpio -idm --quiet`]);
-    assertEquals(x.code, 0, x.stderr);
-    assert(pathExists(`${dir}/usr/lib/systemd/system/nettrace-monitor.service`), "the monitor's unit is in the .rpm");
-    await Deno.mkdir(`${dir}/empty-path`);
-    const command = (args: string[]) => [
-      "env",
-      "-i",
-      `PATH=${dir}/empty-path`,
-      `HOME=${dir}`,
-      `${dir}/usr/lib/nettrace/deno`,
-      "run",
-      "--quiet",
-      "--no-config",
-      "--allow-all",
-      `${dir}/usr/lib/nettrace/nettrace.js`,
-      ...args,
-    ];
-    await withNet("pkgrpm", async (net) => {
-      const args = ["--drop", "-d", net.v4.b, "-D", "9"];
-      const r = await traceUntil(args, () => net.tcpConnect(net.a, net.v4.b, 9), closedPortSynDrop(), command(args));
-      assertEquals(r.code, 0, r.stderr);
-      assertMatch(r.stdout, closedPortSynDrop());
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-  await assertNothingLeft("after the .rpm payload's nettrace --drop");
-});
+    const dir = await Deno.makeTempDir({ prefix: "nettrace-rpm-" });
+    try {
+      const x = await sh(["sh", "-c", `cd ${dir} && rpm2cpio ${RPM} | cpio -idm --quiet`]);
+      assertEquals(x.code, 0, x.stderr);
+      assert(pathExists(`${dir}/usr/lib/systemd/system/nettrace-monitor.service`), "the monitor's unit is in the .rpm");
+      await Deno.mkdir(`${dir}/empty-path`);
+      const command = (args: string[]) => [
+        "env",
+        "-i",
+        `PATH=${dir}/empty-path`,
+        `HOME=${dir}`,
+        `${dir}/usr/lib/nettrace/deno`,
+        "run",
+        "--quiet",
+        "--no-config",
+        "--allow-all",
+        `${dir}/usr/lib/nettrace/nettrace.js`,
+        ...args,
+      ];
+      await withNet("pkgrpm", async (net) => {
+        const args = ["--drop", "-d", net.v4.b, "-D", "9"];
+        const r = await traceUntil(args, () => net.tcpConnect(net.a, net.v4.b, 9), closedPortSynDrop(), command(args));
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stdout, closedPortSynDrop());
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    await assertNothingLeft("after the .rpm payload's nettrace --drop");
+  },
+);

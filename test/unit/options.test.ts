@@ -31,6 +31,14 @@ Deno.test("options: filters parse into the kernel filter", () => {
   assertEquals([o.filter.sport, o.filter.dport, o.filter.port, o.filter.pid], [80, 443, 22, 42]);
 });
 
+Deno.test("options: a filter expression is -e EXPR or the words after the options, as with tcpdump", () => {
+  assertEquals(parseArgs(["--drop", "udp", "and", "dst", "port", "5353"]).filterExpr, "udp and dst port 5353");
+  assertEquals(parseArgs(["--drop", "tcp port 80", "-p", "tcp"]).filterExpr, "tcp port 80");
+  assertEquals(parseArgs(["-e", "icmp", "--diag"]).filterExpr, "icmp");
+  assertEquals(parseArgs(["--filter-expr=ip6"]).filterExpr, "ip6");
+  assertEquals(parseArgs(["--drop"]).filterExpr, undefined);
+});
+
 Deno.test("options: -p maps names to ethertype or IP protocol", () => {
   assertEquals(parseArgs(["--drop", "-p", "tcp"]).filter, { l4Proto: 6 });
   assertEquals(parseArgs(["--drop", "-p", "UDP"]).filter, { l4Proto: 17 });
@@ -94,7 +102,14 @@ Deno.test("options: bad input is a UsageError naming the option", () => {
     [["--drop", "-x"], "unknown option '-x'"],
     [["--drop", "--detail=yes"], "--detail takes no value"],
     [["--drop", "--saddr"], "--saddr needs a value (ADDR)"],
-    [["--drop", "stray"], "unexpected argument 'stray'"],
+    [["--drop", "-e", "tcp", "udp"], "the filter expression is given twice: -e 'tcp' and 'udp'"],
+    [["--drop", "-e", "tcp", "-e", "udp"], "-e: the filter expression is given twice"],
+    [["--check", "udp"], "unexpected --check argument 'udp': a filter expression is for tracing"],
+    [
+      ["--sock", "tcp port 80"],
+      "a filter expression is about packets: --sock traces sockets, it cannot be combined with it",
+    ],
+    [["--func-stats", "-e", "tcp"], "--func-stats counts every call of the traced points: packet filters do not apply"],
     [["--check", "--drop"], "--drop cannot be combined with --check"],
     [["--netns", "5", "--netns-current", "--drop"], "--netns and --netns-current cannot be combined"],
     [["--sock", "--drop"], "--drop cannot be combined with --sock: they are different modes"],
@@ -141,6 +156,7 @@ const USER_OPTIONS: Array<[string | undefined, string, string | undefined]> = [
   [undefined, "trace-stack", "LIST"],
   [undefined, "tcp-flags", "FLAGS"],
   [undefined, "pkt-len", "RANGE"],
+  ["e", "filter-expr", "EXPR"],
   [undefined, "min-latency", "US"],
   [undefined, "rate-limit", "RATE"],
   [undefined, "storm-limit", "RATE"],

@@ -229,9 +229,9 @@ STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
 # names, the launcher, the ICMP text; the perf buffer and the signals are bullseye's, the ring flood stock's, the
 # storms backports' and bullseye-compat's)
 config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^(attach|check|explain):|^drop: (TCP SYN|IPv6|an nft|an iptables|UDP to|with two flows|--netns|--detail|--drop-stack)|^lifecycle: (a flood through a 4 KiB ring|--rate-limit)/" \
+  --filter "/^(attach|check|explain):|^drop: (TCP SYN|IPv6|an nft|an iptables|UDP to|with two flows|--netns|--detail|--drop-stack)|^lifecycle: (a flood through a 4 KiB ring|--rate-limit)|^expression: (--drop|at a point|lifecycle|--diag)/" \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
-  test/kernel/lifecycle.test.ts
+  test/kernel/lifecycle.test.ts test/kernel/filter_expression.test.ts
 
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance); of --sock's, those whose
 # points differ between kernels (functions here; --json and bad input are the same everywhere: this host runs them)
@@ -248,17 +248,17 @@ config nobtf \
 
 config backports --kernel backports \
   -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit,kprobe-multi -- \
-  --filter "/^(attach|check|explain|storm):|^sock: (a connection|data dropped|UDP)/" \
+  --filter "/^(attach|check|explain|storm):|^sock: (a connection|data dropped|UDP)|^expression: (--drop|at a point|lifecycle)/" \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/explain.test.ts test/kernel/storm.test.ts \
-  test/kernel/sock.test.ts
+  test/kernel/sock.test.ts test/kernel/filter_expression.test.ts
 
 # Debian 11's 5.10: drops without reasons (their location instead), the perf buffer beside the ring buffer,
 # lifecycle tracing through a program per point (no bpf_get_attach_cookie before 5.15)
 # (what depends on no kernel runs on this host only; deno's --filter is a Rust regex: no lookahead)
 config bullseye --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \
-  --filter "/^(attach|check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|a flood through a 4 KiB perf|rate-limit|^diag: a closed TCP port/" \
+  --filter "/^(attach|check|explain):|^drop: (TCP SYN|through a perf|an nft|an iptables|UDP to)|SIGKILL|SIGTERM|a flood through a 4 KiB perf|rate-limit|^diag: a closed TCP port|^expression: (--drop|at a point)/" \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
-  test/kernel/lifecycle.test.ts test/kernel/diag.test.ts
+  test/kernel/lifecycle.test.ts test/kernel/diag.test.ts test/kernel/filter_expression.test.ts
 
 # 5.10's lifecycle tests, a program per point (they took bullseye to its 20-minute limit: a lane of their own)
 config bullseye-life --kernel bullseye -e NETTRACE_EXPECT_ATTACH=$COMMON_ATTACH,tp_btf -- \

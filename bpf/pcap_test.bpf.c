@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The filter regions of pcap_filter.h in a program the kernel can test-run
+ * (BPF_PROG_TEST_RUN), for the tests that compare nettrace's translation of
+ * tcpdump expressions with libpcap's verdicts. The test packet follows a
+ * 14-byte prefix whose first byte chooses the region: 0 Ethernet, 1 raw IP.
+ * XDP_PASS: the expression matches; XDP_DROP: it does not.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kernel.h"
+#include "nettrace.h"
+#include "skb_packet.h"
+#include "pcap_filter.h"
+
+#define PREFIX 14
+
+SEC("xdp")
+int pcap_test(struct xdp_md *ctx)
+{
+	unsigned char *data = (void *)(long)ctx->data;
+	unsigned char *end = (void *)(long)ctx->data_end;
+	struct nt_pcap_scratch s;
+	__u64 addr, scalar = 0;
+
+	if (data + PREFIX > end)
+		return XDP_ABORTED;
+	__builtin_memset(&s, 0, sizeof(s));
+	/* the region reads with bpf_probe_read_kernel from an address that is a number, as skb->head is in the tracing
+	 * programs: the packet pointer is copied through the helper to become one */
+	addr = (__u64)(data + PREFIX);
+	if (bpf_probe_read_kernel(&scalar, sizeof(scalar), &addr))
+		return XDP_ABORTED;
+	s.data = scalar;
+	s.len = end - data - PREFIX;
+	s.caplen = s.len;
+	if (data[0])
+		return nt_pcap_l3(&s) ? XDP_PASS : XDP_DROP;
+	return nt_pcap_l2(&s) ? XDP_PASS : XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";

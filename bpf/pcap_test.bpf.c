@@ -20,23 +20,20 @@ int pcap_test(struct xdp_md *ctx)
 {
 	unsigned char *data = (void *)(long)ctx->data;
 	unsigned char *end = (void *)(long)ctx->data_end;
-	struct nt_pcap_scratch s;
-	__u64 addr, scalar = 0;
+	struct nt_pcap_scratch *s;
 
 	if (data + PREFIX > end)
 		return XDP_ABORTED;
-	__builtin_memset(&s, 0, sizeof(s));
-	/* the region reads with bpf_probe_read_kernel from an address that is a number, as skb->head is in the tracing
-	 * programs: the packet pointer is copied through the helper to become one */
-	addr = (__u64)(data + PREFIX);
-	if (bpf_probe_read_kernel(&scalar, sizeof(scalar), &addr))
+	s = nt_pcap_scratch();
+	if (!s)
 		return XDP_ABORTED;
-	s.data = scalar;
-	s.len = end - data - PREFIX;
-	s.caplen = s.len;
+	/* the address as a number in the scratch, as skb->head + offset is in the tracing programs */
+	s->data = (__u64)(data + PREFIX);
+	s->len = end - data - PREFIX;
+	s->caplen = s->len;
 	if (data[0])
-		return nt_pcap_l3(&s) ? XDP_PASS : XDP_DROP;
-	return nt_pcap_l2(&s) ? XDP_PASS : XDP_DROP;
+		return nt_pcap_l3(s) ? XDP_PASS : XDP_DROP;
+	return nt_pcap_l2(s) ? XDP_PASS : XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "GPL";

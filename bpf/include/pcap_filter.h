@@ -35,10 +35,26 @@ struct nt_pcap_scratch {
 
 const volatile bool pcap_filter = false;   /* regions patched: run them */
 
+/* The scratch, off the stack: the kernel allows 512 bytes of stack for a whole call chain, which the callers' frames
+ * already use. Per CPU; a program that ran on this CPU in the middle of another's filter (an fentry program on a
+ * function the filter's helper calls) would leave its own values there: the outer verdict could then be wrong for
+ * that one packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_pcap_scratch);
+} pcap_scratch SEC(".maps");
+
 #ifdef NT_COMPAT
 /* The objects built from a kernel's headers (scripts/build-bpf.sh --compat) are compiled for the host first, whose
  * inline assembly is not BPF's: they have no regions, and nettrace refuses an expression with them. */
 static __always_inline bool nt_pcap_match(struct sk_buff *skb)
+{
+	return true;
+}
+
+static __always_inline bool nt_pcap_match_network(const void *l3, __u32 len)
 {
 	return true;
 }
@@ -66,11 +82,22 @@ static __noinline int nt_pcap_l3(struct nt_pcap_scratch *s)
 	return s->result;
 }
 
+/* The scratch of this CPU, its result reset. */
+static __always_inline struct nt_pcap_scratch *nt_pcap_scratch(void)
+{
+	__u32 zero = 0;
+	struct nt_pcap_scratch *s = bpf_map_lookup_elem(&pcap_scratch, &zero);
+
+	if (s)
+		s->result = 0;
+	return s;
+}
+
 /* Does the skb match the expression? From its MAC header where it has one
  * before the network header, else from its network header. */
 static __always_inline bool nt_pcap_match(struct sk_buff *skb)
 {
-	struct nt_pcap_scratch s;
+	struct nt_pcap_scratch *s;
 	unsigned char *head, *data;
 	__u16 mac, nh, start;
 	__u32 tail, len;
@@ -86,7 +113,6 @@ static __always_inline bool nt_pcap_match(struct sk_buff *skb)
 	len = NT_READ(skb, len);
 	if (!head)
 		return false;
-	__builtin_memset(&s, 0, sizeof(s));
 	if (mac != NT_HDR_UNSET && (nh == NT_HDR_UNSET || mac < nh))
 		start = mac;
 	else if (nh != NT_HDR_UNSET)
@@ -97,12 +123,32 @@ static __always_inline bool nt_pcap_match(struct sk_buff *skb)
 	before = (__s64)(data - (head + start));
 	if ((__s64)len + before <= 0 || tail <= start)
 		return false;
-	s.data = (__u64)(head + start);
-	s.len = len + before;
-	s.caplen = tail - start;
+	s = nt_pcap_scratch();
+	if (!s)
+		return false;
+	s->data = (__u64)(head + start);
+	s->len = len + before;
+	s->caplen = tail - start;
 	if (start == mac)
-		return nt_pcap_l2(&s) != 0;
-	return nt_pcap_l3(&s) != 0;
+		return nt_pcap_l2(s) != 0;
+	return nt_pcap_l3(s) != 0;
+}
+
+/* Does a packet made in BPF memory (a socket's connection as headers, sock_event.h) match, from its network
+ * header? */
+static __always_inline bool nt_pcap_match_network(const void *l3, __u32 len)
+{
+	struct nt_pcap_scratch *s;
+
+	if (!pcap_filter)
+		return true;
+	s = nt_pcap_scratch();
+	if (!s)
+		return false;
+	s->data = (__u64)l3;
+	s->len = len;
+	s->caplen = len;
+	return nt_pcap_l3(s) != 0;
 }
 #endif /* NT_COMPAT */
 

@@ -61,10 +61,13 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
 	pkt->l4[1] = sport & 0xff;
 	pkt->l4[2] = dport >> 8;
 	pkt->l4[3] = dport & 0xff;
+	/* the transport header right after the network header (l4 follows l3): an IPv4 header of 40 bytes, options
+	 * zero, so that a filter expression reads the connection as one packet (nt_pcap_match_network) */
 	if (e->family == NT_AF_INET) {
 		pkt->l3_proto = NT_ETH_P_IP;
 		pkt->l3_len = 20;
-		pkt->l3[0] = 0x45;
+		pkt->l3[0] = 0x4a;
+		pkt->l3[3] = NT_L3_MAX + NT_L4_MAX;
 		pkt->l3[9] = e->protocol;
 		__builtin_memcpy(&pkt->l3[12], src, 4);
 		__builtin_memcpy(&pkt->l3[16], dst, 4);
@@ -72,6 +75,7 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
 		pkt->l3_proto = NT_ETH_P_IPV6;
 		pkt->l3_len = 40;
 		pkt->l3[0] = 0x60;
+		pkt->l3[5] = NT_L4_MAX;
 		pkt->l3[6] = e->protocol;
 		__builtin_memcpy(&pkt->l3[8], src, 16);
 		__builtin_memcpy(&pkt->l3[24], dst, 16);
@@ -80,8 +84,9 @@ static __always_inline void nt_sock_packet(const struct nt_sock_event *e, struct
 
 /*
  * Whether the filter takes the socket's connection: a packet it sends or one
- * it receives passes the address, port and protocol filters. TCP flags and
- * lengths belong to packets: with those filters no socket matches.
+ * it receives passes the address, port and protocol filters, and the filter
+ * expression (as headers with addresses, ports and protocol, nothing else).
+ * TCP flags and lengths belong to packets: with those filters no socket matches.
  */
 /* Room for a socket event while it is built, and for its connection as a
  * packet: off the stack, which the caller's frames share (the kernel allows
@@ -107,7 +112,7 @@ static __noinline bool nt_sock_side_match(const struct nt_sock_event *e, int rep
 	if (!pkt)
 		return false;
 	nt_sock_packet(e, pkt, reply);
-	return nt_packet_match(&filter, pkt);
+	return nt_packet_match(&filter, pkt) && nt_pcap_match_network(pkt->l3, NT_L3_MAX + NT_L4_MAX);
 }
 
 static __always_inline bool nt_sock_match(const struct nt_sock_event *e, __u32 slot)

@@ -786,7 +786,6 @@ export function parseArgs(argv: string[]): Options {
         [opts.ret, "--ret"],
         [opts.filter.tcpFlags !== undefined, "--tcp-flags"],
         [opts.filter.len !== undefined, "--pkt-len"],
-        [opts.filterExpr !== undefined, "a filter expression"],
       ] as Array<[boolean, string]>
     ).find(([given]) => given)?.[1];
     if (packetOnly) {

@@ -14,6 +14,7 @@ import { parseJsonLines } from "../helpers/json_schema.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, type VethPair, withNet } from "../helpers/netns.ts";
 import { NettraceRun, runNettrace } from "../helpers/nettrace_process.ts";
+import { pathExists } from "../helpers/path_exists.ts";
 
 await removeStaleNamespaces();
 
@@ -140,13 +141,35 @@ kernelTest(`expression: --diag with '${EXPRESSION}' diagnoses that flow only`, a
   });
 });
 
+/** Whether this kernel has the tracepoint CATEGORY/EVENT. */
+function tracepointHere(event: string): boolean {
+  return ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].some((t) => pathExists(`${t}/events/${event}/format`));
+}
+
+kernelTest(
+  `expression: --sock with '${EXPRESSION}' shows that flow's socket only (its connection as headers)`,
+  async () => {
+    await withNet("exprsock", async (net) => {
+      const sends = (rs: Json[], port: number) =>
+        rs.filter((o) =>
+          o.type === "event" && o.kind === "socket" && o.point === "sock_send_length" && o.dport === port
+        );
+      const records = await traceBoth(net, ["--sock", "--json", EXPRESSION], (rs) => sends(rs, KEPT).length >= ROUNDS);
+      assertEquals(sends(records, OTHER), []);
+      const ports = records.filter((o) => o.type === "event").map((o) => o.dport);
+      assert(ports.every((p) => p === KEPT), `an event of another connection: ${JSON.stringify(records)}`);
+    });
+  },
+  tracepointHere("sock/sock_send_length") ? undefined : "this kernel has no sock:sock_send_length (before 6.5)",
+);
+
 kernelTest("expression: a bad expression is libpcap's message on one line, exit 2, nothing attached", async () => {
   for (
     const [args, message] of [
       [["--drop", "udp and dst prot 53"], /^nettrace: filter expression 'udp and dst prot 53': unknown host 'prot'\n$/],
       [["-e", "ip6 protochain 6"], /^nettrace: filter expression 'ip6 protochain 6': it loops back .*\n$/],
       [["--diag", "-e", "tcp", "udp"], /^nettrace: the filter expression is given twice: -e 'tcp' and 'udp'\n$/],
-      [["--sock", "tcp port 80"], /^nettrace: a filter expression is about packets: --sock traces sockets/],
+      [["--check", "tcp port 80"], /^nettrace: unexpected --check argument 'tcp port 80'/],
     ] as Array<[string[], RegExp]>
   ) {
     const r = await runNettrace(args);

@@ -36,6 +36,8 @@ Deno.test("options: a filter expression is -e EXPR or the words after the option
   assertEquals(parseArgs(["--drop", "tcp port 80", "-p", "tcp"]).filterExpr, "tcp port 80");
   assertEquals(parseArgs(["-e", "icmp", "--diag"]).filterExpr, "icmp");
   assertEquals(parseArgs(["--filter-expr=ip6"]).filterExpr, "ip6");
+  // sockets too: a socket is taken when its connection, as headers, passes the expression
+  assertEquals(parseArgs(["--sock", "tcp port 80"]).filterExpr, "tcp port 80");
   assertEquals(parseArgs(["--drop"]).filterExpr, undefined);
 });
 
@@ -105,10 +107,6 @@ Deno.test("options: bad input is a UsageError naming the option", () => {
     [["--drop", "-e", "tcp", "udp"], "the filter expression is given twice: -e 'tcp' and 'udp'"],
     [["--drop", "-e", "tcp", "-e", "udp"], "-e: the filter expression is given twice"],
     [["--check", "udp"], "unexpected --check argument 'udp': a filter expression is for tracing"],
-    [
-      ["--sock", "tcp port 80"],
-      "a filter expression is about packets: --sock traces sockets, it cannot be combined with it",
-    ],
     [["--func-stats", "-e", "tcp"], "--func-stats counts every call of the traced points: packet filters do not apply"],
     [["--check", "--drop"], "--drop cannot be combined with --check"],
     [["--netns", "5", "--netns-current", "--drop"], "--netns and --netns-current cannot be combined"],

@@ -6,7 +6,7 @@
  * filter region (src/bpf/pcap_region.ts).
  * @module
  */
-import { type ClassicInsn, compileExpression, LibpcapMissing } from "../../lib/ffi/libpcap.ts";
+import { type ClassicInsn, compileExpression, LibpcapMissing, libpcapVersion } from "../../lib/ffi/libpcap.ts";
 import { HostError, UsageError } from "../errors.ts";
 import { REGION_INSNS } from "../bpf/pcap_region.ts";
 import { matchNothing, translateClassic, TranslateError } from "./cbpf_to_ebpf.ts";
@@ -51,6 +51,16 @@ export function compileFilterExpression(text: string, regionInsns = REGION_INSNS
     };
   } catch (e) {
     if (e instanceof TranslateError) throw new UsageError(`filter expression '${text}': ${e.message}`);
+    throw e;
+  }
+}
+
+/** libpcap's version string, or why filter expressions cannot be compiled on this host. */
+export function libpcapHere(): { version: string } | { missing: string } {
+  try {
+    return { version: libpcapVersion() };
+  } catch (e) {
+    if (e instanceof LibpcapMissing) return { missing: e.message };
     throw e;
   }
 }

@@ -73,5 +73,9 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
   } else {
     assert(!reasons.available, `this kernel defines no drop reasons, yet: ${reasons.detail}`);
   }
+  // filter expressions: libpcap is there (the test set-up installs it); the objects without BTF have no room
+  const expr = row(report, "filter expr");
+  assertEquals(expr.available, row(report, "BTF").available, expr.detail);
+  assertMatch(expr.detail, /^libpcap version \d+\.\d+/);
   await assertNothingLeft("after --check");
 });

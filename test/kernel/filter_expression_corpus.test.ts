@@ -51,6 +51,9 @@ const A6 = "fd00:199::1", B6 = "fd00:199::2", C6 = "2001:db8::7";
 const v4 = (o: Parameters<typeof ip4>[0], l4: Uint8Array, vlans?: number[]) =>
   ethernet({ type: ETH_IP, vlans }, ip4(o, l4));
 const v6 = (o: Parameters<typeof ip6>[0], l4: Uint8Array) => ethernet({ type: ETH_IPV6 }, ip6(o, l4));
+/** UDP to port 6081 carrying a Geneve header (no options, Ethernet inside) and the inner frame. */
+const geneve = (inner: Uint8Array) =>
+  udp({ sport: 50000, dport: 6081, data: [0, 0, 0x65, 0x58, 0, 0, 1, 0, ...inner] });
 
 const SAMPLES: Sample[] = [
   { name: "udp A:5353 > B:5353", frame: v4({ src: A, dst: B, proto: 17 }, udp({ sport: 5353, dport: 5353 })) },
@@ -209,6 +212,20 @@ const SAMPLES: Sample[] = [
     cut: 40,
   },
   {
+    name: "geneve carrying tcp 10.9.9.1 > 10.9.9.2:80",
+    frame: v4(
+      { src: A, dst: C, proto: 17 },
+      geneve(v4({ src: "10.9.9.1", dst: "10.9.9.2", proto: 6 }, tcp({ sport: 40017, dport: 80, flags: TCP_SYN }))),
+    ),
+  },
+  {
+    name: "geneve carrying udp 10.9.9.3 > 10.9.9.4:53",
+    frame: v4(
+      { src: A, dst: C, proto: 17 },
+      geneve(v4({ src: "10.9.9.3", dst: "10.9.9.4", proto: 17 }, udp({ sport: 40018, dport: 53 }))),
+    ),
+  },
+  {
     name: "ethertype 0x88cc (lldp)",
     frame: ethernet({ type: 0x88cc, dst: "01:80:c2:00:00:0e", src: "02:00:00:00:00:09" }, new Uint8Array(46)),
   },
@@ -297,6 +314,9 @@ const EXPRESSIONS = [
   "not (udp or tcp)",
   "tcp and not port 443 and not port 80",
   "ip and not ip6",
+  "geneve",
+  "geneve and tcp port 80",
+  "geneve and host 10.9.9.3",
 ];
 
 const tail = (frame: Uint8Array, cut = 0) => frame.subarray(0, frame.length - cut);

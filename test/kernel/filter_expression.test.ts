@@ -141,6 +141,21 @@ kernelTest(`expression: --diag with '${EXPRESSION}' diagnoses that flow only`, a
   });
 });
 
+kernelTest(
+  `expression: --monitor with '${EXPRESSION}' shows that flow's drops only`,
+  async () => {
+    await withNet("exprmon", async (net) => {
+      const drops = (rs: Json[]) => rs.filter((o) => o.type === "drop");
+      const records = await traceBoth(
+        net,
+        ["--monitor", "--json", EXPRESSION],
+        (rs) => drops(rs).filter((d) => packetOf(d).dport === KEPT).length >= ROUNDS,
+      );
+      assertEquals(drops(records).map((d) => packetOf(d).dport), new Array(ROUNDS).fill(KEPT), JSON.stringify(records));
+    });
+  },
+);
+
 /** Whether this kernel has the tracepoint CATEGORY/EVENT. */
 function tracepointHere(event: string): boolean {
   return ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].some((t) => pathExists(`${t}/events/${event}/format`));

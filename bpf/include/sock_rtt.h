@@ -18,6 +18,19 @@ const volatile __u32 sock_rtt_min_us = 0;     /* --tcp-rtt: events whose last RT
 const volatile __u32 sock_minrtt_min_us = 0;  /* --filter-minrtt: connections with a smaller minimum RTT are left out */
 const volatile bool rtt_points_only = false;  /* --monitor: the thresholds and rtt_mode hold at RTT points only */
 const volatile __u8 rtt_mode = 0;             /* 0 off; 1 --rtt: histograms only; 2 --rtt-detail: each sample too */
+const volatile bool rtt_histogram = false;    /* --monitor --metrics: every new sample into rtt_hist, before thresholds */
+
+/* --monitor --metrics' RTT histogram of every connection: per CPU, slot 0 the count, 1 the sum (µs), 2 + i the
+ * samples of [2^i, 2^(i+1)) µs. */
+#define NT_RTT_HIST_COUNT 0
+#define NT_RTT_HIST_SUM 1
+#define NT_RTT_HIST_SLOT0 2
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_RTT_HIST_SLOT0 + 32);
+	__type(key, __u32);
+	__type(value, __u64);
+} rtt_hist SEC(".maps");
 
 /* A connection: its socket's address and its addresses and ports (a socket's
  * memory is reused by the next one: the address alone would merge them). */
@@ -120,15 +133,34 @@ static __always_inline bool nt_rtt_count(struct sock *sk, const struct nt_sock_e
 	return true;
 }
 
+static __always_inline void nt_rtt_hist_add(__u32 key, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&rtt_hist, &key);
+
+	if (v)
+		*v += n;
+}
+
 /* Whether a socket event passes the RTT thresholds and, in --rtt's modes, is a
  * new sample (counted here); --rtt without --rtt-detail sends none. With
  * rtt_points_only (--monitor) a point that is no RTT point passes. */
 static __noinline bool nt_rtt_wanted(struct sock *sk, const struct nt_sock_event *e, __u32 rtt_point)
 {
+	bool fresh = false;
+
 	if (!sk || !e)
 		return false;
 	if (rtt_points_only && !rtt_point)
 		return true;
+	if (rtt_histogram && e->rtt_us) {
+		/* every new sample, whatever the thresholds: --monitor's metrics */
+		fresh = nt_rtt_count(sk, e);
+		if (fresh) {
+			nt_rtt_hist_add(NT_RTT_HIST_COUNT, 1);
+			nt_rtt_hist_add(NT_RTT_HIST_SUM, e->rtt_us);
+			nt_rtt_hist_add(NT_RTT_HIST_SLOT0 + (nt_log2(e->rtt_us) & (NT_RTT_SLOTS - 1)), 1);
+		}
+	}
 	if (sock_srtt_min_us && e->srtt_us < sock_srtt_min_us)
 		return false;
 	if (sock_rtt_min_us && e->rtt_us < sock_rtt_min_us)
@@ -137,6 +169,8 @@ static __noinline bool nt_rtt_wanted(struct sock *sk, const struct nt_sock_event
 		return false;
 	if (!rtt_mode)
 		return true;
+	if (rtt_histogram)
+		return fresh && rtt_mode == 2;   /* counted above */
 	if (!e->rtt_us || !nt_rtt_count(sk, e))
 		return false;
 	return rtt_mode == 2;

@@ -71,7 +71,15 @@ export interface LifeProgramConfig {
   pktFixed?: boolean;
   /** socket events' RTT thresholds (µs, 0 = off) and --rtt's mode: 1 histograms only (map rtt_conns), 2 each
    * sample too; pointsOnly (--monitor): they hold at the points marked rttPoint, the others pass */
-  rtt?: { srttMinUs: number; rttMinUs: number; minRttMinUs: number; mode: 0 | 1 | 2; pointsOnly?: boolean };
+  rtt?: {
+    srttMinUs: number;
+    rttMinUs: number;
+    minRttMinUs: number;
+    mode: 0 | 1 | 2;
+    pointsOnly?: boolean;
+    /** --monitor --metrics: every new sample into the map rtt_hist, before the thresholds */
+    histogram?: boolean;
+  };
   /** --latency-summary (mode 1: beside the events) and --latency (2: only the events that end a packet's life, which
    * -c counts): the latencies counted in the kernel, per point (maps lat_stats, lat_slots); includeFree:
    * --latency-free */
@@ -326,6 +334,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
       sock_minrtt_min_us: u32(cfg.rtt?.minRttMinUs ?? 0),
       rtt_mode: new Uint8Array([cfg.rtt?.mode ?? 0]),
       rtt_points_only: new Uint8Array([cfg.rtt?.pointsOnly ? 1 : 0]),
+      rtt_histogram: new Uint8Array([cfg.rtt?.histogram ? 1 : 0]),
       latency_mode: new Uint8Array([cfg.latency?.mode ?? 0]),
       latency_free: new Uint8Array([cfg.latency?.includeFree ? 1 : 0]),
       latency_packets: u32(cfg.points.length),

@@ -40,6 +40,8 @@ export interface LifeChoice {
   readonly stacks?: ReadonlySet<TraceLeaf>;
   /** --monitor: the RTT points, where the RTT thresholds hold (and only there) */
   readonly rttPoints?: ReadonlySet<string>;
+  /** --monitor --metrics: every new RTT sample at those points counted into the histogram rtt_hist */
+  readonly rttHistogram?: boolean;
   /** -w: the bytes of each packet sent with the event that opens it, 0 = none */
   readonly snaplen: number;
   /** performance.now() when the mode started (the start-up line's first part) */
@@ -130,9 +132,17 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
       srttMinUs: opts.rttMin.srttUs ?? 0,
       rttMinUs: opts.rttMin.rttUs ?? 0,
       minRttMinUs: opts.rttMin.minRttUs ?? 0,
-      // --monitor: at its RTT points, each new sample over the thresholds (rtt_conns remembers the last one seen)
-      mode: choice.rttPoints ? 2 : opts.mode !== "rtt" ? 0 : opts.rttDetail ? 2 : 1,
+      // --monitor: at its RTT points, each new sample over the thresholds (rtt_conns remembers the last one seen);
+      // with no threshold (the points are there for the metrics' histogram) none
+      mode: choice.rttPoints
+        ? (opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined ? 2 : 1)
+        : opts.mode !== "rtt"
+        ? 0
+        : opts.rttDetail
+        ? 2
+        : 1,
       pointsOnly: choice.rttPoints !== undefined,
+      histogram: choice.rttHistogram,
     },
     latency: opts.latencySummary ? { mode: opts.latencyOnly ? 2 : 1, includeFree: opts.latencyFree } : undefined,
   });

@@ -43,7 +43,7 @@ import { readDropCounts } from "../bpf/drop_counts.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { reasonName } from "../event/drop_reasons.ts";
 import { STAT } from "../event/layout.ts";
-import { type FindingCount, monitorFamilies, type PartCounts } from "../output/monitor_metrics.ts";
+import { type FindingCount, monitorFamilies, type PartCounts, RTT_BUCKETS } from "../output/monitor_metrics.ts";
 import { formatExposition } from "../output/prometheus.ts";
 import { serveMetrics } from "../runtime/metrics_server.ts";
 import { runTraceSession, type SessionContext, type TracePart } from "./trace_session.ts";
@@ -51,6 +51,8 @@ import { runTraceSession, type SessionContext, type TracePart } from "./trace_se
 /** The RTT points (--tcp-rtt, --tcp-srtt): as --rtt's, tcp:tcp_probe where its record has the socket, and tcp_rate_gen
  * where functions can be traced */
 const RTT_POINTS = ["tcp_probe_sock", "tcp_rate_gen"];
+/** The slots of the map rtt_hist (bpf/include/sock_rtt.h). */
+const RTT_HIST = { count: 0, sum: 1, slot0: 2 } as const;
 const NO_REASONS: DropReasons = { source: "none", names: new Map(), subsystems: new Map() };
 
 /** Runs the monitor until a signal, -c, or a closed stdout. */
@@ -70,14 +72,22 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   const startNs = performance.now();
   const tree = loadTree();
   const diagnoser = new Diagnoser(diagnosisRules(opts, tree));
+  // the RTT points: for --tcp-rtt/--tcp-srtt's events, and for the metrics' RTT histogram
   const rttWanted = opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined;
-  const rttPoints = new Set(rttWanted ? RTT_POINTS : []);
+  const rttPoints = new Set(rttWanted || opts.metrics ? RTT_POINTS : []);
   const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
   const drop = loadDrop(opts, session, 0, opts.metrics !== undefined);
   const dropProgram = { object: drop.object, close: () => drop.object.close() };
   let life: LoadedLife | undefined;
   try {
-    life = await loadLife(opts, session, { selected, diagnoser, rttPoints, snaplen: 0, startNs });
+    life = await loadLife(opts, session, {
+      selected,
+      diagnoser,
+      rttPoints,
+      rttHistogram: opts.metrics !== undefined,
+      snaplen: 0,
+      startNs,
+    });
   } catch (e) {
     if (!(e instanceof UsageError)) {
       dropProgram.close();
@@ -164,6 +174,9 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     }
     if (opts.metrics) {
       const stats = parts.map((p) => new PerCpuCounters(p.program.object.map("stats")));
+      // the RTT histogram, where an RTT point could be attached
+      const rttTraced = life?.planned.some((p) => rttPoints.has(p.leaf.name) && !life!.failedPoints.has(p));
+      const rttHist = rttTraced ? new PerCpuCounters(life!.program.object.map("rtt_hist")) : undefined;
       const startSeconds = Math.round((Date.now() - performance.now() + startNs) / 1000);
       const render = () => {
         const counts: PartCounts[] = [{
@@ -195,6 +208,11 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
               }
           ),
           findings: [...findingCounts.values()],
+          rtt: rttHist && {
+            count: rttHist.read(RTT_HIST.count),
+            sumUs: rttHist.read(RTT_HIST.sum),
+            slots: Array.from({ length: RTT_BUCKETS }, (_, i) => rttHist.read(RTT_HIST.slot0 + i)),
+          },
           parts: counts,
           startSeconds,
         }));

@@ -8,7 +8,7 @@
  * the counts are read by the caller.
  * @module
  */
-import { boundedSamples, type MetricFamily, OTHER } from "./prometheus.ts";
+import { boundedSamples, histogramSamples, type MetricFamily, OTHER } from "./prometheus.ts";
 
 /** Series kept per family before the rest goes into "other". */
 export const MAX_DROP_SERIES = 200;
@@ -41,8 +41,20 @@ export interface PartCounts {
   readonly summarized: number;
 }
 
+/** TCP RTT samples, counted in the kernel: slots[i] holds the samples of [2^i, 2^(i+1)) microseconds. */
+export interface RttHistogram {
+  readonly count: number;
+  readonly sumUs: number;
+  readonly slots: readonly number[];
+}
+
+/** The RTT buckets served: up to 2^25 µs (33.5 s); slower samples are counted in +Inf only. */
+export const RTT_BUCKETS = 25;
+
 export interface MonitorCounts {
   readonly drops: readonly NamedDropCount[];
+  /** the RTT samples, where RTT points are traced */
+  readonly rtt?: RttHistogram;
   readonly findings: readonly FindingCount[];
   readonly parts: readonly PartCounts[];
   /** the wall clock when tracing began, in seconds */
@@ -110,6 +122,7 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
       type: "counter",
       samples: [{ labels: {}, value: sum(c.findings, (f) => f.point === "tcp_retransmit_timer") }],
     },
+    ...(c.rtt ? [rttFamily(c.rtt)] : []),
     ...PART_FAMILIES.map(([name, help, get]): MetricFamily => ({
       name,
       help,
@@ -123,4 +136,18 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
       samples: [{ labels: {}, value: c.startSeconds }],
     },
   ];
+}
+
+/** The RTT histogram: a slot's integer microseconds end at 2^(i+1) - 1, its bucket's upper bound (in seconds). */
+function rttFamily(h: RttHistogram): MetricFamily {
+  const buckets = Array.from(
+    { length: RTT_BUCKETS },
+    (_, i) => ({ le: (2 ** (i + 1) - 1) / 1e6, count: h.slots[i] ?? 0 }),
+  );
+  return {
+    name: "nettrace_tcp_rtt_seconds",
+    help: "TCP round-trip time samples (the RTT of each newly acknowledged segment) of every connection",
+    type: "histogram",
+    samples: histogramSamples(buckets, h.sumUs / 1e6, h.count),
+  };
 }

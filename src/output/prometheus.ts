@@ -11,12 +11,13 @@
  */
 
 /** A metric family's kind. */
-export type MetricType = "counter" | "gauge";
+export type MetricType = "counter" | "gauge" | "histogram";
 
-/** One sample: its labels and value. */
+/** One sample: its labels and value (a histogram's: its _bucket, _sum or _count). */
 export interface Sample {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  readonly suffix?: "_bucket" | "_sum" | "_count";
 }
 
 /** A metric family: its name (snake_case, with its unit and _total for counters), help, type and samples. */
@@ -65,7 +66,8 @@ export function formatExposition(families: readonly MetricFamily[]): string {
       for (const k of Object.keys(s.labels)) {
         if (!LABEL.test(k) || k.startsWith("__")) throw new Error(`label name '${k}' of ${f.name} is not valid`);
       }
-      out.push(`${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+      if (s.suffix && f.type !== "histogram") throw new Error(`${f.name}${s.suffix} in a ${f.type}`);
+      out.push(`${f.name}${s.suffix ?? ""}${formatLabels(s.labels)} ${formatValue(s.value)}`);
     }
   }
   return out.join("\n") + "\n";
@@ -92,4 +94,24 @@ export function boundedSamples(
     ...kept.map((c) => ({ labels: c.labels, value: c.value })),
     { labels: otherLabels, value: rest.reduce((n, c) => n + c.value, 0) },
   ];
+}
+
+/**
+ * A histogram's samples: buckets (each with its upper bound and the count of observations in it, not cumulative) in
+ * ascending order, the sum of the observations and their count. The buckets become cumulative `le` series, ending
+ * with +Inf (the count).
+ */
+export function histogramSamples(
+  buckets: ReadonlyArray<{ le: number; count: number }>,
+  sum: number,
+  count: number,
+): Sample[] {
+  let cumulative = 0;
+  const out: Sample[] = buckets.map((b) => {
+    cumulative += b.count;
+    return { labels: { le: String(b.le) }, value: cumulative, suffix: "_bucket" };
+  });
+  out.push({ labels: { le: "+Inf" }, value: count, suffix: "_bucket" });
+  out.push({ labels: {}, value: sum, suffix: "_sum" }, { labels: {}, value: count, suffix: "_count" });
+  return out;
 }

@@ -339,6 +339,41 @@ kernelTest(
 );
 
 kernelTest(
+  "metrics: the RTT histogram counts a connection's samples in the kernel; without --tcp-rtt none is printed",
+  async () => {
+    await withNet("monrtthist", async (net) => {
+      const port = 7551;
+      const run = await NettraceRun.start(["--monitor", "--metrics", "127.0.0.1:0", "-P", String(port)], 60000);
+      try {
+        await goodConnection(net, port, 20);
+        // a marker after the transfer: a closed port's drop, shown once the samples are in
+        await net.tcpConnect(net.a, net.v4.b, port);
+        assert(await run.waitForLine(new RegExp(`:${port} .*\\*tcp port is not listened`), 15000), run.stdout);
+        const text = await (await fetch(metricsUrl(run))).text();
+        assertMatch(text, /^# TYPE nettrace_tcp_rtt_seconds histogram$/m);
+        const count = metricSum(text, "nettrace_tcp_rtt_seconds_count");
+        assert(count >= 1, `no RTT sample counted:\n${text}`);
+        const buckets = text.split("\n").filter((l) => l.startsWith("nettrace_tcp_rtt_seconds_bucket{"))
+          .map((l) => Number(l.split(" ").at(-1)));
+        // cumulative, ending with every sample (+Inf)
+        assert(buckets.every((b, i) => i === 0 || b >= buckets[i - 1]), text);
+        assertEquals(buckets.at(-1), count);
+        const sum = metricSum(text, "nettrace_tcp_rtt_seconds_sum");
+        assert(sum > 0 && sum / count < 1, `mean RTT ${sum / count} s over veth:\n${text}`);
+        const r = await run.stop();
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /sockets at .*tcp_probe_sock/);
+        // the RTT points count for the histogram only: with no threshold no sample is printed
+        assertEquals(r.stdout.split("\n").filter((l) => /\[(tcp_probe_sock|tcp_rate_gen) +\]/.test(l)), []);
+      } finally {
+        await run.stop();
+      }
+    });
+    await assertNothingLeft("--metrics' RTT histogram");
+  },
+);
+
+kernelTest(
   "metrics: /metrics is the exposition format; a public address is said at start; other paths are 404",
   async () => {
     const run = await NettraceRun.start(["--metrics", "0.0.0.0:0", "-P", "7541"], 60000);

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import { boundedSamples, escapeLabelValue, formatExposition, OTHER } from "../../src/output/prometheus.ts";
-import { MAX_DROP_SERIES, monitorFamilies } from "../../src/output/monitor_metrics.ts";
+import { MAX_DROP_SERIES, monitorFamilies, RTT_BUCKETS } from "../../src/output/monitor_metrics.ts";
 import { parseListenOption } from "../../src/cli/values.ts";
 import { UsageError } from "../../src/errors.ts";
 
@@ -97,6 +97,44 @@ Deno.test("prometheus: --monitor's families, drop series bounded however many ke
   const text = formatExposition(families);
   for (const l of text.split("\n").filter((l) => l && !l.startsWith("#"))) assertMatch(l, SAMPLE);
   assert(text.includes('nettrace_events_lost_total{part="drops"} 1'), text);
+});
+
+Deno.test("prometheus: the RTT histogram: cumulative buckets by power of two microseconds, +Inf, sum and count", () => {
+  const slots = new Array(32).fill(0);
+  slots[3] = 5; // 8-15 µs
+  slots[10] = 2; // 1024-2047 µs
+  slots[30] = 1; // over the last bucket served: +Inf only
+  const families = monitorFamilies({
+    drops: [],
+    findings: [],
+    rtt: { count: 8, sumUs: 5 * 10 + 2 * 1500 + 2 ** 30, slots },
+    parts: [],
+    startSeconds: 0,
+  });
+  const text = formatExposition(families);
+  assertMatch(text, /^# TYPE nettrace_tcp_rtt_seconds histogram$/m);
+  const bucket = (le: string) =>
+    Number(
+      text.match(new RegExp(`^nettrace_tcp_rtt_seconds_bucket\\{le="${le.replace(/[+.]/g, "\\$&")}"\\} (\\d+)$`, "m"))
+        ?.[1],
+    );
+  assertEquals(bucket("0.000007"), 0);
+  assertEquals(bucket("0.000015"), 5);
+  assertEquals(bucket("0.002047"), 7);
+  assertEquals(bucket("33.554431"), 7);
+  assertEquals(bucket("+Inf"), 8);
+  assertEquals(text.split("\n").filter((l) => l.startsWith("nettrace_tcp_rtt_seconds_bucket")).length, RTT_BUCKETS + 1);
+  assertMatch(text, /^nettrace_tcp_rtt_seconds_sum 1073\.7448\d*$/m);
+  assertMatch(text, /^nettrace_tcp_rtt_seconds_count 8$/m);
+  for (const l of text.split("\n").filter((l) => l && !l.startsWith("#"))) assertMatch(l, SAMPLE);
+  // without RTT points, no histogram
+  assert(!formatExposition(monitorFamilies({ drops: [], findings: [], parts: [], startSeconds: 0 })).includes("rtt"));
+  assertThrows(
+    () =>
+      formatExposition([{ name: "x", help: "", type: "counter", samples: [{ labels: {}, value: 1, suffix: "_sum" }] }]),
+    Error,
+    "x_sum in a counter",
+  );
 });
 
 Deno.test("prometheus: --metrics ADDR:PORT; loopback or not", () => {

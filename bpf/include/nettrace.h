@@ -215,7 +215,8 @@ struct nt_storm_key {
 	__u16 l3_proto;   /* ethertype, host order */
 	__u16 dport;      /* host order, 0 when the protocol has no ports */
 	__u8 l4_proto;
-	__u8 _pad[3];
+	__u8 flowless;    /* 1: addresses and port left out (--monitor): this drop of every flow */
+	__u8 _pad[2];
 	__u8 saddr[16];   /* IPv4: the first 4 bytes */
 	__u8 daddr[16];
 };

@@ -17,6 +17,7 @@
 #define NETTRACE_STORM_LIMIT_H
 
 const volatile __u32 storm_limit = 0;   /* sends per second per key, 0 = off (--no-storm-limit) */
+const volatile bool storm_by_flow = true; /* the key holds the flow; false (--monitor): reason, place, protocol only */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -35,6 +36,11 @@ static __always_inline void nt_storm_key_of(struct nt_storm_key *k, const struct
 	k->netns = netns;
 	k->l3_proto = pkt->l3_proto;
 	k->l4_proto = pkt->l4_proto;
+	if (!storm_by_flow) {
+		/* a scan of ports or addresses is one storm, not one per flow */
+		k->flowless = 1;
+		return;
+	}
 	if (pkt->l3_proto == NT_ETH_P_IP && pkt->l3_len >= 20) {
 		__builtin_memcpy(k->saddr, &pkt->l3[12], 4);
 		__builtin_memcpy(k->daddr, &pkt->l3[16], 4);

@@ -34,6 +34,8 @@ export interface DropProgramConfig {
   rateLimit: number;
   /** sends per second of the same drop before its repeats are summarized, 0 = off */
   stormLimit: number;
+  /** the storm key holds the flow (addresses, destination port); false: the drop's reason and place only */
+  stormByFlow?: boolean;
   /** bytes of each dropped packet sent with its event (-w), 0 = none */
   snaplen: number;
   /** --metrics: count every drop by reason, location, device and netns (map drop_counts) */
@@ -120,6 +122,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
       want_stack: new Uint8Array([cfg.wantStack ? 1 : 0]),
       rate_limit: u32(cfg.rateLimit),
       storm_limit: u32(cfg.stormLimit),
+      storm_by_flow: new Uint8Array([cfg.stormByFlow === false ? 0 : 1]),
       snaplen: u32(cfg.snaplen),
       count_drops: new Uint8Array([cfg.countDrops ? 1 : 0]),
       skip_reason: u32(cfg.consumedReason ?? 0xffffffff),

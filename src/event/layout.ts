@@ -192,6 +192,7 @@ export const STORM_KEY = {
   l3_proto: 16,
   dport: 18,
   l4_proto: 20,
+  flowless: 21,
   saddr: 24,
   daddr: 40,
   size: 56,

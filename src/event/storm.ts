@@ -21,6 +21,8 @@ export interface StormKey {
   readonly daddr?: string;
   /** 0 when the protocol has no ports */
   readonly dport: number;
+  /** the key leaves the flow out (--monitor): this drop of every flow; no addresses, no port */
+  readonly flowless: boolean;
 }
 
 /** Repeats of one drop the kernel counted instead of sending, over `seconds` up to `tsNs`. */
@@ -37,8 +39,15 @@ export function decodeStormKey(bytes: Uint8Array): StormKey {
   if (bytes.length < STORM_KEY.size) throw new Error(`storm key of ${bytes.length} bytes, want ${STORM_KEY.size}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const l3Proto = v.getUint16(STORM_KEY.l3_proto, true);
+  const flowless = bytes[STORM_KEY.flowless] !== 0;
   const addr = (off: number) =>
-    l3Proto === ETH_P_IP ? formatIPv4(bytes, off) : l3Proto === ETH_P_IPV6 ? formatIPv6(bytes, off) : undefined;
+    flowless
+      ? undefined
+      : l3Proto === ETH_P_IP
+      ? formatIPv4(bytes, off)
+      : l3Proto === ETH_P_IPV6
+      ? formatIPv6(bytes, off)
+      : undefined;
   return {
     location: v.getBigUint64(STORM_KEY.location, true),
     reason: v.getUint32(STORM_KEY.reason, true),
@@ -48,5 +57,6 @@ export function decodeStormKey(bytes: Uint8Array): StormKey {
     saddr: addr(STORM_KEY.saddr),
     daddr: addr(STORM_KEY.daddr),
     dport: v.getUint16(STORM_KEY.dport, true),
+    flowless,
   };
 }

@@ -43,7 +43,7 @@ function startDrop(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
   const pcap = opts.write ? PcapngSink.open(opts.write, opts.snaplen) : undefined;
   if (pcap) session.onClose(() => pcap.close());
-  const loaded = loadDrop(opts, session, pcap ? opts.snaplen : 0);
+  const loaded = loadDrop(opts, session, { snaplen: pcap ? opts.snaplen : 0 });
   const pipeline = dropPipeline(opts, session, { ...loaded, pcap });
   const object = loaded.object;
   return { program: { object, close: () => object.close() }, pipeline };
@@ -60,7 +60,15 @@ export interface LoadedDrop {
  * Loads and attaches the drop program (--drop, --monitor's drops); snaplen: the bytes of each packet sent (-w);
  * countDrops: every drop counted by key in the kernel (--metrics).
  */
-export function loadDrop(opts: Options, session: SessionContext, snaplen: number, countDrops = false): LoadedDrop {
+/** How a mode wants the drop program: -w's bytes, --metrics' counts, the storm key. */
+export interface DropChoice {
+  readonly snaplen: number;
+  readonly countDrops?: boolean;
+  /** false: a storm is one drop (reason, place, protocol) of every flow (--monitor) */
+  readonly stormByFlow?: boolean;
+}
+
+export function loadDrop(opts: Options, session: SessionContext, choice: DropChoice): LoadedDrop {
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -83,8 +91,9 @@ export function loadDrop(opts: Options, session: SessionContext, snaplen: number
       transport: session.transport,
       rateLimit: opts.rateLimit,
       stormLimit: opts.stormLimit,
-      snaplen,
-      countDrops,
+      snaplen: choice.snaplen,
+      countDrops: choice.countDrops,
+      stormByFlow: choice.stormByFlow,
       consumedReason: reasons.consumed,
       tpHasReason: reasons.source !== "none",
       btfCustomPath,

@@ -76,7 +76,8 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   const rttWanted = opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined;
   const rttPoints = new Set(rttWanted || opts.metrics ? RTT_POINTS : []);
   const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
-  const drop = loadDrop(opts, session, 0, opts.metrics !== undefined);
+  // a storm is one drop at one place, whatever its flow: a port scan is one line and its repeats
+  const drop = loadDrop(opts, session, { snaplen: 0, countDrops: opts.metrics !== undefined, stormByFlow: false });
   const dropProgram = { object: drop.object, close: () => drop.object.close() };
   let life: LoadedLife | undefined;
   try {

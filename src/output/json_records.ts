@@ -109,7 +109,7 @@ export function lossJson(what: LossKind, count: number, total: number, buffer: s
 /** Repeats of one drop the kernel summarized in one interval (--storm-limit). */
 export function stormJson(r: StormRepeats, ctx: DropJsonContext): Record<string, unknown> {
   const k = r.key;
-  const ip = k.saddr !== undefined;
+  const ip = k.saddr !== undefined || (k.flowless && (k.l3Proto === 0x0800 || k.l3Proto === 0x86dd));
   return {
     type: "storm",
     v: JSON_SCHEMA_VERSION,

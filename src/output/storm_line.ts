@@ -19,9 +19,12 @@ export interface StormLineContext {
 }
 
 const COUNT = new Intl.NumberFormat("en-US");
+const isIp = (ethertype: number) => ethertype === 0x0800 || ethertype === 0x86dd;
 
-/** The flow of a key: "UDP: 10.0.0.1 -> 10.0.0.2:53" (no source port: the key has none). */
+/** The flow of a key: "UDP: 10.0.0.1 -> 10.0.0.2:53" (no source port: the key has none); "UDP: every flow" when the
+ * key has no flow (--monitor). */
 export function stormFlowText(k: StormKey): string {
+  if (k.flowless) return `${isIp(k.l3Proto) ? ipProtocolName(k.l4Proto) : ethertypeName(k.l3Proto)}: every flow`;
   if (k.saddr === undefined || k.daddr === undefined) return ethertypeName(k.l3Proto);
   const v6 = k.l3Proto !== 0x0800;
   const dst = k.dport ? (v6 ? `[${k.daddr}]:${k.dport}` : `${k.daddr}:${k.dport}`) : k.daddr;

@@ -14,7 +14,9 @@ import { parseArgs } from "../../src/cli/options.ts";
 import { UsageError } from "../../src/errors.ts";
 
 /** A struct nt_storm_key as the kernel writes it. */
-function key(k: { l3Proto: number; l4Proto: number; saddr: number[]; daddr: number[]; dport: number }): Uint8Array {
+function key(
+  k: { l3Proto: number; l4Proto: number; saddr: number[]; daddr: number[]; dport: number; flowless?: boolean },
+): Uint8Array {
   const b = new Uint8Array(STORM_KEY.size);
   const v = new DataView(b.buffer);
   v.setBigUint64(STORM_KEY.location, 0xffffffff81a00091n, true);
@@ -23,6 +25,7 @@ function key(k: { l3Proto: number; l4Proto: number; saddr: number[]; daddr: numb
   v.setUint16(STORM_KEY.l3_proto, k.l3Proto, true);
   v.setUint16(STORM_KEY.dport, k.dport, true);
   b[STORM_KEY.l4_proto] = k.l4Proto;
+  b[STORM_KEY.flowless] = k.flowless ? 1 : 0;
   b.set(k.saddr, STORM_KEY.saddr);
   b.set(k.daddr, STORM_KEY.daddr);
   return b;
@@ -33,6 +36,8 @@ const v6 = (last: number) => [0xfd, 0, ...new Array(13).fill(0), last];
 const TCP6 = key({ l3Proto: 0x86dd, l4Proto: 6, saddr: v6(1), daddr: v6(2), dport: 443 });
 const ICMP4 = key({ l3Proto: 0x0800, l4Proto: 1, saddr: [10, 0, 0, 1], daddr: [10, 0, 0, 2], dport: 0 });
 const ARP = key({ l3Proto: 0x0806, l4Proto: 255, saddr: [], daddr: [], dport: 0 });
+// --monitor's key: the drop of every flow
+const TCP4_ANY = key({ l3Proto: 0x0800, l4Proto: 6, saddr: [], daddr: [], dport: 0, flowless: true });
 
 const reasons = reasonsFromEnums(new Map([[3, "SKB_DROP_REASON_NO_SOCKET"]]));
 const ctx = {
@@ -58,7 +63,10 @@ Deno.test("storm: a key decodes to its drop: location, reason, netns, protocol, 
     saddr: "10.231.0.1",
     daddr: "10.231.0.2",
     dport: 9,
+    flowless: false,
   });
+  assertEquals(decodeStormKey(TCP4_ANY).flowless, true);
+  assertEquals([decodeStormKey(TCP4_ANY).saddr, decodeStormKey(TCP4_ANY).daddr], [undefined, undefined]);
   assertEquals([decodeStormKey(TCP6).saddr, decodeStormKey(TCP6).daddr], ["fd00::1", "fd00::2"]);
   assertEquals([decodeStormKey(ARP).saddr, decodeStormKey(ARP).daddr], [undefined, undefined]);
   assertThrows(() => decodeStormKey(UDP4.subarray(0, 40)), Error, "storm key of 40 bytes");
@@ -75,6 +83,10 @@ Deno.test("storm: one line per drop and interval, counts with thousands separato
     "[8221.029887] netns:4026532000 TCP: fd00::1 -> [fd00::2]:443, __udp4_lib_rcv+0x4bc ... and 2 more like this in 1.0 s",
   );
   assertEquals(
+    formatStormLine(repeats(TCP4_ANY, 65000), ctx),
+    "[8221.029887] TCP: every flow, reason: NO_SOCKET, __udp4_lib_rcv+0x4bc ... and 65,000 more like this in 1.0 s",
+  );
+  assertEquals(
     formatStormLine(repeats(ICMP4, 5), ctx),
     "[8221.029887] ICMP: 10.0.0.1 -> 10.0.0.2, reason: NO_SOCKET, __udp4_lib_rcv+0x4bc ... and 5 more like this in 1.0 s",
   );
@@ -83,7 +95,7 @@ Deno.test("storm: one line per drop and interval, counts with thousands separato
 
 Deno.test("storm: the JSON object of each kind of key follows the schema", () => {
   const jctx = { reasons, symbolize: ctx.symbolize, wallOffsetNs: 0 };
-  for (const k of [UDP4, TCP6, ICMP4, ARP]) {
+  for (const k of [UDP4, TCP6, ICMP4, ARP, TCP4_ANY]) {
     const o = stormJson(repeats(k, 3), jctx);
     assertEquals(schemaProblem(o), undefined, JSON.stringify(o));
     assertEquals([o.type, o.count, o.reason, o.seconds], ["storm", 3, "NO_SOCKET", 1.02]);
@@ -92,6 +104,8 @@ Deno.test("storm: the JSON object of each kind of key follows the schema", () =>
   assertEquals([udp.protocol, udp.saddr, udp.daddr, udp.dport], ["UDP", "10.231.0.1", "10.231.0.2", 9]);
   const arp = stormJson(repeats(ARP, 3), jctx);
   assertEquals([arp.protocol, arp.saddr, arp.dport, arp.ethertype], [null, null, null, 0x0806]);
+  const any = stormJson(repeats(TCP4_ANY, 3), jctx);
+  assertEquals([any.protocol, any.saddr, any.daddr, any.dport, any.text], ["TCP", null, null, null, "TCP: every flow"]);
   const summary = summaryJson({ shown: 100, summarized: 49900, lost: 0, limited: 0, notFollowed: 0, stormFull: 0 });
   assertEquals(schemaProblem(summary), undefined);
 });

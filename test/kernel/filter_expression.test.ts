@@ -105,8 +105,9 @@ kernelTest(`expression: lifecycle tracing with -e '${EXPRESSION}' shows that flo
       }).length;
     const records = await traceBoth(
       net,
-      // IP's output path and the ends of life: few points (each fentry costs seconds to attach in an emulated guest)
-      ["--json", "-t", "ip-out,life", "-e", EXPRESSION],
+      // IP's output path, the transmit tracepoint, the ends of life: few points (each fentry costs seconds to attach in
+      // an emulated guest)
+      ["--json", "-t", "ip-out,net_dev_queue,life", "-e", EXPRESSION],
       (rs) => keptEnds(rs) >= ROUNDS,
     );
     const bs = blocks(records);

@@ -11,7 +11,9 @@
  * storm in the middle: RSS, the storm map and the metrics' series count at
  * its start and end.
  *
- *   deno run -A bench/memory.ts [--soak-seconds N]   (default 600)
+ *   deno run -A bench/memory.ts [--soak-seconds N] [--monitor-only]   (default 600)
+ *
+ * --monitor-only: the --monitor --metrics soak alone.
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
 import { startToFile } from "./nettrace_to_file.ts";
@@ -67,7 +69,16 @@ function sender(net: VethPair, seconds: number, rate = RATE, ports = 0): Deno.Ch
   }).spawn();
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.includes("--monitor-only")) {
+  await removeStaleNamespaces();
+  console.log(`\nnettrace's memory under --monitor (kernel ${Deno.osRelease()})\n`);
+  const net = await VethPair.create("mem");
+  try {
+    await monitorSoak(net);
+  } finally {
+    await net.destroy();
+  }
+} else if (import.meta.main) {
   await removeStaleNamespaces();
   console.log(`\nnettrace's memory (kernel ${Deno.osRelease()})\n`);
   console.log(`  idle --drop:            ${show(await idle(["--drop"]))}`);
@@ -130,6 +141,12 @@ async function monitorSoak(net: VethPair): Promise<void> {
     console.log(`    start ${show(start)}, ${startSeries} series`);
     console.log(`    end   ${show(end)}, ${endSeries} series`);
     console.log(`    min ${Math.min(...samples)} MiB, max ${Math.max(...samples)} MiB over ${samples.length} samples`);
+    const late = samples.slice(Math.floor(samples.length * 3 / 4));
+    console.log(
+      `    the last quarter (after the storm): ${Math.min(...late)}-${Math.max(...late)} MiB; ` +
+        `end against start ${((end.totalMiB / start.totalMiB - 1) * 100).toFixed(1)}%`,
+    );
+    console.log(`    every sample (MiB, one per 10 s): ${samples.join(" ")}`);
   } finally {
     const stderr = await run.stop();
     console.log(`    ${stderr.trim().split("\n").slice(-2).join("; ")}`);

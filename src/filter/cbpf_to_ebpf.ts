@@ -229,8 +229,8 @@ function reachable(program: readonly ClassicInsn[]): boolean[] {
 
 /**
  * The translation of a classic program, exactly `size` instructions long (the
- * region's length): no-op jumps first, which the verifier removes, then the
- * code, whose last instruction falls through to the region's end.
+ * region's length): the unused slots first, jumped over, then the code, whose
+ * last instruction falls through to the region's end.
  */
 export function translateClassic(program: readonly ClassicInsn[], size: number): Uint8Array {
   if (program.length === 0) throw new TranslateError("empty program");
@@ -255,10 +255,20 @@ export function translateClassic(program: readonly ClassicInsn[], size: number):
       `the expression needs ${code.length} instructions, more than the ${size} nettrace has room for`,
     );
   }
+  // the unused slots come first: no-ops, jumped over by a branch the verifier knows is always taken (r0 = 0; if r0 ==
+  // 0), so that it never walks them (the kernel removes them as dead code); a lone slot is one no-op
   const pad = size - code.length;
   const out = new Uint8Array(size * 8);
   const v = new DataView(out.buffer);
   for (let i = 0; i < pad; i++) v.setUint8(i * 8, JMP | JA); // goto +0
+  if (pad >= 2) {
+    const skip = [insn(ALU64 | MOV | K, R0, 0, 0, 0), insn(JMP | JEQ | K, R0, 0, pad - 2, 0)];
+    skip.forEach((ins, i) => {
+      v.setUint8(i * 8, ins.code);
+      v.setUint8(i * 8 + 1, ins.dst);
+      v.setInt16(i * 8 + 2, ins.off, true);
+    });
+  }
   code.forEach((ins, i) => {
     let off = ins.off;
     if (ins.jump) {

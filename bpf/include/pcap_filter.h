@@ -17,6 +17,7 @@
 #define NETTRACE_PCAP_FILTER_H
 
 #define NT_PCAP_REGION_SLOTS 1024
+#define NT_PCAP_HEAD 96
 #define NT_PCAP_MAGIC_L2 "0x6e74706361704c32"
 #define NT_PCAP_MAGIC_L3 "0x6e74706361704c33"
 #define NT_STRINGIFY(x) #x
@@ -31,6 +32,7 @@ struct nt_pcap_scratch {
 	__u32 _pad;
 	__u64 buf;       /* where a load puts its bytes */
 	__u32 mem[16];   /* classic BPF's scratch memory */
+	__u8 head[NT_PCAP_HEAD];   /* the packet's first bytes, read once: loads within them need no helper call */
 };
 
 const volatile bool pcap_filter = false;   /* regions patched: run them */

@@ -20,7 +20,9 @@
 import type { ClassicInsn } from "../../lib/ffi/libpcap.ts";
 
 /** The scratch struct's field offsets (struct nt_pcap_scratch). */
-export const SCRATCH = { data: 0, len: 8, caplen: 12, result: 16, buf: 24, mem: 32, size: 96 } as const;
+export const SCRATCH = { data: 0, len: 8, caplen: 12, result: 16, buf: 24, mem: 32, head: 96, size: 192 } as const;
+/** The packet's first bytes, read once when the filter starts: loads within them read no more (NT_PCAP_HEAD). */
+export const HEAD_BYTES = 96;
 const MEM_WORDS = 16;
 
 const BPF_FUNC_PROBE_READ_KERNEL = 113;
@@ -79,7 +81,38 @@ const goto = (to: Target) => insn(JMP | JA, 0, 0, 0, 0, to);
 const REJECT: Target = { end: "reject" };
 const EXIT: Target = { end: "exit" };
 
-/** A = P[offset:size], where offset is k (ABS) or X + k (IND); into dst. */
+/** The filter's start, when it loads packet bytes: the first min(caplen, HEAD_BYTES) bytes into the head. */
+function readHead(): Insn[] {
+  return [
+    load(W, R2, R9, SCRATCH.caplen),
+    insn(JMP | JLE | K, R2, 0, 1, HEAD_BYTES), // if caplen <= HEAD_BYTES skip the next
+    mov32(R2, HEAD_BYTES),
+    mov64Reg(R1, R9),
+    add64(R1, SCRATCH.head),
+    load(DW, R3, R9, SCRATCH.data),
+    insn(JMP | CALL, 0, 0, 0, BPF_FUNC_PROBE_READ_KERNEL),
+    insn(JMP | JNE | K, R0, 0, 0, 0, REJECT),
+  ];
+}
+
+/** The bytes at data + r8 (IND) or data + k (ABS) read with the helper into the load buffer, then into dst. */
+function helperLoad(dst: number, size: number, bytes: number, k: number, indexed: boolean): Insn[] {
+  return [
+    mov64Reg(R1, R9),
+    add64(R1, SCRATCH.buf),
+    mov32(R2, bytes),
+    load(DW, R3, R9, SCRATCH.data),
+    indexed ? add64Reg(R3, R8) : add64(R3, k),
+    insn(JMP | CALL, 0, 0, 0, BPF_FUNC_PROBE_READ_KERNEL),
+    insn(JMP | JNE | K, R0, 0, 0, 0, REJECT),
+    load(size, dst, R9, SCRATCH.buf),
+  ];
+}
+
+/**
+ * A = P[offset:size], where offset is k (ABS) or X + k (IND); into dst. Past caplen: no match. Within the head:
+ * read from it; else with the helper.
+ */
 function packetLoad(dst: number, size: number, k: number, indexed: boolean): Insn[] {
   const bytes = size === W ? 4 : size === H ? 2 : 1;
   if (k > 0x7ffffff0) return [goto(REJECT)]; // past any packet
@@ -88,14 +121,16 @@ function packetLoad(dst: number, size: number, k: number, indexed: boolean): Ins
   if (indexed) {
     out.push(movReg32(R8, X), add64(R8, k), mov64Reg(R1, R8), add64(R1, bytes));
     out.push(insn(JMP | JGT | SRC_X, R1, R2, 0, 0, REJECT));
+    const slow = helperLoad(dst, size, bytes, k, true);
+    const fast = [mov64Reg(R1, R9), add64Reg(R1, R8), load(size, dst, R1, SCRATCH.head)];
+    out.push(insn(JMP | JGT | K, R8, 0, fast.length + 1, HEAD_BYTES - bytes)); // past the head: the helper
+    out.push(...fast, insn(JMP | JA, 0, 0, slow.length, 0), ...slow);
   } else {
     out.push(insn(JMP | JLT | K, R2, 0, 0, k + bytes, REJECT));
+    out.push(
+      ...(k + bytes <= HEAD_BYTES ? [load(size, dst, R9, SCRATCH.head + k)] : helperLoad(dst, size, bytes, k, false)),
+    );
   }
-  out.push(mov64Reg(R1, R9), add64(R1, SCRATCH.buf), mov32(R2, bytes), load(DW, R3, R9, SCRATCH.data));
-  out.push(indexed ? add64Reg(R3, R8) : add64(R3, k));
-  out.push(insn(JMP | CALL, 0, 0, 0, BPF_FUNC_PROBE_READ_KERNEL));
-  out.push(insn(JMP | JNE | K, R0, 0, 0, 0, REJECT));
-  out.push(load(size, dst, R9, SCRATCH.buf));
   if (bytes > 1) out.push(insn(ALU | END | TO_BE, dst, 0, 0, bytes * 8));
   return out;
 }
@@ -237,8 +272,12 @@ export function translateClassic(program: readonly ClassicInsn[], size: number):
   // the verifier refuses code that nothing reaches: classic instructions that nothing reaches are left out
   const reached = reachable(program);
   const blocks: Insn[][] = program.map((ins, i) => reached[i] ? translateOne(ins, i, program.length) : []);
-  // A and X start at 0
-  const code: Insn[] = [mov32(A, 0), mov32(X, 0)];
+  // A and X start at 0; a program that reads the packet first reads its head
+  const loads = program.some((ins, i) =>
+    reached[i] && ((ins.code & 0x07) === LD || (ins.code & 0x07) === LDX) &&
+    [ABS, IND, MSH].includes(ins.code & 0xe0)
+  );
+  const code: Insn[] = [mov32(A, 0), mov32(X, 0), ...(loads ? readHead() : [])];
   const blockStart: number[] = [];
   for (const b of blocks) {
     blockStart.push(code.length);

@@ -6,11 +6,7 @@
  * @module
  */
 import type { FilterExpression } from "../filter/expression.ts";
-
-/** No-op slots after each marker: NT_PCAP_REGION_SLOTS in pcap_filter.h. */
-export const REGION_SLOTS = 1024;
-/** A region's length in instructions: the marker (a 64-bit load, 2 slots) and the no-ops. */
-export const REGION_INSNS = REGION_SLOTS + 2;
+import { REGION_INSNS, REGION_SLOTS } from "../filter/cbpf_to_ebpf.ts";
 
 const MAGIC = { l2: 0x6e74706361704c32n, l3: 0x6e74706361704c33n } as const;
 const NOP = [0x05, 0, 0, 0, 0, 0, 0, 0];

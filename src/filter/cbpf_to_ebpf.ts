@@ -19,6 +19,11 @@
  */
 import type { ClassicInsn } from "../../lib/ffi/libpcap.ts";
 
+/** No-op slots after each region's marker: NT_PCAP_REGION_SLOTS in pcap_filter.h. */
+export const REGION_SLOTS = 1024;
+/** A region's length in instructions: the marker (a 64-bit load, 2 slots) and the no-ops: what a translation fills. */
+export const REGION_INSNS = REGION_SLOTS + 2;
+
 /** The scratch struct's field offsets (struct nt_pcap_scratch). */
 export const SCRATCH = { data: 0, len: 8, caplen: 12, result: 16, buf: 24, mem: 32, head: 96, size: 192 } as const;
 /** The packet's first bytes, read once when the filter starts: loads within them read no more (NT_PCAP_HEAD). */

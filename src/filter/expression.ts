@@ -8,8 +8,7 @@
  */
 import { type ClassicInsn, compileExpression, LibpcapMissing, libpcapVersion } from "../../lib/ffi/libpcap.ts";
 import { HostError, UsageError } from "../errors.ts";
-import { REGION_INSNS } from "../bpf/pcap_region.ts";
-import { matchNothing, translateClassic, TranslateError } from "./cbpf_to_ebpf.ts";
+import { matchNothing, REGION_INSNS, translateClassic, TranslateError } from "./cbpf_to_ebpf.ts";
 
 export const DLT_EN10MB = 1;
 export const DLT_RAW = 12;

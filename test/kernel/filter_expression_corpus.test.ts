@@ -31,7 +31,8 @@ import {
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { compileExpression, offlineFilter } from "../../lib/ffi/libpcap.ts";
 import { testRunPacket } from "../../lib/ffi/test_run.ts";
-import { REGION_INSNS, withExpression } from "../../src/bpf/pcap_region.ts";
+import { withExpression } from "../../src/bpf/pcap_region.ts";
+import { REGION_INSNS } from "../../src/filter/cbpf_to_ebpf.ts";
 import { compileFilterExpression, DLT_EN10MB, DLT_RAW } from "../../src/filter/expression.ts";
 
 const TEST_OBJECT = new URL("../../bpf/.output/pcap_test.bpf.o", import.meta.url);

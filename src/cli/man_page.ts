@@ -73,7 +73,9 @@ const AFTER: Array<[string, string[]]> = [
     "A directory of compat objects, one subdirectory per kernel release, searched before",
     "\\fI/usr/lib/nettrace/compat\\fR on kernels without BTF.",
   ]],
-  ["SEE ALSO", ["\\fBtcpdump\\fR(8), \\fBbpftool\\fR(8), \\fBnft\\fR(8), \\fBiptables\\fR(8)"]],
+  ["SEE ALSO", [
+    "\\fBtcpdump\\fR(8), \\fBpcap\-filter\\fR(7), \\fBbpftool\\fR(8), \\fBnft\\fR(8), \\fBiptables\\fR(8)",
+  ]],
 ];
 
 /** nettrace.8 for this version and option table. */
@@ -84,12 +86,14 @@ export function manPage(version: string, options: readonly OptionSpec[], date: s
     ".SH NAME",
     "nettrace \\- trace packets through the Linux kernel and tell why they are dropped",
     ".SH SYNOPSIS",
-    "\\fBnettrace\\fR [\\fIMODE\\fR] [\\fIFILTERS\\fR] [\\fIOUTPUT OPTIONS\\fR]",
+    "\\fBnettrace\\fR [\\fIMODE\\fR] [\\fIFILTERS\\fR] [\\fIOUTPUT OPTIONS\\fR] [\\fIEXPRESSION\\fR]",
     ".br",
     "\\fBnettrace explain\\fR \\fIREASON\\fR | \\fB\\-\\-list\\fR",
     ".SH DESCRIPTION",
     "nettrace follows network packets through the Linux kernel with eBPF, says why they were dropped and what to",
-    "fix. Filters choose the packets; every mode but \\fBexplain\\fR needs root.",
+    "fix. Filters choose the packets; every mode but \\fBexplain\\fR needs root. \\fIEXPRESSION\\fR, the words after",
+    "the options (or \\fB\\-e\\fR), is a tcpdump filter expression (\\fBpcap\-filter\\fR(7)) that libpcap compiles and",
+    "nettrace runs in the kernel.",
     ...SECTIONS.flatMap(section),
     ".SH OPTIONS",
     ...options.map(optionEntry),

@@ -897,7 +897,8 @@ export function helpText(): string {
   return [
     "nettrace: trace packets through the Linux kernel and tell why they are dropped",
     "",
-    "Usage: nettrace [MODE] [FILTERS] [OUTPUT OPTIONS]",
+    "Usage: nettrace [MODE] [FILTERS] [OUTPUT OPTIONS] [EXPRESSION]",
+    "  EXPRESSION: a tcpdump filter expression (pcap-filter(7)), run in the kernel, e.g. 'udp and dst port 53'",
     "  modes: (none) the life of each matching packet through the kernel, --drop (drop monitor),",
     "  or: --check (kernel capability report), -t ? (the tracer tree on this kernel),",
     "  or: nettrace explain REASON | explain --list (drop reasons in plain words)",

@@ -34,6 +34,11 @@ export interface StormRepeats {
   readonly tsNs: number;
 }
 
+/** Whether a key's ethertype is IPv4 or IPv6 (its protocol is an IP protocol). */
+export function isIp(ethertype: number): boolean {
+  return ethertype === ETH_P_IP || ethertype === ETH_P_IPV6;
+}
+
 /** Decodes the struct nt_storm_key in bytes. */
 export function decodeStormKey(bytes: Uint8Array): StormKey {
   if (bytes.length < STORM_KEY.size) throw new Error(`storm key of ${bytes.length} bytes, want ${STORM_KEY.size}`);
@@ -41,13 +46,7 @@ export function decodeStormKey(bytes: Uint8Array): StormKey {
   const l3Proto = v.getUint16(STORM_KEY.l3_proto, true);
   const flowless = bytes[STORM_KEY.flowless] !== 0;
   const addr = (off: number) =>
-    flowless
-      ? undefined
-      : l3Proto === ETH_P_IP
-      ? formatIPv4(bytes, off)
-      : l3Proto === ETH_P_IPV6
-      ? formatIPv6(bytes, off)
-      : undefined;
+    flowless || !isIp(l3Proto) ? undefined : l3Proto === ETH_P_IP ? formatIPv4(bytes, off) : formatIPv6(bytes, off);
   return {
     location: v.getBigUint64(STORM_KEY.location, true),
     reason: v.getUint32(STORM_KEY.reason, true),

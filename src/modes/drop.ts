@@ -56,18 +56,17 @@ export interface LoadedDrop {
   readonly point: string;
 }
 
-/**
- * Loads and attaches the drop program (--drop, --monitor's drops); snaplen: the bytes of each packet sent (-w);
- * countDrops: every drop counted by key in the kernel (--metrics).
- */
-/** How a mode wants the drop program: -w's bytes, --metrics' counts, the storm key. */
+/** How a mode wants the drop program. */
 export interface DropChoice {
+  /** the bytes of each packet sent with its event (-w), 0 = none */
   readonly snaplen: number;
+  /** every drop counted by key in the kernel (--metrics) */
   readonly countDrops?: boolean;
   /** false: a storm is one drop (reason, place, protocol) of every flow (--monitor) */
   readonly stormByFlow?: boolean;
 }
 
+/** Loads and attaches the drop program (--drop, --monitor's drops). */
 export function loadDrop(opts: Options, session: SessionContext, choice: DropChoice): LoadedDrop {
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);

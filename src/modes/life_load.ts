@@ -68,6 +68,17 @@ function traceableFunctions(): Set<string> | undefined {
   return "path" in tf ? availableFilterFunctions(tf.path) : undefined;
 }
 
+/**
+ * The RTT mode of the program: --rtt's (1 histograms, 2 each sample too); --monitor's at its RTT points, each new
+ * sample over a --tcp-rtt/--tcp-srtt threshold (rtt_conns remembers the last one seen), none without a threshold (the
+ * points then feed the metrics' histogram only); else 0.
+ */
+function rttMode(opts: Options, choice: LifeChoice): 0 | 1 | 2 {
+  if (choice.rttPoints) return opts.rttMin.given.length ? 2 : 1;
+  if (opts.mode !== "rtt") return 0;
+  return opts.rttDetail ? 2 : 1;
+}
+
 /** Plans the chosen points, loads and attaches them; says what was skipped and why. */
 export async function loadLife(opts: Options, session: SessionContext, choice: LifeChoice): Promise<LoadedLife> {
   const { selected, diagnoser, startNs } = choice;
@@ -132,15 +143,7 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
       srttMinUs: opts.rttMin.srttUs ?? 0,
       rttMinUs: opts.rttMin.rttUs ?? 0,
       minRttMinUs: opts.rttMin.minRttUs ?? 0,
-      // --monitor: at its RTT points, each new sample over the thresholds (rtt_conns remembers the last one seen);
-      // with no threshold (the points are there for the metrics' histogram) none
-      mode: choice.rttPoints
-        ? (opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined ? 2 : 1)
-        : opts.mode !== "rtt"
-        ? 0
-        : opts.rttDetail
-        ? 2
-        : 1,
+      mode: rttMode(opts, choice),
       pointsOnly: choice.rttPoints !== undefined,
       histogram: choice.rttHistogram,
     },

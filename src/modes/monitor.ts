@@ -73,8 +73,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   const tree = loadTree();
   const diagnoser = new Diagnoser(diagnosisRules(opts, tree));
   // the RTT points: for --tcp-rtt/--tcp-srtt's events, and for the metrics' RTT histogram
-  const rttWanted = opts.rttMin.rttUs !== undefined || opts.rttMin.srttUs !== undefined;
-  const rttPoints = new Set(rttWanted || opts.metrics ? RTT_POINTS : []);
+  const rttPoints = new Set(opts.rttMin.given.length || opts.metrics ? RTT_POINTS : []);
   const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
   // a storm is one drop at one place, whatever its flow: a port scan is one line and its repeats
   const drop = loadDrop(opts, session, { snaplen: 0, countDrops: opts.metrics !== undefined, stormByFlow: false });
@@ -176,8 +175,9 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     if (opts.metrics) {
       const stats = parts.map((p) => new PerCpuCounters(p.program.object.map("stats")));
       // the RTT histogram, where an RTT point could be attached
-      const rttTraced = life?.planned.some((p) => rttPoints.has(p.leaf.name) && !life!.failedPoints.has(p));
-      const rttHist = rttTraced ? new PerCpuCounters(life!.program.object.map("rtt_hist")) : undefined;
+      const rttHist = sockNames.some((n) => rttPoints.has(n))
+        ? new PerCpuCounters(life!.program.object.map("rtt_hist"))
+        : undefined;
       const startSeconds = Math.round((Date.now() - performance.now() + startNs) / 1000);
       const render = () => {
         const counts: PartCounts[] = [{

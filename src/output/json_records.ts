@@ -13,7 +13,7 @@ import { formatPacket } from "../packet/format.ts";
 import { ipProtocolName } from "../packet/protocols.ts";
 import { tcpFlagsText } from "../packet/tcp_flags.ts";
 import type { LossKind } from "./loss_report.ts";
-import type { StormRepeats } from "../event/storm.ts";
+import { isIp, type StormRepeats } from "../event/storm.ts";
 import { stormFlowText } from "./storm_line.ts";
 
 /** The version of docs/nettrace.schema.json the objects follow. */
@@ -109,7 +109,7 @@ export function lossJson(what: LossKind, count: number, total: number, buffer: s
 /** Repeats of one drop the kernel summarized in one interval (--storm-limit). */
 export function stormJson(r: StormRepeats, ctx: DropJsonContext): Record<string, unknown> {
   const k = r.key;
-  const ip = k.saddr !== undefined || (k.flowless && (k.l3Proto === 0x0800 || k.l3Proto === 0x86dd));
+  const ip = isIp(k.l3Proto);
   return {
     type: "storm",
     v: JSON_SCHEMA_VERSION,

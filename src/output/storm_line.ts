@@ -5,7 +5,7 @@
  * @module
  */
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
-import type { StormKey, StormRepeats } from "../event/storm.ts";
+import { isIp, type StormKey, type StormRepeats } from "../event/storm.ts";
 import { ethertypeName, ipProtocolName } from "../packet/protocols.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 
@@ -19,7 +19,6 @@ export interface StormLineContext {
 }
 
 const COUNT = new Intl.NumberFormat("en-US");
-const isIp = (ethertype: number) => ethertype === 0x0800 || ethertype === 0x86dd;
 
 /** The flow of a key: "UDP: 10.0.0.1 -> 10.0.0.2:53" (no source port: the key has none); "UDP: every flow" when the
  * key has no flow (--monitor). */

@@ -25,9 +25,9 @@ export const REGION_SLOTS = 1024;
 export const REGION_INSNS = REGION_SLOTS + 2;
 
 /** The scratch struct's field offsets (struct nt_pcap_scratch). */
-export const SCRATCH = { data: 0, len: 8, caplen: 12, result: 16, buf: 24, mem: 32, head: 96, size: 192 } as const;
+const SCRATCH = { data: 0, len: 8, caplen: 12, result: 16, buf: 24, mem: 32, head: 96, size: 192 } as const;
 /** The packet's first bytes, read once when the filter starts: loads within them read no more (NT_PCAP_HEAD). */
-export const HEAD_BYTES = 96;
+const HEAD_BYTES = 96;
 const MEM_WORDS = 16;
 
 const BPF_FUNC_PROBE_READ_KERNEL = 113;
@@ -304,28 +304,17 @@ export function translateClassic(program: readonly ClassicInsn[], size: number):
   const pad = size - code.length;
   const out = new Uint8Array(size * 8);
   const v = new DataView(out.buffer);
-  for (let i = 0; i < pad; i++) v.setUint8(i * 8, JMP | JA); // goto +0
-  if (pad >= 2) {
-    const skip = [insn(ALU64 | MOV | K, R0, 0, 0, 0), insn(JMP | JEQ | K, R0, 0, pad - 2, 0)];
-    skip.forEach((ins, i) => {
-      v.setUint8(i * 8, ins.code);
-      v.setUint8(i * 8 + 1, ins.dst);
-      v.setInt16(i * 8 + 2, ins.off, true);
-    });
-  }
-  code.forEach((ins, i) => {
-    let off = ins.off;
-    if (ins.jump) {
-      const to = "block" in ins.jump ? blockStart[ins.jump.block] : ins.jump.end === "reject" ? rejectAt : exitAt;
-      off = to - (i + 1);
-    }
+  const put = (slot: number, ins: Insn, off = ins.off) => {
     if (off < -32768 || off > 32767) throw new TranslateError("jump out of range");
-    const o = (pad + i) * 8;
-    v.setUint8(o, ins.code);
-    v.setUint8(o + 1, (ins.src << 4) | ins.dst);
-    v.setInt16(o + 2, off, true);
-    v.setInt32(o + 4, ins.imm, true);
-  });
+    v.setUint8(slot * 8, ins.code);
+    v.setUint8(slot * 8 + 1, (ins.src << 4) | ins.dst);
+    v.setInt16(slot * 8 + 2, off, true);
+    v.setInt32(slot * 8 + 4, ins.imm, true);
+  };
+  const skip = pad >= 2 ? [insn(ALU64 | MOV | K, R0, 0, 0, 0), insn(JMP | JEQ | K, R0, 0, pad - 2, 0)] : [];
+  for (let i = 0; i < pad; i++) put(i, skip[i] ?? insn(JMP | JA, 0, 0, 0, 0)); // goto +0
+  const targetOf = (t: Target) => "block" in t ? blockStart[t.block] : t.end === "reject" ? rejectAt : exitAt;
+  code.forEach((ins, i) => put(pad + i, ins, ins.jump ? targetOf(ins.jump) - (i + 1) : ins.off));
   return out;
 }
 

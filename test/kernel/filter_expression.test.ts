@@ -68,6 +68,27 @@ kernelTest(`expression: --drop '${EXPRESSION}' shows the drops of that flow only
   await assertNothingLeft("after --drop with an expression");
 });
 
+kernelTest("expression: the fixed options and the expression both hold (each keeps one of the two flows)", async () => {
+  await withNet("exprboth", async (net) => {
+    const drops = (rs: Json[]) => rs.filter((o) => o.type === "drop");
+    const kept = (rs: Json[]) => drops(rs).filter((d) => packetOf(d).dport === KEPT).length >= ROUNDS;
+    // the expression chooses the flow, the fixed options let both through
+    const byExpression = await traceBoth(
+      net,
+      ["--drop", "--json", "-p", "udp", "-d", net.v4.b, `dst port ${KEPT}`],
+      kept,
+    );
+    assertEquals(drops(byExpression).map((d) => packetOf(d).dport), new Array(ROUNDS).fill(KEPT));
+    // the fixed options choose the flow, the expression lets both through
+    const byOptions = await traceBoth(
+      net,
+      ["--drop", "--json", "-D", String(KEPT), `udp and dst host ${net.v4.b}`],
+      kept,
+    );
+    assertEquals(drops(byOptions).map((d) => packetOf(d).dport), new Array(ROUNDS).fill(KEPT));
+  });
+});
+
 kernelTest(
   "expression: at a point with no MAC header (the sender's nft output drop) the IP header is matched",
   async () => {

@@ -50,7 +50,7 @@ if [ "$COMPILE" = 1 ]; then
   trap 'rm -rf "$work"' EXIT
   cp dist/nettrace.js "$work/nettrace.js"
   say "compile dist/nettrace (downloads denort from dl.deno.land)"
-  (cd "$work" && "$DENO" compile --quiet --no-config --allow-all --v8-flags=--max-semi-space-size=2 --output "$ROOT/dist/nettrace" nettrace.js) ||
+  (cd "$work" && "$DENO" compile --quiet --no-config --allow-all --v8-flags=--max-semi-space-size=2,--expose-gc --output "$ROOT/dist/nettrace" nettrace.js) ||
     { echo "package.sh: deno compile failed (it needs the network for denort); offline, ship dist/nettrace.js or the packages" >&2; exit 1; }
 fi
 [ "$BUNDLE_ONLY" = 1 ] && exit 0
@@ -78,7 +78,7 @@ cat > "$tree/usr/bin/nettrace" <<'EOF'
 #!/bin/sh
 # nettrace: the bundled program under the Deno runtime shipped beside it
 DENO_NO_UPDATE_CHECK=1 exec /usr/lib/nettrace/deno run --quiet --no-prompt --no-config --allow-all \
-  --v8-flags=--max-semi-space-size=2 /usr/lib/nettrace/nettrace.js "$@"
+  --v8-flags=--max-semi-space-size=2,--expose-gc /usr/lib/nettrace/nettrace.js "$@"
 EOF
 chmod 0755 "$tree/usr/bin/nettrace"
 "$DENO" run --quiet --allow-all --config deno.json scripts/write_docs.ts "$STAGE/docs"

@@ -3,12 +3,15 @@
  * listens on: it passes the IPv4 receive path and is dropped there (NO_SOCKET),
  * so a probe on a receive function or on kfree_skb can be shown to fire.
  * node:dgram, not Deno.listenDatagram: that one needs --unstable-net, which a
- * user running the bundle with plain `deno run` would not give.
+ * user running the bundle with plain `deno run` would not give. Imported
+ * when a datagram is sent, not at start: Deno's Node layer costs every start
+ * 30 ms of CPU here.
  * @module
  */
-import { createSocket, type Socket } from "node:dgram";
+import type { Socket } from "node:dgram";
 
-function boundSocket(): Promise<Socket> {
+async function boundSocket(): Promise<Socket> {
+  const { createSocket } = await import("node:dgram");
   return new Promise((resolve, reject) => {
     const s = createSocket("udp4");
     s.once("error", reject);

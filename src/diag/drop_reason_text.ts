@@ -4,7 +4,7 @@
  * pure; a malformed file gives one RuleFileError naming file, line and field.
  * @module
  */
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { RuleFileError } from "./rule_file_error.ts";
 
 /** The text of one reason. */

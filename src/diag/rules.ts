@@ -6,7 +6,7 @@
  * the file, the line and the field.
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { type Verdict, VERDICTS } from "../event/netfilter_verdict.ts";

@@ -4,7 +4,7 @@
  * pure: a malformed file gives one TreeError naming its line.
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from "../runtime/yaml.ts";
 
 /** One point of the tree. */
 export interface TraceLeaf {

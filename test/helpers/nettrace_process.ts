@@ -55,7 +55,16 @@ export function bundle(): string {
 
 /** Command line that runs nettrace with args, with the V8 flags every launcher of nettrace passes. */
 export function nettraceCommand(args: string[]): string[] {
-  return [DENO, "run", "--quiet", "--no-config", "-A", "--v8-flags=--max-semi-space-size=2", bundle(), ...args];
+  return [
+    DENO,
+    "run",
+    "--quiet",
+    "--no-config",
+    "-A",
+    "--v8-flags=--max-semi-space-size=2,--expose-gc",
+    bundle(),
+    ...args,
+  ];
 }
 
 /** Prefix of a command line that runs it with the kernel's BTF hidden (an empty tmpfs over /sys/kernel/btf in a private mount namespace). */

@@ -2,7 +2,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const FLAG = "--v8-flags=--max-semi-space-size=2";
+const FLAG = "--v8-flags=--max-semi-space-size=2,--expose-gc";
 
 Deno.test("launchers: ./nettrace, the package's launcher, deno compile, deno task start and the tests pass the V8 flags", () => {
   const count = (path: string) => Deno.readTextFileSync(ROOT + path).split(FLAG).length - 1;

@@ -98,7 +98,7 @@ function dropFunctionFor(method: string, btf: Btf | undefined): DropFunction {
 }
 
 /** Opens, configures, loads and attaches the drop object. btf: the kernel's, when it has one. */
-export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): DropProgram {
+export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): Promise<DropProgram> {
   if (cfg.compat && (cfg.method === "tp_btf" || cfg.method === "fentry")) {
     throw new HostError(`--attach-method ${cfg.method} needs BTF, which this kernel does not have`);
   }
@@ -108,7 +108,7 @@ export function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): D
   // fentry finds the caller on the stack by the drop function's address range
   const range = cfg.method === "fentry" ? kernelSymbols().range(fn!.name) : undefined;
   const obj = BpfObject.open(
-    filteredObject(eventObject("drop", cfg.transport, cfg.compat), cfg.filter, "nettrace_drop"),
+    filteredObject(await eventObject("drop", cfg.transport, cfg.compat), cfg.filter, "nettrace_drop"),
     {
       name: "nettrace_drop",
       btfCustomPath: cfg.btfCustomPath,

@@ -288,7 +288,7 @@ export async function loadLifeProgram(cfg: LifeProgramConfig): Promise<LifeProgr
   const fentry = planFentry(cfg, failed);
   const resolvedMs = performance.now() - start;
   const obj = BpfObject.open(
-    filteredObject(eventObject("life", cfg.transport, cfg.compat), cfg.filter, "nettrace_life"),
+    filteredObject(await eventObject("life", cfg.transport, cfg.compat), cfg.filter, "nettrace_life"),
     {
       name: "nettrace_life",
       btfCustomPath: cfg.btfCustomPath,

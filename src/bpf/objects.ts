@@ -1,35 +1,48 @@
 /**
  * The compiled BPF objects, embedded in the program as bytes (built by
- * scripts/build-bpf.sh), so no .o file is read at run time.
+ * scripts/build-bpf.sh), so no .o file is read at run time. Each is imported
+ * when it is first needed: in the bundle an embedded object is decoded from
+ * base64 when its module starts, and decoding all six (3 MB) cost every
+ * start 30 ms of CPU here, for the one or two a mode loads.
  * @module
  */
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { type CompatObjects, type EventProgram, readCompatObject } from "./compat_objects.ts";
-import dropObject from "../../bpf/.output/drop.bpf.o" with { type: "bytes" };
-import dropPerfObject from "../../bpf/.output/drop.perf.bpf.o" with { type: "bytes" };
-import lifeObject from "../../bpf/.output/life.bpf.o" with { type: "bytes" };
-import lifePerfObject from "../../bpf/.output/life.perf.bpf.o" with { type: "bytes" };
-import probeObject from "../../bpf/.output/probe.bpf.o" with { type: "bytes" };
-import probeBareObject from "../../bpf/.output/probe_bare.bpf.o" with { type: "bytes" };
 
-/** ELF bytes of bpf/drop.bpf.c. */
-export const DROP_OBJECT: Uint8Array = dropObject;
-/** ELF bytes of bpf/probe.bpf.c. */
-export const PROBE_OBJECT: Uint8Array = probeObject;
-/** ELF bytes of bpf/probe_bare.bpf.c (no CO-RE: for kernels without BTF). */
-export const PROBE_BARE_OBJECT: Uint8Array = probeBareObject;
-/** ELF bytes of bpf/life.bpf.c (the lifecycle mode). */
-export const LIFE_OBJECT: Uint8Array = lifeObject;
+type Embedded = Promise<{ default: Uint8Array }>;
 
-const EMBEDDED: Record<EventProgram, Record<EventTransport, Uint8Array>> = {
-  drop: { ringbuf: dropObject, perf: dropPerfObject },
-  life: { ringbuf: lifeObject, perf: lifePerfObject },
-};
+/**
+ * The embedded objects by name, one module each (src/bpf/embedded/): a module imported with import() starts when it
+ * is first needed. (The object file itself imported with import() would be bundled as a CommonJS module, whose bytes
+ * are copied one property at a time: 0.2 s.)
+ */
+const EMBEDDED = {
+  drop: () => import("./embedded/drop.ts") as Embedded,
+  "drop.perf": () => import("./embedded/drop_perf.ts") as Embedded,
+  life: () => import("./embedded/life.ts") as Embedded,
+  "life.perf": () => import("./embedded/life_perf.ts") as Embedded,
+  probe: () => import("./embedded/probe.ts") as Embedded,
+  probe_bare: () => import("./embedded/probe_bare.ts") as Embedded,
+} as const;
+
+/** An embedded object's name: bpf/NAME.bpf.c (".perf": built for the perf buffer). */
+export type EmbeddedName = keyof typeof EMBEDDED;
+
+/** ELF bytes of an embedded object: drop and life (bpf/drop.bpf.c, bpf/life.bpf.c), probe, probe_bare (no CO-RE:
+ * for kernels without BTF). */
+export async function embeddedObject(name: EmbeddedName): Promise<Uint8Array> {
+  return (await EMBEDDED[name]()).default;
+}
 
 /**
  * The object of an event program for one transport (bpf/include/event_output.h):
  * the embedded CO-RE one, or the compat one built for this kernel.
  */
-export function eventObject(program: EventProgram, transport: EventTransport, compat?: CompatObjects): Uint8Array {
-  return compat ? readCompatObject(compat, program, transport) : EMBEDDED[program][transport];
+export function eventObject(
+  program: EventProgram,
+  transport: EventTransport,
+  compat?: CompatObjects,
+): Promise<Uint8Array> {
+  if (compat) return Promise.resolve(readCompatObject(compat, program, transport));
+  return embeddedObject(transport === "perf" ? `${program}.perf` : program);
 }

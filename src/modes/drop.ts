@@ -35,15 +35,15 @@ const STORM_REPORT_MS = 1000;
 
 /** Runs the drop monitor until a signal, -c, or a closed stdout. Returns the exit status. */
 export function runDrop(opts: Options): Promise<number> {
-  return runTraceSession(opts, (session) => Promise.resolve(startDrop(opts, session)));
+  return runTraceSession(opts, (session) => startDrop(opts, session));
 }
 
 /** Loads and attaches the drop program; returns it with the pipeline from a record to its line. */
-function startDrop(opts: Options, session: SessionContext) {
+async function startDrop(opts: Options, session: SessionContext) {
   // a file nettrace may not write is bad input, found before anything is loaded
   const pcap = opts.write ? PcapngSink.open(opts.write, opts.snaplen) : undefined;
   if (pcap) session.onClose(() => pcap.close());
-  const loaded = loadDrop(opts, session, { snaplen: pcap ? opts.snaplen : 0 });
+  const loaded = await loadDrop(opts, session, { snaplen: pcap ? opts.snaplen : 0 });
   const pipeline = dropPipeline(opts, session, { ...loaded, pcap });
   const object = loaded.object;
   return { program: { object, close: () => object.close() }, pipeline };
@@ -67,7 +67,7 @@ export interface DropChoice {
 }
 
 /** Loads and attaches the drop program (--drop, --monitor's drops). */
-export function loadDrop(opts: Options, session: SessionContext, choice: DropChoice): LoadedDrop {
+export async function loadDrop(opts: Options, session: SessionContext, choice: DropChoice): Promise<LoadedDrop> {
   const types = kernelTypes(opts.btf);
   const btfCustomPath = customPathOf(types);
   const compat = types.kind === "compat" ? types.objects : undefined;
@@ -82,7 +82,7 @@ export function loadDrop(opts: Options, session: SessionContext, choice: DropCho
     if (reasons.source === "none") log("info", "this kernel reports no drop reasons: the reason column is left out");
     const filter = { ...opts.filter };
     if (opts.netnsCurrent) filter.netns = currentNetnsInode();
-    prog = loadDropProgram({
+    prog = await loadDropProgram({
       method: opts.attachMethod === "auto" ? "tracepoint" : opts.attachMethod,
       filter,
       wantStack: opts.dropStack,

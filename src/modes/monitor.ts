@@ -76,7 +76,11 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   const rttPoints = new Set(opts.rttMin.given.length || opts.metrics ? RTT_POINTS : []);
   const selected = monitorSocketLeaves(tree, diagnoser, rttPoints);
   // a storm is one drop at one place, whatever its flow: a port scan is one line and its repeats
-  const drop = loadDrop(opts, session, { snaplen: 0, countDrops: opts.metrics !== undefined, stormByFlow: false });
+  const drop = await loadDrop(opts, session, {
+    snaplen: 0,
+    countDrops: opts.metrics !== undefined,
+    stormByFlow: false,
+  });
   const dropProgram = { object: drop.object, close: () => drop.object.close() };
   let life: LoadedLife | undefined;
   try {

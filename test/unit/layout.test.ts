@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { DROP_OBJECT, eventObject, LIFE_OBJECT } from "../../src/bpf/objects.ts";
+import { embeddedObject, eventObject } from "../../src/bpf/objects.ts";
 import { PointCopies } from "../../lib/ffi/point_copies.ts";
 import {
   ADDR_FILTER,
@@ -32,8 +32,8 @@ function check(obj: BpfObject, struct: string, layout: Record<string, number>): 
   assertEquals(actual, layout, `struct ${struct}`);
 }
 
-Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture match the object's BTF", () => {
-  const obj = BpfObject.open(DROP_OBJECT, { name: "layout_check" });
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture match the object's BTF", async () => {
+  const obj = BpfObject.open(await embeddedObject("drop"), { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
     check(obj, "nt_packet", PACKET);
@@ -48,8 +48,8 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_sto
   }
 });
 
-Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_event, nt_sock_event match", () => {
-  const obj = BpfObject.open(LIFE_OBJECT, { name: "layout_check" });
+Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_event, nt_sock_event match", async () => {
+  const obj = BpfObject.open(await embeddedObject("life"), { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
     check(obj, "nt_point", POINT);
@@ -62,9 +62,9 @@ Deno.test("layout: the lifecycle object has the same nt_event; nt_point, nt_nf_e
   }
 });
 
-Deno.test("layout: every lifecycle program a point copy is made of carries the point marker, in both objects", () => {
+Deno.test("layout: every lifecycle program a point copy is made of carries the point marker, in both objects", async () => {
   for (const transport of ["ringbuf", "perf"] as const) {
-    const obj = BpfObject.open(eventObject("life", transport), { name: "marker_check" });
+    const obj = BpfObject.open(await eventObject("life", transport), { name: "marker_check" });
     try {
       // PointCopies refuses a template without the marker instruction it rewrites
       new PointCopies(obj.program("nt_life_tp"), "tracepoint");

@@ -18,12 +18,19 @@ let callback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
 const recent: string[] = [];
 const RECENT_MAX = 200;
 
-/** Installs sink as libbpf's printer; every message is also kept for lastLibbpfLog(). */
-export function routeLibbpfLog(sink: LibbpfSink): void {
+const DEBUG_LEVEL = 2; // LIBBPF_DEBUG
+
+/**
+ * Installs sink as libbpf's printer; every message it is given is also kept for lastLibbpfLog(). Debug messages
+ * (about 1,300 for one object's load: each relocation) are given only when withDebug: formatting them was 6% of
+ * --drop's start-up CPU in the test guests (profiled); what explains a failed load is at warn level.
+ */
+export function routeLibbpfLog(sink: LibbpfSink, withDebug: boolean): void {
   callback?.close();
   const cb = new Deno.UnsafeCallback(
     PRINT_FN,
     (level, fmt, args) => {
+      if (level >= DEBUG_LEVEL && !withDebug) return 0;
       const msg = formatVaList(fmt, args);
       recent.push(msg);
       if (recent.length > RECENT_MAX) recent.shift();

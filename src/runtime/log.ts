@@ -18,7 +18,7 @@ export function configureLog(opts: { verbose: boolean; debug: boolean }): void {
   debug = opts.debug;
   routeLibbpfLog((level, msg) => {
     if (debug || (level === "warn" && verbose)) writeErr(`libbpf: ${msg.trimEnd()}`);
-  });
+  }, debug);
 }
 
 /** Writes one line to stderr. */

@@ -8,6 +8,7 @@
 import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { formatFuncStats, type PointCalls } from "../output/func_stats.ts";
+import { groupedCount } from "../output/grouped_count.ts";
 import { funcStatsJson } from "../output/json_records.ts";
 import type { LineWriter } from "../output/line_writer.ts";
 import type { TracePipeline } from "./trace_session.ts";
@@ -65,6 +66,6 @@ export function funcStatsPipeline(s: FuncStatsSetup): TracePipeline {
       limited: losses.limited,
       notFollowed: losses.notFollowed,
     }),
-    summary: () => `${total.toLocaleString("en-US")} calls counted at ${s.points.filter((p) => p).length} points`,
+    summary: () => `${groupedCount(total)} calls counted at ${s.points.filter((p) => p).length} points`,
   };
 }

@@ -9,6 +9,7 @@
 import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
 import { decodeRttConnection, type RttConnection } from "../event/rtt_conn.ts";
 import { formatRttHistograms, plural, rttJson } from "../output/rtt_histograms.ts";
+import { groupedCount } from "../output/grouped_count.ts";
 import type { LineWriter } from "../output/line_writer.ts";
 import type { TracePipeline } from "./trace_session.ts";
 import { RTT_CONN, RTT_KEY } from "../event/layout.ts";
@@ -75,7 +76,7 @@ export function rttPipeline(s: RttSetup): TracePipeline {
         notFollowed: losses.notFollowed,
       },
     summary: (losses) =>
-      `${samples.toLocaleString("en-US")} RTT samples counted on ${plural(connections, "connection")}` +
+      `${groupedCount(samples)} RTT samples counted on ${plural(connections, "connection")}` +
       (s.samples ? `; ${s.samples.summary(losses)}` : ""),
   };
 }

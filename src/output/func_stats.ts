@@ -4,6 +4,7 @@
  * the total when the table is printed every --interval. Pure.
  * @module
  */
+import { groupedCount } from "./grouped_count.ts";
 
 /** One point's count. */
 export interface PointCalls {
@@ -24,10 +25,10 @@ export function formatFuncStats(rows: readonly PointCalls[], seconds: number, in
   const called = sortedCalls(rows);
   const head = `function calls in ${seconds.toFixed(1)} s (${called.length} of ${rows.length} points called)` +
     (interval ? ", with the calls since the last table" : "");
-  const width = Math.max(5, ...called.map((r) => r.calls.toLocaleString("en-US").length));
+  const width = Math.max(5, ...called.map((r) => groupedCount(r.calls).length));
   const lines = called.map((r) =>
-    `  ${r.calls.toLocaleString("en-US").padStart(width)}` +
-    (interval ? `  ${("+" + r.recent.toLocaleString("en-US")).padStart(width + 1)}` : "") + `  ${r.point}`
+    `  ${groupedCount(r.calls).padStart(width)}` +
+    (interval ? `  ${("+" + groupedCount(r.recent)).padStart(width + 1)}` : "") + `  ${r.point}`
   );
   return [head, ...lines].join("\n");
 }

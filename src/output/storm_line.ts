@@ -7,6 +7,7 @@
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
 import { isIp, type StormKey, type StormRepeats } from "../event/storm.ts";
 import { ethertypeName, ipProtocolName } from "../packet/protocols.ts";
+import { groupedCount } from "./grouped_count.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
 
 /** What a storm line needs besides the repeats. */
@@ -17,8 +18,6 @@ export interface StormLineContext {
   symbolize: (addr: bigint) => string;
   detail: boolean;
 }
-
-const COUNT = new Intl.NumberFormat("en-US");
 
 /** The flow of a key: "UDP: 10.0.0.1 -> 10.0.0.2:53" (no source port: the key has none); "UDP: every flow" when the
  * key has no flow (--monitor). */
@@ -40,5 +39,5 @@ export function formatStormLine(r: StormRepeats, ctx: StormLineContext): string 
 
 /** What a line of repeats ends with: ` ... and 118,889 more like this in 1.0 s` (drops' storms, socket findings). */
 export function moreLikeThis(count: number, seconds: number): string {
-  return ` ... and ${COUNT.format(count)} more like this in ${seconds.toFixed(1)} s`;
+  return ` ... and ${groupedCount(count)} more like this in ${seconds.toFixed(1)} s`;
 }

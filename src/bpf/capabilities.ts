@@ -1,7 +1,8 @@
 /**
  * What the running kernel can do (src/kernel/capability_report.ts), found by trying: each attach kind is a tiny
- * program (bpf/probe.bpf.c) loaded and attached on its own; a UDP datagram
- * sent over loopback shows whether it really fires; then it is removed.
+ * program (bpf/probe.bpf.c) loaded and attached on its own; for --check and -t ?, a UDP datagram sent over loopback
+ * shows whether it really fires; then it is removed. A tracing mode asks less (ProbeScope): the kinds it can use,
+ * attached and removed, and of its function kinds only until one attaches.
  * Kernel version numbers are never used to decide.
  * @module
  */
@@ -9,7 +10,7 @@ import { type BpfLink, BpfObject, type BpfProgram } from "../../lib/ffi/bpf_obje
 import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { kernelHasRingBuffer } from "../../lib/ffi/ring_reader.ts";
 import { kernelHasAttachCookies } from "../../lib/ffi/libbpf.ts";
-import { PROBE_BARE_OBJECT, PROBE_OBJECT } from "./objects.ts";
+import { embeddedObject } from "./objects.ts";
 import { KERNEL_BTF } from "../kernel/btf_source.ts";
 import { type KernelConfig, readKernelConfig } from "../kernel/kconfig.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
@@ -114,24 +115,40 @@ function explain(probe: AttachProbe, message: string, config: KernelConfig | und
   return hints.length ? `${hints.join("; ")} (${message})` : message;
 }
 
-/** How an attach attempt went. */
+/** How an attach attempt went; calls -1: not shown to fire (no loopback, or not asked to). */
 type AttachOutcome =
   | { attached: false; error: string }
-  | { attached: true; sawDatagram: boolean; calls: number; countsCalls?: boolean };
+  | { attached: true; sawDatagram: boolean; calls: number; countsCalls?: boolean; fireTried: boolean };
+
+/** Which attach kinds a probe tries, and how far. */
+export interface ProbeScope {
+  /** kinds tried, in this order; the others are reported as not tried */
+  readonly kinds: readonly AttachKind[];
+  /** of the kinds, these are alternatives: the first that attaches ends the trying of the rest */
+  readonly oneOf: readonly AttachKind[];
+  /** whether each kind attached must also be seen to fire for a loopback datagram (--check, -t ?) */
+  readonly fire: boolean;
+}
+
+/** --check's and -t ?'s probe: every kind, each seen to fire. */
+export const FULL_PROBE: ProbeScope = { kinds: PROBES.map((p) => p.kind), oneOf: [], fire: true };
 
 const FIRE_WAIT_MS = 500;
 
-/** Loads and attaches one probe program, sends the loopback datagram, reads what it saw. */
+/** Loads and attaches one probe program; with fire, sends the loopback datagram and reads what it saw. */
 async function tryAttach(
   probe: AttachProbe,
   target: string,
   bare: boolean,
   btfPath: string | undefined,
+  fire: boolean,
 ): Promise<AttachOutcome> {
-  const useBare = bare && probe.bare !== undefined;
+  // not seen to fire, a kind needs no filter: the bare program, whose load reads no kernel BTF (a parse that cost each
+  // try 40 ms here)
+  const useBare = (bare || !fire) && probe.bare !== undefined;
   const obj = useBare
-    ? BpfObject.open(PROBE_BARE_OBJECT, { name: "nt_probe_bare" })
-    : BpfObject.open(PROBE_OBJECT, { name: "nt_probe", btfCustomPath: btfPath });
+    ? BpfObject.open(await embeddedObject("probe_bare"), { name: "nt_probe_bare" })
+    : BpfObject.open(await embeddedObject("probe"), { name: "nt_probe", btfCustomPath: btfPath });
   const name = useBare ? probe.bare! : probe.program;
   const countsCalls = probe.countsCalls || useBare;
   try {
@@ -141,10 +158,14 @@ async function tryAttach(
     }
     const prog = obj.program(name);
     probe.prepare?.(prog, target);
-    const port = await closedLoopbackPort();
+    const port = fire ? await closedLoopbackPort() : 0;
     if (!useBare) obj.setReadOnly({ filter: encodeFilter({ l3Proto: ETH_P_IP, l4Proto: IPPROTO_UDP, dport: port }) });
     obj.load();
     const link = probe.attach(prog, target);
+    if (!fire) {
+      link.destroy();
+      return { attached: true, sawDatagram: false, calls: -1, countsCalls, fireTried: false };
+    }
     const hits = obj.map("hits");
     const read = (i: number) => {
       const v = new BigUint64Array(1);
@@ -155,13 +176,19 @@ async function tryAttach(
       await sendLoopbackDatagram(port);
     } catch {
       link.destroy();
-      return { attached: true, sawDatagram: false, calls: -1, countsCalls }; // loopback down: cannot tell
+      return { attached: true, sawDatagram: false, calls: -1, countsCalls, fireTried: true }; // loopback down
     }
     const until = performance.now() + FIRE_WAIT_MS;
     while ((countsCalls ? read(1) : read(0)) === 0 && performance.now() < until) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    const outcome = { attached: true as const, sawDatagram: !countsCalls && read(0) > 0, calls: read(1), countsCalls };
+    const outcome = {
+      attached: true as const,
+      sawDatagram: !countsCalls && read(0) > 0,
+      calls: read(1),
+      countsCalls,
+      fireTried: true,
+    };
     link.destroy();
     return outcome;
   } catch (e) {
@@ -180,6 +207,7 @@ function attachCapability(
 ): Capability {
   const name = probe.kind;
   if (!r.attached) return { name, available: false, detail: explain(probe, r.error, config, tracefsPath) };
+  if (!r.fireTried) return { name, available: true, detail: `attached to ${where}` };
   if (r.calls < 0) {
     return { name, available: true, detail: `attached to ${where}; not shown to fire: no IPv4 loopback here` };
   }
@@ -193,15 +221,22 @@ function attachCapability(
     : { name, available: false, detail: `attached to ${where} but did not see a loopback datagram` };
 }
 
-/** Probes the kernel. btfPath: a BTF file for kernels without their own. */
-export async function probeCapabilities(btfPath?: string): Promise<CapabilityReport> {
+/**
+ * Probes the kernel. btfPath: a BTF file for kernels without their own; openBtf: that BTF (or the kernel's) when the
+ * caller has it open already (parsing it again cost a start 50 ms here); scope: what to try.
+ */
+export async function probeCapabilities(
+  btfPath?: string,
+  scope: ProbeScope = FULL_PROBE,
+  openBtf?: Btf,
+): Promise<CapabilityReport> {
   const cfg = await readKernelConfig();
   const config = cfg?.config;
 
   let btf: Capability;
-  let kernelBtf: Btf | undefined;
+  let kernelBtf: Btf | undefined = openBtf;
   try {
-    kernelBtf = Btf.kernel(btfPath);
+    kernelBtf ??= Btf.kernel(btfPath);
     btf = { name: "BTF", available: true, detail: btfPath ? `${btfPath} (given with --btf)` : KERNEL_BTF };
   } catch (e) {
     const why = btfPath
@@ -222,14 +257,24 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
 
   const attach = {} as Record<AttachKind, Capability>;
   for (const probe of PROBES) {
-    const needsBtf = probe.kind === "tp_btf" || probe.kind === "fentry" || probe.kind === "fexit";
-    if (needsBtf && !btf.available) {
-      attach[probe.kind] = { name: probe.kind, available: false, detail: "needs BTF, which this kernel does not have" };
+    attach[probe.kind] = { name: probe.kind, available: false, detail: "not tried: this mode does not use it" };
+  }
+  let chosen: AttachKind | undefined;
+  for (const kind of scope.kinds) {
+    const probe = PROBES.find((p) => p.kind === kind)!;
+    if (chosen && scope.oneOf.includes(kind)) {
+      attach[kind] = { name: kind, available: false, detail: `not tried: ${chosen} is used` };
       continue;
     }
-    const r = await tryAttach(probe, target, !btf.available, btf.available ? btfPath : undefined);
-    const where = probe.kind.includes("tracepoint") || probe.kind === "tp_btf" ? "skb:kfree_skb" : target;
-    attach[probe.kind] = attachCapability(probe, where, r, config, tracefsPath);
+    const needsBtf = kind === "tp_btf" || kind === "fentry" || kind === "fexit";
+    if (needsBtf && !btf.available) {
+      attach[kind] = { name: kind, available: false, detail: "needs BTF, which this kernel does not have" };
+      continue;
+    }
+    const r = await tryAttach(probe, target, !btf.available, btf.available ? btfPath : undefined, scope.fire);
+    const where = kind.includes("tracepoint") || kind === "tp_btf" ? "skb:kfree_skb" : target;
+    attach[kind] = attachCapability(probe, where, r, config, tracefsPath);
+    if (attach[kind].available && scope.oneOf.includes(kind)) chosen = kind;
   }
 
   const reasons = loadDropReasons(kernelBtf, tracefsPath);
@@ -265,7 +310,7 @@ export async function probeCapabilities(btfPath?: string): Promise<CapabilityRep
       detail:
         "bpf_get_attach_cookie is missing (Linux 5.15): lifecycle tracing loads a program per point (a slower start)",
     };
-  kernelBtf?.close();
+  if (!openBtf) kernelBtf?.close();
   const hz = Number(config?.get("CONFIG_HZ")) || undefined;
   return { kernelRelease: Deno.osRelease(), btf, tracefs, attach, ringBuffer, attachCookie, dropReasons, hz };
 }

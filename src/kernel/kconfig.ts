@@ -20,17 +20,20 @@ export function parseKernelConfig(text: string): KernelConfig {
   return cfg;
 }
 
-/** Reads the config, undefined when the kernel does not expose one. */
+/**
+ * Reads the config, undefined when the kernel does not expose one. The distribution's file for this release first:
+ * it is the same text, and gunzipping /proc/config.gz starts Deno's web streams (28 ms here).
+ */
 export async function readKernelConfig(): Promise<{ config: KernelConfig; path: string } | undefined> {
+  const path = `/boot/config-${Deno.osRelease()}`;
+  try {
+    return { config: parseKernelConfig(await Deno.readTextFile(path)), path };
+  } catch { /* not shipped, or not for this kernel */ }
   try {
     const gz = await Deno.readFile("/proc/config.gz");
     const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
     return { config: parseKernelConfig(await new Response(stream).text()), path: "/proc/config.gz" };
-  } catch { /* not built with IKCONFIG_PROC */ }
-  const path = `/boot/config-${Deno.osRelease()}`;
-  try {
-    return { config: parseKernelConfig(await Deno.readTextFile(path)), path };
   } catch {
-    return undefined;
+    return undefined; // not built with IKCONFIG_PROC either
   }
 }

@@ -89,7 +89,13 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     throw new HostError("--all-skb-functions finds the functions in the kernel's BTF, which this kernel does not have");
   }
   const rulesNs = performance.now();
-  const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath);
+  // the kinds this run can attach with: tried, not shown to fire (--check does that), functions until one attaches
+  const methods = functionMethods(opts);
+  const { view, dropReasons, resetReasons, close } = await kernelView(btfCustomPath, {
+    kinds: ["tracepoint", ...methods],
+    oneOf: methods,
+    fire: false,
+  });
   const probedNs = performance.now();
   let reasons: DropReasons | undefined;
   let rstReasons = new Map<number, string>();
@@ -117,7 +123,7 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     );
   }
   if (choice.rttPoints) { for (const p of planned) p.rttPoint = choice.rttPoints.has(p.leaf.name); }
-  const functionsMissing = !functionMethods(opts).some((m) => view.capabilities.attach[m].available);
+  const functionsMissing = !methods.some((m) => view.capabilities.attach[m].available);
 
   const plannedNs = performance.now();
   const traceable = planned.some((p) => p.method === "kprobe-multi" || p.method === "fentry")

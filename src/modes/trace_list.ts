@@ -6,7 +6,7 @@
 import { Btf } from "../../lib/ffi/btf.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
-import { probeCapabilities } from "../bpf/capabilities.ts";
+import { FULL_PROBE, probeCapabilities, type ProbeScope } from "../bpf/capabilities.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { readTracepointFields, readTracepointOffsets } from "../kernel/tracepoint_format.ts";
@@ -23,19 +23,23 @@ import {
 import { loadTree } from "../tracer/tree_source.ts";
 import type { TraceGroup, TraceLeaf } from "../tracer/tree.ts";
 
-/** The view of the running kernel the planner needs. */
+/** The view of the running kernel the planner needs; scope: the attach kinds to try (-t ?: all, each seen to fire). */
 export async function kernelView(
   btfPath: string | undefined,
+  scope: ProbeScope = FULL_PROBE,
 ): Promise<
   { view: KernelView; dropReasons: () => DropReasons; resetReasons: () => Map<number, string>; close: () => void }
 > {
-  const capabilities = await probeCapabilities(btfPath);
-  const tf = ensureTracefs();
-  if ("error" in tf) throw new HostError(`tracefs is not available: ${tf.error}`);
   let btf: Btf | undefined;
   try {
     btf = Btf.kernel(btfPath);
   } catch { /* no BTF: functions cannot be planned */ }
+  const capabilities = await probeCapabilities(btfPath, scope, btf);
+  const tf = ensureTracefs();
+  if ("error" in tf) {
+    btf?.close();
+    throw new HostError(`tracefs is not available: ${tf.error}`);
+  }
   const view: KernelView = {
     capabilities,
     tracepointOffsets: (c, e) => readTracepointOffsets(tf.path, c, e),

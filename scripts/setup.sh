@@ -89,15 +89,15 @@ deno_bin() {
 }
 if [ "$FIND_DENO" = 1 ]; then
   d=$(deno_bin)
-  [ -n "$d" ] && [ -f "$ROOT/node_modules/yaml/package.json" ] && { echo "$d"; exit 0; }
+  [ -n "$d" ] && [ -f "$ROOT/node_modules/js-yaml/package.json" ] && { echo "$d"; exit 0; }
   exit 1
 fi
-# npm packages (package.json): Deno when none is on PATH, and the libraries nettrace imports (yaml)
-# and, for type checking (deno check, deno test), the types of the node: modules nettrace uses (@types/node),
+# npm packages (package.json): Deno when none is on PATH, and the library nettrace imports (js-yaml)
+# and, for type checking (deno check, deno test), its types and those of the node: modules nettrace uses,
 # and for the tests the JSON Schema validator (ajv)
 npm_needed() {
-  [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/yaml/package.json" ] ||
-    [ ! -f "$ROOT/node_modules/@types/node/package.json" ] || [ ! -f "$ROOT/node_modules/ajv/package.json" ]
+  [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/js-yaml/package.json" ] ||
+    [ ! -f "$ROOT/node_modules/@types/js-yaml/package.json" ] || [ ! -f "$ROOT/node_modules/@types/node/package.json" ] || [ ! -f "$ROOT/node_modules/ajv/package.json" ]
 }
 if npm_needed; then need_cmd npm npm; fi
 
@@ -121,7 +121,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if npm_needed; then
-  say "installing the npm packages Deno (the runtime nettrace is written for), yaml, @types/node and ajv (tests) into node_modules/"
+  say "installing the npm packages Deno (the runtime nettrace is written for), js-yaml, their types and ajv (tests) into node_modules/"
   (cd "$ROOT" && progress npm install --ignore-scripts --no-audit --no-fund --loglevel=error) || {
     echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi

@@ -4,7 +4,7 @@
  * pure; a malformed file gives one RuleFileError naming file, line and field.
  * @module
  */
-import { isMap, isScalar, LineCounter, parseDocument } from "../runtime/yaml.ts";
+import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
 import { RuleFileError } from "./rule_file_error.ts";
 
 /** The text of one reason. */
@@ -19,21 +19,22 @@ const FIELDS = new Set(["area", "meaning", "advice"]);
 
 /** Parses the reasons file: NAME -> text. */
 export function parseReasonTexts(text: string, file: string): Map<string, ReasonText> {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new RuleFileError(file, lc.linePos(e.pos[0]).line, "syntax", e.message.split("\n")[0]);
+  let doc;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new RuleFileError(file, e.line, "syntax", e.message.split("\n")[0]);
+    throw e;
   }
-  if (!isMap(doc.contents)) throw new RuleFileError(file, 1, "top", "must map reason names to their text");
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const top = doc.value;
+  if (!isMap(top)) throw new RuleFileError(file, 1, "top", "must map reason names to their text");
   const out = new Map<string, ReasonText>();
-  for (const pair of doc.contents.items) {
-    const keyNode = pair.key as { value?: unknown; range?: [number, number, number] };
-    const line = keyNode?.range ? lc.linePos(keyNode.range[0]).line : 1;
-    const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
+  for (const [name, value] of Object.entries(top)) {
+    const line = doc.keyLine(top, name) ?? 1;
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new RuleFileError(file, line, name, "is not a reason name (NO_SOCKET)");
-    if (!isMap(pair.value)) throw new RuleFileError(file, line, name, "needs { area, meaning, advice }");
-    const v = pair.value.toJSON() as Record<string, unknown>;
+    if (!isMap(value)) throw new RuleFileError(file, line, name, "needs { area, meaning, advice }");
+    const v = value;
     for (const k of Object.keys(v)) {
       if (!FIELDS.has(k)) throw new RuleFileError(file, line, `${name}.${k}`, "unknown field (area, meaning, advice)");
     }

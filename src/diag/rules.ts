@@ -6,7 +6,7 @@
  * the file, the line and the field.
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument } from "../runtime/yaml.ts";
+import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
 import { RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { type Verdict, VERDICTS } from "../event/netfilter_verdict.ts";
@@ -108,25 +108,23 @@ function numberTest(v: unknown, fail: (why: string) => never): NumberTest {
 
 /** Parses a rule file's text. */
 export function parseRules(text: string, file: string): Rule[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new RuleFileError(file, lc.linePos(e.pos[0]).line, "syntax", e.message.split("\n")[0]);
+  let doc;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new RuleFileError(file, e.line, "syntax", e.message.split("\n")[0]);
+    throw e;
   }
-  if (doc.contents === null) return [];
-  if (!isSeq(doc.contents)) throw new RuleFileError(file, 1, "top", "must be a list of rules (- point: ...)");
+  if (doc.value === null || doc.value === undefined) return [];
+  if (!Array.isArray(doc.value)) throw new RuleFileError(file, 1, "top", "must be a list of rules (- point: ...)");
   const rules: Rule[] = [];
-  for (const item of doc.contents.items) {
-    const range = (item as { range?: [number, number, number] }).range;
-    const line = range ? lc.linePos(range[0]).line : 1;
-    if (!isMap(item)) throw new RuleFileError(file, line, "rule", "must be a map (point:, level:, message:, ...)");
-    const lineOf = (key: string): number => {
-      const pair = item.items.find((p) => (p.key as { value?: unknown })?.value === key);
-      const r = (pair?.key as { range?: [number, number, number] })?.range;
-      return r ? lc.linePos(r[0]).line : line;
-    };
-    const v = item.toJSON() as Record<string, unknown>;
+  for (const item of doc.value) {
+    const line = doc.lineOf(item) ?? 1;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      throw new RuleFileError(file, line, "rule", "must be a map (point:, level:, message:, ...)");
+    }
+    const lineOf = (key: string): number => doc.keyLine(item, key) ?? line;
+    const v = item as Record<string, unknown>;
     const failAt = (field: string) => (why: string): never => {
       throw new RuleFileError(file, lineOf(field), field, why);
     };

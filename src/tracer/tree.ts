@@ -4,7 +4,7 @@
  * pure: a malformed file gives one TreeError naming its line.
  * @module
  */
-import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from "../runtime/yaml.ts";
+import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
 
 /** One point of the tree. */
 export interface TraceLeaf {
@@ -101,20 +101,22 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 /** Parses and validates the text of a tree file. */
 export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new TreeError(file, lc.linePos(e.pos[0]).line, e.message.split("\n")[0]);
+  let doc;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new TreeError(file, e.line, e.message.split("\n")[0]);
+    throw e;
   }
-  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined): number =>
-    node?.range ? lc.linePos(node.range[0]).line : 1;
+  const lineOf = (node: unknown): number => doc.lineOf(node) ?? 1;
+  const isMap = (node: unknown): node is Record<string, unknown> =>
+    typeof node === "object" && node !== null && !Array.isArray(node);
   const seen = new Map<string, number>();
 
   const readLeaf = (node: unknown, group: string, sockMode: boolean): TraceLeaf => {
-    if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a leaf must be a mapping ({ func: ... })");
+    if (!isMap(node)) throw new TreeError(file, lineOf(node), "a leaf must be a mapping ({ func: ... })");
     const line = lineOf(node);
-    const v = node.toJSON() as Record<string, unknown>;
+    const v = node;
     for (const k of Object.keys(v)) {
       if (!LEAF_KEYS.has(k)) throw new TreeError(file, line, `unknown leaf field '${k}'`);
     }
@@ -219,39 +221,44 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
   };
 
   const readGroup = (node: unknown, parentSockMode: boolean): TraceGroup => {
-    if (!isMap(node)) throw new TreeError(file, lineOf(node as YAMLMap), "a group must be a mapping (group: NAME)");
+    if (!isMap(node)) throw new TreeError(file, lineOf(node), "a group must be a mapping (group: NAME)");
     const line = lineOf(node);
-    for (const pair of node.items) {
-      const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
-      if (!GROUP_KEYS.has(key)) throw new TreeError(file, lineOf(pair.key as YAMLMap), `unknown group field '${key}'`);
+    for (const key of Object.keys(node)) {
+      if (!GROUP_KEYS.has(key)) {
+        throw new TreeError(file, doc.keyLine(node, key) ?? line, `unknown group field '${key}'`);
+      }
     }
-    const name = node.get("group");
+    const name = node.group;
     if (typeof name !== "string" || !/^[a-z][a-z0-9-]*$/.test(name)) {
       throw new TreeError(file, line, "a group needs 'group: NAME' (lowercase letters, digits, '-')");
     }
     if (seen.has(name)) throw new TreeError(file, line, `'${name}' is already used (line ${seen.get(name)})`);
     seen.set(name, line);
-    const desc = node.get("desc");
-    const mode = node.get("mode");
+    const desc = node.desc;
+    const mode = node.mode;
     if (mode !== undefined && mode !== "sock") throw new TreeError(file, line, "'mode' can only be sock");
     const sockMode = parentSockMode || mode === "sock";
-    const leavesNode = node.get("leaves", true);
-    const groupsNode = node.get("groups", true);
-    if (leavesNode !== undefined && !isSeq(leavesNode)) throw new TreeError(file, line, "'leaves' must be a list");
-    if (groupsNode !== undefined && !isSeq(groupsNode)) throw new TreeError(file, line, "'groups' must be a list");
+    const leavesNode = node.leaves;
+    const groupsNode = node.groups;
+    if (leavesNode !== undefined && !Array.isArray(leavesNode)) {
+      throw new TreeError(file, line, "'leaves' must be a list");
+    }
+    if (groupsNode !== undefined && !Array.isArray(groupsNode)) {
+      throw new TreeError(file, line, "'groups' must be a list");
+    }
     const group: TraceGroup = {
       name,
       desc: typeof desc === "string" ? desc : "",
-      leaves: leavesNode ? leavesNode.items.map((l) => readLeaf(l, name, sockMode)) : [],
-      groups: groupsNode ? groupsNode.items.map((g) => readGroup(g, sockMode)) : [],
+      leaves: leavesNode ? leavesNode.map((l) => readLeaf(l, name, sockMode)) : [],
+      groups: groupsNode ? groupsNode.map((g) => readGroup(g, sockMode)) : [],
       line,
     };
     if (!group.leaves.length && !group.groups.length) throw new TreeError(file, line, `group '${name}' is empty`);
     return group;
   };
 
-  if (!isSeq(doc.contents)) throw new TreeError(file, 1, "the tree must be a list of groups");
-  return doc.contents.items.map((g) => readGroup(g, false));
+  if (!Array.isArray(doc.value)) throw new TreeError(file, 1, "the tree must be a list of groups");
+  return doc.value.map((g) => readGroup(g, false));
 }
 
 /** Every leaf of groups, depth first, in file order. */

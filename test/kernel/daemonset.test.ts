@@ -5,7 +5,7 @@
  * server), the manifest is read as Kubernetes reads it and its container's command and arguments run on this
  * kernel with only those capabilities.
  */
-import { parse } from "yaml";
+import { load } from "js-yaml";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
@@ -17,7 +17,7 @@ await removeStaleNamespaces();
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 // deno-lint-ignore no-explicit-any
-const ds = parse(Deno.readTextFileSync(`${ROOT}deploy/daemonset.yaml`)) as any;
+const ds = load(Deno.readTextFileSync(`${ROOT}deploy/daemonset.yaml`)) as any;
 const UNIT = Deno.readTextFileSync(`${ROOT}deploy/nettrace-monitor.service`);
 
 Deno.test("daemonset: a DaemonSet of nettrace --monitor on the node's network, scraped where its metrics are", () => {

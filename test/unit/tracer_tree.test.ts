@@ -75,7 +75,7 @@ Deno.test("tree: a malformed file gives one error naming the line", () => {
     ["- group: a\n  leaves:\n    - { tp: kfree_skb }\n", 3, /not CATEGORY:EVENT/],
     ["- group: a\n  leaves:\n    - { func: x }\n    - { func: x }\n", 4, /'x' is already a leaf \(line 3\)/],
     ["- group: a\n  leaves:\n    - { func: x, end: yes please }\n", 3, /'end' must be true or false/],
-    ["- group: a\n  leaves:\n    - { func: 'x }\n", 4, /Missing closing 'quote/], // found at the end of the file
+    ["- group: a\n  leaves:\n    - { func: 'x }\n", 4, /end of the stream within a single quoted scalar/], // found at the end of the file
     ["- group: a\n  leaves:\n    - { func: x }\n   bad: 1\n", 4, /./],
     ["- group: A\n  leaves:\n    - { func: x }\n", 1, /a group needs 'group: NAME'/],
     ["- group: a\n  leafs:\n    - { func: x }\n", 2, /unknown group field 'leafs'/],

@@ -8,6 +8,7 @@
  * text symbols, 5.5 MB) is kept as one latin1 string and searched in place.
  * @module
  */
+import { functionLookup } from "./function_lookup.ts";
 
 const MAX_FUNCTION_SIZE = 0x100000;
 /** Addresses are kept relative to this base. */
@@ -91,7 +92,7 @@ export class Kallsyms {
   #tail?: SymbolTable;
   #all?: SymbolTable;
   readonly #cache = new Map<bigint, string>();
-  #variants?: Map<string, string>;
+  #lookup?: (name: string) => string | undefined;
   #nameSet?: Set<string>;
 
   /** Takes /proc/kallsyms: its bytes, or (tests) its text. */
@@ -188,15 +189,9 @@ export class Kallsyms {
 
   /** The symbol of function name: itself, or a compiled variant (name.isra.0, name.constprop.0, ...). */
   functionSymbol(name: string): string | undefined {
-    if (this.has(name)) return name;
-    if (!this.#variants) {
-      this.#variants = new Map();
-      for (const n of this.#table().names) {
-        const dot = n.indexOf(".");
-        if (dot > 0 && !this.#variants.has(n.slice(0, dot))) this.#variants.set(n.slice(0, dot), n);
-      }
-    }
-    return this.#variants.get(name);
+    this.#nameSet ??= new Set(this.#table().names);
+    this.#lookup ??= functionLookup(this.#nameSet);
+    return this.#lookup(name);
   }
 
   /** Whether a function of that name exists. */

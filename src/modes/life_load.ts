@@ -15,6 +15,7 @@ import { compatNotice } from "../bpf/compat_objects.ts";
 import { StackTraces } from "../bpf/stack_traces.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { functionLookup } from "../kernel/function_lookup.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import type { DropCause, LifeLineContext } from "../output/life_line.ts";
 import { JsonLifeSink, type LifeSink, TextLifeSink } from "../output/life_sink.ts";
@@ -25,6 +26,7 @@ import { log, writeErr } from "../runtime/log.ts";
 import type { Diagnoser } from "../diag/diagnoser.ts";
 import { type DropReasons, dropReasonShown } from "../event/drop_reasons.ts";
 import type { TraceLeaf } from "../tracer/tree.ts";
+import { functionMethod, type KernelView } from "../tracer/availability.ts";
 import type { SessionContext, TraceProgram } from "./trace_session.ts";
 import { kernelView } from "./trace_list.ts";
 import { btfSkbLeaves, functionMethods, planLife } from "./life_plan.ts";
@@ -97,6 +99,15 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     fire: false,
   });
   const probedNs = performance.now();
+  // fentry and kprobe-multi hook only what ftrace can: its function list (read for them anyway) names the functions,
+  // instead of kallsyms' whole table (made for name lookups: 3 s of a start in the 6.1 guest)
+  const fm = functionMethod(view.capabilities, methods);
+  const wantsFunctions = opts.allSkbFunctions || selected.some((l) => l.kind === "func");
+  const traceable = wantsFunctions && (fm.method === "fentry" || fm.method === "kprobe-multi")
+    ? traceableFunctions()
+    : undefined;
+  const planView: KernelView = traceable ? { ...view, symbol: functionLookup(traceable) } : view;
+  const traceableNs = performance.now();
   let reasons: DropReasons | undefined;
   let rstReasons = new Map<number, string>();
   let plan;
@@ -104,7 +115,7 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     const leaves = opts.allSkbFunctions ? [...selected, ...btfSkbLeaves(view, selected)] : selected;
     plan = planLife(
       leaves,
-      view,
+      planView,
       opts,
       (leaf) => diagnoser?.wantsReturn(leaf.name, leaf.group) ?? false,
       choice.matchers,
@@ -126,10 +137,6 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
   const functionsMissing = !methods.some((m) => view.capabilities.attach[m].available);
 
   const plannedNs = performance.now();
-  const traceable = planned.some((p) => p.method === "kprobe-multi" || p.method === "fentry")
-    ? traceableFunctions()
-    : undefined;
-  const traceableNs = performance.now();
   const filter = { ...opts.filter };
   if (opts.netnsCurrent) filter.netns = currentNetnsInode();
   const { transport } = session;
@@ -164,8 +171,8 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     log(
       "info",
       `start-up: ${ms(startNs)} runtime and modules, ${ms(rulesNs - startNs)} tree and rules, ` +
-        `${ms(probedNs - rulesNs)} kernel capabilities, ${ms(plannedNs - probedNs)} plan, ` +
-        `${ms(traceableNs - plannedNs)} ftrace's function list, ${ms(prog.resolveMs)} function BTF ids, ` +
+        `${ms(probedNs - rulesNs)} kernel capabilities, ${ms(traceableNs - probedNs)} ftrace's function list, ` +
+        `${ms(plannedNs - traceableNs)} plan, ${ms(prog.resolveMs)} function BTF ids, ` +
         `${ms(prog.prepareMs)} object set-up, ${ms(prog.loadMs)} load, ${ms(prog.attachMs)} attach`,
     );
     const failedPoints = new Set(prog.failed.map((f) => f.point));

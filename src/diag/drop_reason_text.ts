@@ -4,8 +4,8 @@
  * pure; a malformed file gives one RuleFileError naming file, line and field.
  * @module
  */
-import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
-import { RuleFileError } from "./rule_file_error.ts";
+import { isMapping } from "../runtime/yaml.ts";
+import { parseRuleYaml, RuleFileError } from "./rule_file_error.ts";
 
 /** The text of one reason. */
 export interface ReasonText {
@@ -19,21 +19,14 @@ const FIELDS = new Set(["area", "meaning", "advice"]);
 
 /** Parses the reasons file: NAME -> text. */
 export function parseReasonTexts(text: string, file: string): Map<string, ReasonText> {
-  let doc;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new RuleFileError(file, e.line, "syntax", e.message.split("\n")[0]);
-    throw e;
-  }
-  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const doc = parseRuleYaml(text, file);
   const top = doc.value;
-  if (!isMap(top)) throw new RuleFileError(file, 1, "top", "must map reason names to their text");
+  if (!isMapping(top)) throw new RuleFileError(file, 1, "top", "must map reason names to their text");
   const out = new Map<string, ReasonText>();
   for (const [name, value] of Object.entries(top)) {
     const line = doc.keyLine(top, name) ?? 1;
     if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new RuleFileError(file, line, name, "is not a reason name (NO_SOCKET)");
-    if (!isMap(value)) throw new RuleFileError(file, line, name, "needs { area, meaning, advice }");
+    if (!isMapping(value)) throw new RuleFileError(file, line, name, "needs { area, meaning, advice }");
     const v = value;
     for (const k of Object.keys(v)) {
       if (!FIELDS.has(k)) throw new RuleFileError(file, line, `${name}.${k}`, "unknown field (area, meaning, advice)");

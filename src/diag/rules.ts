@@ -6,8 +6,8 @@
  * the file, the line and the field.
  * @module
  */
-import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
-import { RuleFileError } from "./rule_file_error.ts";
+import { isMapping } from "../runtime/yaml.ts";
+import { parseRuleYaml, RuleFileError } from "./rule_file_error.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { type Verdict, VERDICTS } from "../event/netfilter_verdict.ts";
 
@@ -108,23 +108,15 @@ function numberTest(v: unknown, fail: (why: string) => never): NumberTest {
 
 /** Parses a rule file's text. */
 export function parseRules(text: string, file: string): Rule[] {
-  let doc;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new RuleFileError(file, e.line, "syntax", e.message.split("\n")[0]);
-    throw e;
-  }
+  const doc = parseRuleYaml(text, file);
   if (doc.value === null || doc.value === undefined) return [];
   if (!Array.isArray(doc.value)) throw new RuleFileError(file, 1, "top", "must be a list of rules (- point: ...)");
   const rules: Rule[] = [];
   for (const item of doc.value) {
     const line = doc.lineOf(item) ?? 1;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) {
-      throw new RuleFileError(file, line, "rule", "must be a map (point:, level:, message:, ...)");
-    }
+    if (!isMapping(item)) throw new RuleFileError(file, line, "rule", "must be a map (point:, level:, message:, ...)");
     const lineOf = (key: string): number => doc.keyLine(item, key) ?? line;
-    const v = item as Record<string, unknown>;
+    const v = item;
     const failAt = (field: string) => (why: string): never => {
       throw new RuleFileError(file, lineOf(field), field, why);
     };

@@ -134,7 +134,7 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     );
   }
   if (choice.rttPoints) { for (const p of planned) p.rttPoint = choice.rttPoints.has(p.leaf.name); }
-  const functionsMissing = !methods.some((m) => view.capabilities.attach[m].available);
+  const functionsMissing = fm.method === undefined;
 
   const plannedNs = performance.now();
   const filter = { ...opts.filter };

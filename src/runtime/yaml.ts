@@ -39,6 +39,11 @@ interface Frame {
 
 const isObject = (v: unknown): v is object => typeof v === "object" && v !== null;
 
+/** Whether a parsed value is a mapping (not a list, not a scalar). */
+export function isMapping(v: unknown): v is Record<string, unknown> {
+  return isObject(v) && !Array.isArray(v);
+}
+
 /** Parses text; a syntax error is a YamlSyntaxError with its line. */
 export function parseYaml(text: string): LinedYaml {
   const starts = new WeakMap<object, number>();

@@ -4,7 +4,7 @@
  * pure: a malformed file gives one TreeError naming its line.
  * @module
  */
-import { parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
+import { isMapping, parseYaml, YamlSyntaxError } from "../runtime/yaml.ts";
 
 /** One point of the tree. */
 export interface TraceLeaf {
@@ -109,12 +109,10 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     throw e;
   }
   const lineOf = (node: unknown): number => doc.lineOf(node) ?? 1;
-  const isMap = (node: unknown): node is Record<string, unknown> =>
-    typeof node === "object" && node !== null && !Array.isArray(node);
   const seen = new Map<string, number>();
 
   const readLeaf = (node: unknown, group: string, sockMode: boolean): TraceLeaf => {
-    if (!isMap(node)) throw new TreeError(file, lineOf(node), "a leaf must be a mapping ({ func: ... })");
+    if (!isMapping(node)) throw new TreeError(file, lineOf(node), "a leaf must be a mapping ({ func: ... })");
     const line = lineOf(node);
     const v = node;
     for (const k of Object.keys(v)) {
@@ -221,7 +219,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
   };
 
   const readGroup = (node: unknown, parentSockMode: boolean): TraceGroup => {
-    if (!isMap(node)) throw new TreeError(file, lineOf(node), "a group must be a mapping (group: NAME)");
+    if (!isMapping(node)) throw new TreeError(file, lineOf(node), "a group must be a mapping (group: NAME)");
     const line = lineOf(node);
     for (const key of Object.keys(node)) {
       if (!GROUP_KEYS.has(key)) {

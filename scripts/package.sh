@@ -44,7 +44,7 @@ export SOURCE_DATE_EPOCH DENO_NO_UPDATE_CHECK=1
 scripts/build-bpf.sh --if-stale --quiet "${BTF_ARGS[@]}"
 mkdir -p dist
 say "bundle dist/nettrace.js (nettrace $VERSION)"
-"$DENO" bundle --quiet --config deno.json --output dist/nettrace.js main.ts
+scripts/bundle.sh "$DENO" dist/nettrace.js
 if [ "$COMPILE" = 1 ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

@@ -25,7 +25,9 @@ function newestSourceMs(): number {
     if (info.isDirectory) { for (const e of Deno.readDirSync(path)) walk(`${path}/${e.name}`); }
     else newest = Math.max(newest, info.mtime?.getTime() ?? 0);
   };
-  for (const p of ["main.ts", "deno.json", "package-lock.json", "src", "lib", "rules", "bpf/.output"]) {
+  for (
+    const p of ["main.ts", "deno.json", "package-lock.json", "src", "lib", "rules", "bpf/.output", "scripts/bundle.sh"]
+  ) {
     walk(`${ROOT}${p}`);
   }
   return newest;
@@ -42,8 +44,8 @@ export function bundle(): string {
   } catch { /* not made yet */ }
   if (made < newestSourceMs()) {
     Deno.mkdirSync(`${ROOT}dist`, { recursive: true });
-    const r = new Deno.Command(DENO, {
-      args: ["bundle", "--quiet", "--config", `${ROOT}deno.json`, "--output", BUNDLE, MAIN],
+    const r = new Deno.Command(`${ROOT}scripts/bundle.sh`, {
+      args: [DENO, BUNDLE],
       stdout: "null",
       stderr: "piped",
     }).outputSync();

@@ -1,3 +1,3 @@
-/** ELF bytes of bpf/life.bpf.c, events through the perf buffer. Imported when first needed (src/bpf/objects.ts). @module */
-import bytes from "../../../bpf/.output/life.perf.bpf.o" with { type: "bytes" };
+/** ELF bytes (gzip) of bpf/life.bpf.c, events through the perf buffer. Imported when first needed (src/bpf/objects.ts). @module */
+import bytes from "../../../bpf/.output/life.perf.bpf.o.gz" with { type: "bytes" };
 export default bytes;

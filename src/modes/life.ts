@@ -178,6 +178,11 @@ async function startLife(opts: Options, session: SessionContext) {
       });
       return { program, pipeline: rtt };
     }
+    // a free's location and the stacks name kernel functions: the symbols are read before tracing, not while the
+    // first such event waits (and not after the start-up's memory was given back)
+    if (planned.some((p) => p.leaf.end) || opts.traceStack.length > 0) {
+      return { program, pipeline: { ...pipeline, prepare: () => void kernelSymbols() } };
+    }
     return { program, pipeline };
   } catch (e) {
     program.close();

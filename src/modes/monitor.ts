@@ -140,7 +140,12 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       nowNs,
       tally: dropTally,
     });
-    const parts: TracePart[] = [{ program: dropProgram, pipeline: dropPipeline }];
+    // every drop line names its location: the symbols are read before tracing, not while the first drop waits (and
+    // not after the start-up's memory was given back)
+    const parts: TracePart[] = [{
+      program: dropProgram,
+      pipeline: { ...dropPipeline, prepare: () => void kernelSymbols() },
+    }];
     writeErr(
       `nettrace: --monitor: drops at ${drop.point}${sockNames.length ? `; sockets at ${sockNames.join(", ")}` : ""}`,
     );

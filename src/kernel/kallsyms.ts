@@ -5,7 +5,10 @@
  * Kernel text lives in the top of the address space (x86_64 and arm64 both
  * put it above 0xffff000000000000), so an address is kept as a double: its
  * distance from that base, below 2^48 and exact. The file (some 120,000
- * text symbols, 5.5 MB) is kept as one latin1 string and searched in place.
+ * text symbols, 5.5 MB) is kept as one latin1 string and searched in place,
+ * for the whole run: without its data symbols, and without the high half of
+ * the addresses when every line has the same (x86_64: ffffffff), a fifth
+ * smaller here and half on a kernel that lists its data symbols.
  * @module
  */
 import { functionLookup } from "./function_lookup.ts";
@@ -33,6 +36,45 @@ const latin1 = new TextDecoder("latin1");
 
 /** A kernel text symbol's line: address (high 32 bits at least BASE_HI), type t T w W, name, "\t[module]". */
 const TEXT_LINE = /^(ffff[0-9a-f]{4})([0-9a-f]{8}) [tTwW] ([^\t\n]+)(?:\t\[([^\]\n]+)\])?$/gm;
+/** The same, the address's high half taken away. */
+const SHORT_TEXT_LINE = /^()([0-9a-f]{8}) [tTwW] ([^\t\n]+)(?:\t\[([^\]\n]+)\])?$/gm;
+/** t T w W: a code symbol's type letter. */
+const isTextType = (c: number) => c === 0x74 || c === 0x54 || c === 0x77 || c === 0x57;
+
+/**
+ * The file as it is kept: its code symbols' lines only (data, bss, read-only and per-CPU lines left out), and the
+ * high 8 digits of their addresses taken away when every kept line has the same (then returned as `high`). One pass
+ * over the bytes, a native search and copy per line; a string would leave megabytes of pieces behind.
+ */
+function keptLines(file: Uint8Array): { text: string; high?: number } {
+  const copy = (strip: number): { out: Uint8Array; sameHigh: boolean } => {
+    const out = new Uint8Array(file.length);
+    let o = 0, sameHigh = true;
+    for (let at = 0; at < file.length;) {
+      let eol = file.indexOf(0x0a, at);
+      eol = eol < 0 ? file.length : eol + 1;
+      // "ffffffff81000000 T name": the type letter after 16 digits and a space
+      if (file[at + 16] === 0x20 && isTextType(file[at + 17])) {
+        for (let i = 0; i < 8 && sameHigh; i++) sameHigh = file[at + i] === file[i0 + i];
+        out.set(file.subarray(at + strip, eol), o);
+        o += eol - at - strip;
+      }
+      at = eol;
+    }
+    return { out: out.subarray(0, o), sameHigh };
+  };
+  // the first code line's high half, which every other must share
+  let i0 = 0;
+  while (i0 < file.length && !(file[i0 + 16] === 0x20 && isTextType(file[i0 + 17]))) {
+    const eol = file.indexOf(0x0a, i0);
+    i0 = eol < 0 ? file.length : eol + 1;
+  }
+  const short = copy(8);
+  if (short.sameHigh && i0 < file.length) {
+    return { text: latin1.decode(short.out), high: hex8(latin1.decode(file.subarray(i0, i0 + 8)), 0) };
+  }
+  return { text: latin1.decode(copy(0).out) };
+}
 
 /** Text symbols in address order: addresses (- BASE), names, and the module of each module function. */
 interface SymbolTable {
@@ -41,15 +83,20 @@ interface SymbolTable {
   readonly modules: ReadonlyMap<string, string>;
 }
 
-/** The text symbols of the lines of s from `from` on (TEXT_LINE, natively matched: no loop per character). */
-function symbolTable(s: string, from: number): SymbolTable {
-  const re = new RegExp(TEXT_LINE.source, "gm");
+/**
+ * The text symbols of the lines of s from `from` on (TEXT_LINE, natively matched: no loop per character); `high`:
+ * the addresses' high half, when the lines have only the low one.
+ */
+function symbolTable(s: string, from: number, high?: number): SymbolTable {
+  const re = new RegExp((high === undefined ? TEXT_LINE : SHORT_TEXT_LINE).source, "gm");
   re.lastIndex = from;
   let addrs: number[] = [], names: string[] = [];
   const modules = new Map<string, string>();
   let sorted = true, prev = -1;
+  const shortHigh = high !== undefined && high >= BASE_HI ? high : undefined;
+  if (high !== undefined && shortHigh === undefined) return { addrs: new Float64Array(0), names: [], modules };
   for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    const addr = (parseInt(m[1], 16) - BASE_HI) * 0x100000000 + parseInt(m[2], 16);
+    const addr = ((shortHigh ?? parseInt(m[1], 16)) - BASE_HI) * 0x100000000 + parseInt(m[2], 16);
     if (addr < prev) sorted = false;
     prev = addr;
     addrs.push(addr);
@@ -87,6 +134,10 @@ function lastAtOrBelow(addrs: Float64Array, key: number): number {
  */
 export class Kallsyms {
   readonly #text: string;
+  /** the addresses' high half, when the lines have only the low one */
+  readonly #high?: number;
+  /** characters of a line's address: 16, or 8 without its high half */
+  readonly #width: number;
   /** where the kernel image's lines end (the first module line) */
   readonly #imageEnd: number;
   #tail?: SymbolTable;
@@ -97,7 +148,10 @@ export class Kallsyms {
 
   /** Takes /proc/kallsyms: its bytes, or (tests) its text. */
   constructor(file: Uint8Array | string) {
-    this.#text = typeof file === "string" ? file : latin1.decode(file);
+    const kept = keptLines(typeof file === "string" ? Uint8Array.from(file, (c) => c.charCodeAt(0)) : file);
+    this.#text = kept.text;
+    this.#high = kept.high;
+    this.#width = kept.high === undefined ? 16 : 8;
     const tab = this.#text.indexOf("\t");
     this.#imageEnd = tab < 0 ? this.#text.length : this.#lineStart(tab);
   }
@@ -109,17 +163,17 @@ export class Kallsyms {
 
   /** The address (- BASE) of the line at `line`, or -1 (not a 64-bit kernel address: hidden, per-CPU). */
   #lineAddr(line: number): number {
-    const s = this.#text;
-    if (s.charCodeAt(line + 16) !== 0x20) return -1;
-    const hi = hex8(s, line);
+    const s = this.#text, w = this.#width;
+    if (s.charCodeAt(line + w) !== 0x20) return -1;
+    const hi = this.#high ?? hex8(s, line);
     if (!(hi >= BASE_HI)) return -1;
-    const lo = hex8(s, line + 8);
+    const lo = hex8(s, line + w - 8);
     return lo < 0 ? -1 : (hi - BASE_HI) * 0x100000000 + lo;
   }
 
   /** Whether the line at `line` is a text symbol (t T w W). */
   #isText(line: number): boolean {
-    const t = this.#text.charCodeAt(line + 17);
+    const t = this.#text.charCodeAt(line + this.#width + 1);
     return t === 0x74 || t === 0x54 || t === 0x77 || t === 0x57;
   }
 
@@ -145,7 +199,7 @@ export class Kallsyms {
       if (addr < 0 || key - addr > MAX_FUNCTION_SIZE) return undefined;
       if (this.#isText(line)) {
         const eol = s.indexOf("\n", line);
-        return [addr, s.slice(line + 19, eol < 0 ? s.length : eol)];
+        return [addr, s.slice(line + this.#width + 3, eol < 0 ? s.length : eol)];
       }
       if (line === 0) return undefined;
     }
@@ -153,13 +207,13 @@ export class Kallsyms {
 
   /** Every text symbol, in address order (made on first use: lookups by name are rare). */
   #table(): SymbolTable {
-    this.#all ??= symbolTable(this.#text, 0);
+    this.#all ??= symbolTable(this.#text, 0, this.#high);
     return this.#all;
   }
 
   /** The module a function is in, or undefined for the kernel image's own. */
   moduleOf(name: string): string | undefined {
-    this.#tail ??= symbolTable(this.#text, this.#imageEnd);
+    this.#tail ??= symbolTable(this.#text, this.#imageEnd, this.#high);
     return this.#tail.modules.get(name);
   }
 
@@ -207,7 +261,7 @@ export class Kallsyms {
     const key = addr >= BASE ? Number(addr - BASE) : -1;
     let best = key < 0 ? undefined : this.#imageSymbol(key);
     if (key >= 0) {
-      this.#tail ??= symbolTable(this.#text, this.#imageEnd);
+      this.#tail ??= symbolTable(this.#text, this.#imageEnd, this.#high);
       const i = lastAtOrBelow(this.#tail.addrs, key);
       if (i >= 0 && (!best || this.#tail.addrs[i] > best[0])) best = [this.#tail.addrs[i], this.#tail.names[i]];
     }

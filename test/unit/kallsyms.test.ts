@@ -109,3 +109,19 @@ Deno.test("kallsyms: every address of this machine's kernel resolves as a full t
     assertEquals(k.resolve(probe), `${want.name}+0x${(probe - want.addr).toString(16)}`, `at ${probe.toString(16)}`);
   }
 });
+
+Deno.test("kallsyms: lines whose addresses differ in their high half (arm64: image and modules apart) keep them", () => {
+  const k = new Kallsyms(
+    [
+      "ffff800080000000 T _text",
+      "ffff800080010000 T ip_rcv",
+      "ffff800080020000 d some_data",
+      "ffff80007a001000 t mod_fn\t[mod]",
+    ].join("\n"),
+  );
+  assertEquals(k.resolve(0xffff800080010010n), "ip_rcv+0x10");
+  assertEquals(k.resolve(0xffff80007a001008n), "mod_fn+0x8");
+  assertEquals(k.moduleOf("mod_fn"), "mod");
+  assertEquals(k.range("_text"), { start: 0xffff800080000000n, end: 0xffff800080010000n });
+  assertEquals(k.size, 3);
+});

@@ -1,7 +1,7 @@
 /**
- * The few libc calls nettrace needs: errno, memory mapping, epoll, clocks,
- * mount, files opened without following a symbolic link, and formatting of
- * libbpf's va_list messages.
+ * The few libc calls nettrace needs: errno, memory mapping and its release,
+ * epoll, clocks, mount, files opened without following a symbolic link, and
+ * formatting of libbpf's va_list messages.
  * @module
  */
 
@@ -11,6 +11,8 @@ const MAP_SHARED = 1;
 const EPOLLIN = 1;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CLOEXEC = 0o2000000;
+const MADV_RANDOM = 1;
+const MADV_PAGEOUT = 21;
 
 const libc = Deno.dlopen("libc.so.6", {
   __errno_location: { parameters: [], result: "pointer" },
@@ -34,6 +36,7 @@ const libc = Deno.dlopen("libc.so.6", {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   malloc_trim: { parameters: ["usize"], result: "i32" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
 });
 
 const sym = libc.symbols;
@@ -249,4 +252,15 @@ export function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): number {
  */
 export function releaseFreeMemory(): void {
   sym.malloc_trim(0n);
+}
+
+/**
+ * Asks the kernel to reclaim the pages of a file mapping [start, start + length) now (MADV_PAGEOUT), and to read
+ * back only the page that is used when one is needed again (MADV_RANDOM: no read-ahead around it). False where the
+ * kernel cannot (before 5.4).
+ */
+export function pageOut(start: bigint, length: bigint): boolean {
+  const p = Deno.UnsafePointer.create(start);
+  sym.madvise(p, length, MADV_RANDOM);
+  return sym.madvise(p, length, MADV_PAGEOUT) === 0;
 }

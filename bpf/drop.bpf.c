@@ -28,6 +28,7 @@ const volatile struct nt_event nt_event_layout = {};
 #include "stats.h"
 #include "storm_limit.h"
 #include "drop_counts.h"
+#include "netfilter_drop.h"
 #include "event_output.h"
 #include "skb_capture.h"
 
@@ -47,12 +48,14 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 {
 	struct nt_packet pkt;
 	struct nt_captured_event *captured = NULL;
+	struct nt_nf_where *nf;
 	struct nt_event *e;
 	__u32 netns;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
 	if (reason == skip_reason)
 		return 0;
+	nf = nt_nf_take(skb);
 	if (filter.pid && pid != filter.pid)
 		return 0;
 	netns = nt_skb_netns(skb);
@@ -64,6 +67,8 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 
 	nt_count(NT_STAT_SEEN);
 	nt_count_drop(skb, netns, reason, location);
+	if (nf)
+		nt_nf_count(nf, count_drops);
 	if (!nt_storm_allows(&pkt, netns, reason, location))
 		return 0;
 	if (!nt_rate_allows(rate_limit)) {
@@ -93,6 +98,9 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->point = 0;
 	e->sk_state = 0;
 	e->opens = 0;
+	e->nf = nf != NULL;
+	if (nf)
+		nt_nf_keep(skb, e->ts, nf);
 	__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

@@ -354,6 +354,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			e->sk_state = sk ? NT_READ(sk, __sk_common.skc_state) : 0;
 		}
 		e->opens = opens;
+		e->nf = 0;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 		if (captured)
 			nt_capture_send(ctx, captured, skb);

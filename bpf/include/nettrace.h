@@ -46,7 +46,8 @@ struct nt_event {
 	__u8 sk_state;     /* lifecycle: state of the skb's socket (TCP_ESTABLISHED ...), 0 = no socket */
 	__u8 opens;        /* lifecycle: 1 when this event opened its context (a new packet, or a new one
 			    * at the address of a packet whose end was not seen) */
-	__u8 _pad2[2];
+	__u8 nf;           /* drop: 1 when netfilter dropped it, its table and chain in nf_drops (netfilter_drop.h) */
+	__u8 _pad2[1];
 };
 
 /* --snaplen's largest value: bytes of a packet sent with its event (-w) */

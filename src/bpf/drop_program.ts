@@ -21,6 +21,8 @@ import { filteredObject, filterReadOnly, type PacketFilter } from "./filter.ts";
 import { eventObject } from "./objects.ts";
 import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
+import { NF_WHERE } from "../event/layout.ts";
+import { releaseAtLeast } from "../kernel/release.ts";
 
 /** What the drop object needs to know before load. */
 export interface DropProgramConfig {
@@ -40,6 +42,11 @@ export interface DropProgramConfig {
   snaplen: number;
   /** --metrics: count every drop by reason, location, device and netns (map drop_counts) */
   countDrops?: boolean;
+  /**
+   * --monitor: the table, chain and hook of netfilter's drops (bpf/include/netfilter_drop.h), where the kernel can
+   * trace nf_tables' and x_tables' table walks (fentry and fexit); without, the drops are seen as before
+   */
+  netfilterNames?: boolean;
   /** reason value of a normal free (SKB_CONSUMED), skipped in the kernel */
   consumedReason?: number;
   /** whether the kfree_skb tracepoint carries a reason */
@@ -74,11 +81,27 @@ function u64(n: bigint): Uint8Array {
   return new Uint8Array(new BigUint64Array([n]).buffer);
 }
 
+/** Netfilter's table walks whose drops are named (netfilterNames): the function traced, its two programs. */
+const NETFILTER_WALKS = [
+  { func: "nft_do_chain", enter: "nt_nft_enter", exit: "nt_nft_exit" },
+  { func: "ipt_do_table", enter: "nt_ipt_enter", exit: "nt_ipt_exit" },
+  { func: "ip6t_do_table", enter: "nt_ip6t_enter", exit: "nt_ip6t_exit" },
+] as const;
+/** Netfilter places told apart by --metrics (struct nt_nf_where entries); more are counted as "other". */
+export const NETFILTER_COUNT_KEYS = 1024;
+/** Table walks at once, and netfilter drops not yet read (nf_walks, nf_drops: LRU). */
+const NETFILTER_PENDING = 4096;
+
 /** A loaded and attached drop object; the caller closes it. */
 export interface DropProgram {
   object: BpfObject;
   /** the point hooked, for messages: "tracepoint skb:kfree_skb", "kprobe kfree_skb_reason" */
   point: string;
+  /**
+   * with netfilterNames: the table walks traced ("fentry nft_do_chain, ..."), or why none is: the kernel's word, or
+   * that no netfilter module is loaded
+   */
+  netfilter?: { traced: string } | { missing: string };
 }
 
 /** The drop function for function-hooking methods (from BTF, else by its symbol), or a clear error. */
@@ -97,11 +120,45 @@ function dropFunctionFor(method: string, btf: Btf | undefined): DropFunction {
   return f;
 }
 
-/** Opens, configures, loads and attaches the drop object. btf: the kernel's, when it has one. */
+/**
+ * Opens, configures, loads and attaches the drop object. btf: the kernel's, when it has one. With netfilterNames,
+ * the table walks' programs are loaded with it where the kernel has the functions; when the kernel refuses them (no
+ * fentry, no module BTF), the drop object is loaded again without them, and the result says why.
+ */
 export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefined): Promise<DropProgram> {
   if (cfg.compat && (cfg.method === "tp_btf" || cfg.method === "fentry")) {
     throw new HostError(`--attach-method ${cfg.method} needs BTF, which this kernel does not have`);
   }
+  if (!cfg.netfilterNames) return await loadDropObject(cfg, btf, []);
+  if (cfg.compat || !btf) {
+    return { ...await loadDropObject(cfg, btf, []), netfilter: { missing: "tracing them needs BTF (fentry)" } };
+  }
+  const walks = NETFILTER_WALKS.filter((w) => kernelSymbols().has(w.func));
+  if (!walks.length) {
+    return {
+      ...await loadDropObject(cfg, btf, []),
+      netfilter: { missing: "no netfilter table module (nf_tables, ip_tables, ip6_tables) is loaded" },
+    };
+  }
+  try {
+    const prog = await loadDropObject(cfg, btf, walks);
+    return { ...prog, netfilter: { traced: walks.map((w) => `fentry/fexit ${w.func}`).join(", ") } };
+  } catch (e) {
+    // the kernel's refusal, of the walks' programs or of the drop program: then without the walks, which fails on
+    // its own if the drop program was the cause
+    if (!(e instanceof LibbpfError)) throw e;
+    const why = missingHelper(e.message) ?? e.message;
+    const funcs = walks.map((w) => w.func).join(", ");
+    return { ...await loadDropObject(cfg, btf, []), netfilter: { missing: `fentry on ${funcs} refused: ${why}` } };
+  }
+}
+
+/** The drop object with the given table walks' programs (none: netfilter's drops are not named). */
+async function loadDropObject(
+  cfg: DropProgramConfig,
+  btf: Btf | undefined,
+  walks: ReadonlyArray<(typeof NETFILTER_WALKS)[number]>,
+): Promise<DropProgram> {
   const fn = cfg.method === "kprobe" || cfg.method === "kprobe-multi" || cfg.method === "fentry"
     ? dropFunctionFor(cfg.method, btf)
     : undefined;
@@ -116,6 +173,9 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
   );
   try {
     for (const name of Object.values(PROGRAM)) obj.program(name).setAutoload(name === PROGRAM[cfg.method]);
+    for (const w of NETFILTER_WALKS) {
+      for (const name of [w.enter, w.exit]) obj.program(name).setAutoload(walks.includes(w));
+    }
     const prog = obj.program(PROGRAM[cfg.method]);
     obj.setReadOnly({
       ...filterReadOnly(cfg.filter),
@@ -131,12 +191,17 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
       reason_arg: u32(fn?.reasonArg ?? NO_ARG),
       drop_func_lo: u64(range?.start ?? 0n),
       drop_func_hi: u64(range?.end ?? 0n),
+      nf_names: new Uint8Array([walks.length ? 1 : 0]),
+      xt_table_first: new Uint8Array([releaseAtLeast(Deno.osRelease(), 5, 16) ? 1 : 0]),
     });
     // a perf buffer's size is set when it is read (one ring per CPU); the map holds one entry per CPU
     if (cfg.transport === "ringbuf") obj.map("events").setMaxEntries(cfg.ringSize);
     if (!cfg.wantStack) obj.map("stacks").setMaxEntries(1);
     obj.map("storms").setMaxEntries(cfg.stormLimit ? STORM_KEYS : 1);
     obj.map("drop_counts").setMaxEntries(cfg.countDrops ? DROP_COUNT_KEYS : 1);
+    obj.map("nf_walks").setMaxEntries(walks.length ? NETFILTER_PENDING : 1);
+    obj.map("nf_drops").setMaxEntries(walks.length ? NETFILTER_PENDING : 1);
+    obj.map("nf_drop_counts").setMaxEntries(walks.length && cfg.countDrops ? NETFILTER_COUNT_KEYS : 1);
     if (cfg.method === "fentry") prog.setAttachTarget(fn!.name);
     obj.load();
     // the key the drops of a full map are added to ("other"), there before the first drop
@@ -146,6 +211,11 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
         throw new Error(`drop_counts: keys of ${counts.keySize} bytes, nettrace reads ${DROP_COUNT_KEY_SIZE}`);
       }
       counts.update(new Uint8Array(DROP_COUNT_KEY_SIZE), new Uint8Array(8));
+      if (walks.length) obj.map("nf_drop_counts").update(new Uint8Array(NF_WHERE.size), new Uint8Array(8));
+    }
+    for (const w of walks) {
+      obj.program(w.enter).attachTrace();
+      obj.program(w.exit).attachTrace();
     }
     let point: string;
     switch (cfg.method) {
@@ -178,6 +248,7 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
     return { object: obj, point };
   } catch (e) {
     obj.close();
+    if (e instanceof LibbpfError && walks.length) throw e; // loadDropProgram tries again without the walks
     if (e instanceof LibbpfError) {
       throw new HostError(
         `cannot start the drop monitor with --attach-method ${cfg.method} (nettrace --check tells what this kernel has): ${

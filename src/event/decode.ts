@@ -13,6 +13,7 @@ import {
   NF_EVENT,
   NF_HOOKS_MAX,
   NF_NAME_LEN,
+  NF_WHERE,
   PACKET,
   SOCK_EVENT,
   SOCK_FLAG,
@@ -46,6 +47,8 @@ export interface KernelEvent {
    * of a packet, or of a new packet at the address of one whose end was not seen
    */
   readonly opensContext: boolean;
+  /** drop: netfilter dropped it, and the kernel kept where (table, chain, hook) for this event (map nf_drops) */
+  readonly netfilterDrop: boolean;
   /** lifecycle --ret: the function's return value, once its return was seen */
   readonly ret?: bigint;
   /** when the function returned (the return record's time), with ret */
@@ -171,6 +174,17 @@ export function decodeNetfilter(view: DataView, off: number, size: number): Netf
   };
 }
 
+/** Decodes a struct nt_nf_where (netfilter_drop.h) at view[off]: where netfilter dropped a packet. */
+export function decodeNetfilterWhere(view: DataView, off: number): NetfilterInfo {
+  return {
+    pf: view.getUint8(off + NF_WHERE.pf),
+    hook: view.getUint8(off + NF_WHERE.hook),
+    hooks: [],
+    table: kernelString(view, off + NF_WHERE.table, NF_NAME_LEN),
+    chain: kernelString(view, off + NF_WHERE.chain, NF_NAME_LEN),
+  };
+}
+
 /** Decodes the struct nt_event at view[off]. Throws when the record is too short. */
 export function decodeEvent(view: DataView, off: number, size: number): KernelEvent {
   if (size < EVENT.size) throw new Error(`event record of ${size} bytes, expected ${EVENT.size}`);
@@ -193,6 +207,7 @@ export function decodeEvent(view: DataView, off: number, size: number): KernelEv
     point: view.getUint32(off + EVENT.point, true),
     skState: view.getUint8(off + EVENT.sk_state),
     opensContext: view.getUint8(off + EVENT.opens) !== 0,
+    netfilterDrop: view.getUint8(off + EVENT.nf) !== 0,
   };
 }
 

@@ -38,6 +38,7 @@ export const EVENT = {
   point: 160,
   sk_state: 164,
   opens: 165,
+  nf: 166,
   size: 168,
 } as const;
 
@@ -154,6 +155,22 @@ export const NF_EVENT = {
   table: 112,
   chain: 144,
   size: 176,
+} as const;
+
+/** struct nt_nf_where (bpf/include/netfilter_drop.h): where netfilter dropped a packet; the key of nf_drop_counts. */
+export const NF_WHERE = {
+  pf: 0,
+  hook: 1,
+  table: 8,
+  chain: 40,
+  size: 72,
+} as const;
+
+/** struct nt_nf_drop: a drop event's entry in nf_drops, under its skb. */
+export const NF_DROP = {
+  ts: 0,
+  where: 8,
+  size: 80,
 } as const;
 
 /** Entries of nt_nf_event.hooks, and bytes of its names. */

@@ -11,7 +11,7 @@ import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
 import { decodeEvent } from "../event/decode.ts";
 import { decodeCapture } from "../event/capture.ts";
-import { loadDropProgram } from "../bpf/drop_program.ts";
+import { type DropProgram, loadDropProgram } from "../bpf/drop_program.ts";
 import { StackTraces } from "../bpf/stack_traces.ts";
 import { StormCounts } from "../bpf/storm_counts.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
@@ -54,6 +54,8 @@ export interface LoadedDrop {
   readonly object: BpfObject;
   readonly reasons?: DropLineContext["reasons"];
   readonly point: string;
+  /** with netfilterNames: the table walks traced, or why they are not */
+  readonly netfilter?: DropProgram["netfilter"];
 }
 
 /** How a mode wants the drop program. */
@@ -64,6 +66,8 @@ export interface DropChoice {
   readonly countDrops?: boolean;
   /** false: a storm is one drop (reason, place, protocol) of every flow (--monitor) */
   readonly stormByFlow?: boolean;
+  /** netfilter's drops named by table, chain and hook, where the kernel can (--monitor) */
+  readonly netfilterNames?: boolean;
 }
 
 /** Loads and attaches the drop program (--drop, --monitor's drops). */
@@ -93,6 +97,7 @@ export async function loadDrop(opts: Options, session: SessionContext, choice: D
       snaplen: choice.snaplen,
       countDrops: choice.countDrops,
       stormByFlow: choice.stormByFlow,
+      netfilterNames: choice.netfilterNames,
       consumedReason: reasons.consumed,
       tpHasReason: reasons.source !== "none",
       btfCustomPath,
@@ -103,7 +108,12 @@ export async function loadDrop(opts: Options, session: SessionContext, choice: D
   }
   log("info", `drops seen at ${prog.point}`);
   if (compat) writeErr(compatNotice(compat, "drop", session.transport));
-  return { object: prog.object, reasons: reasons.source === "none" ? undefined : reasons, point: prog.point };
+  return {
+    object: prog.object,
+    reasons: reasons.source === "none" ? undefined : reasons,
+    point: prog.point,
+    netfilter: prog.netfilter,
+  };
 }
 
 /** What the drop pipeline needs of the loaded program. */

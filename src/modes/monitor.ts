@@ -40,6 +40,8 @@ import {
   socketMonitorPipeline,
 } from "./monitor_pipeline.ts";
 import { readDropCounts } from "../bpf/drop_counts.ts";
+import { NetfilterDrops, readNetfilterDropCounts } from "../bpf/netfilter_drops.ts";
+import { familyName, hookName } from "../output/netfilter_text.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { reasonName } from "../event/drop_reasons.ts";
 import { STAT } from "../event/layout.ts";
@@ -54,6 +56,13 @@ const RTT_POINTS = ["tcp_probe_sock", "tcp_rate_gen"];
 /** The slots of the map rtt_hist (bpf/include/sock_rtt.h). */
 const RTT_HIST = { count: 0, sum: 1, slot0: 2 } as const;
 const NO_REASONS: DropReasons = { source: "none", names: new Map(), subsystems: new Map() };
+
+/** What the start says of netfilter's drops: named by table and chain, or why not. */
+export function netfilterNamesLine(nf: { traced: string } | { missing: string }): string {
+  return "traced" in nf
+    ? `netfilter's drops named by table, chain and hook (${nf.traced})`
+    : `netfilter's drops not named by table and chain here: ${nf.missing}`;
+}
 
 /** Runs the monitor until a signal, -c, or a closed stdout. */
 export function runMonitor(opts: Options): Promise<number> {
@@ -80,6 +89,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     snaplen: 0,
     countDrops: opts.metrics !== undefined,
     stormByFlow: false,
+    netfilterNames: true,
   });
   const dropProgram = { object: drop.object, close: () => drop.object.close() };
   let life: LoadedLife | undefined;
@@ -124,8 +134,12 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     const limit = new RepeatLimit(opts.stormLimit);
     const jsonCtx: DropJsonContext = { reasons: drop.reasons, symbolize, wallOffsetNs: session.wallOffsetNs };
     const lineCtx = { time, reasons: drop.reasons, symbolize, detail: opts.detail };
+    const netfilterDrops = drop.netfilter && "traced" in drop.netfilter
+      ? new NetfilterDrops(drop.object.map("nf_drops"))
+      : undefined;
     const dropPipeline = dropMonitorPipeline({
       output,
+      netfilter: netfilterDrops && ((ev) => netfilterDrops.take(ev)),
       judge: (ev: KernelEvent): Judgement => {
         const report = dropDiagnosis.report([ev]);
         const finding = report.findings[0];
@@ -149,6 +163,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     writeErr(
       `nettrace: --monitor: drops at ${drop.point}${sockNames.length ? `; sockets at ${sockNames.join(", ")}` : ""}`,
     );
+    if (drop.netfilter) writeErr(`nettrace: --monitor: ${netfilterNamesLine(drop.netfilter)}`);
     if (life) {
       const loaded = life;
       const { sockCtx } = lifeRendering(opts, session, loaded);
@@ -217,6 +232,16 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
                 count: d.count,
               }
           ),
+          netfilterDrops: netfilterDrops &&
+            readNetfilterDropCounts(drop.object.map("nf_drop_counts")).map(({ where, count }) =>
+              where.table === "" && where.pf === 0 ? { count } : {
+                family: familyName(where.pf),
+                hook: hookName(where.hook),
+                table: where.table,
+                chain: where.chain,
+                count,
+              }
+            ),
           findings: [...findingCounts.values()],
           rtt: rttHist && {
             count: rttHist.read(RTT_HIST.count),

@@ -9,7 +9,7 @@
  * counts the lines of both.
  * @module
  */
-import { decodeEvent, decodeSocket, type KernelEvent, type SocketEvent } from "../event/decode.ts";
+import { decodeEvent, decodeSocket, type KernelEvent, type NetfilterInfo, type SocketEvent } from "../event/decode.ts";
 import type { FindingReport } from "../diag/finding_report.ts";
 import type { StormCounts } from "../bpf/storm_counts.ts";
 import type { StormRepeats } from "../event/storm.ts";
@@ -84,6 +84,8 @@ export class MonitorOutput {
 /** The drop program's pipeline. */
 export interface DropMonitorSetup {
   readonly output: MonitorOutput;
+  /** where netfilter dropped the event's packet, when the kernel kept it (--monitor's netfilter names) */
+  readonly netfilter?: (ev: KernelEvent) => NetfilterInfo | undefined;
   readonly judge: (ev: KernelEvent) => Judgement;
   readonly line: (ev: KernelEvent) => string;
   readonly object: (ev: KernelEvent) => Record<string, unknown>;
@@ -105,7 +107,9 @@ export function dropMonitorPipeline(s: DropMonitorSetup): TracePipeline {
   };
   return {
     record: (v, off, size) => {
-      const ev = decodeEvent(v, off, size);
+      const decoded = decodeEvent(v, off, size);
+      const nf = decoded.netfilterDrop ? s.netfilter?.(decoded) : undefined;
+      const ev = nf ? { ...decoded, nf } : decoded;
       const j = s.judge(ev);
       if (!j.show) {
         benign++;

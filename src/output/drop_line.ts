@@ -9,6 +9,7 @@ import { decodePacket } from "../packet/decode.ts";
 import { formatPacket } from "../packet/format.ts";
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
 import type { TimestampFormatter } from "./timestamp.ts";
+import { netfilterDropNote } from "./netfilter_text.ts";
 
 /** What a drop line needs besides the event. */
 export interface DropLineContext {
@@ -35,7 +36,8 @@ export function formatDropLine(ev: KernelEvent, ctx: DropLineContext): string {
   }
   line += formatPacket(decodePacket(ev.packet));
   if (ctx.reasons) line += `, reason: ${reasonName(ctx.reasons, ev.reason)}`;
-  return `${line}, ${ctx.symbolize(ev.location)}`;
+  line += `, ${ctx.symbolize(ev.location)}`;
+  return ev.nf ? `${line}, ${netfilterDropNote(ev.nf)}` : line;
 }
 
 /** What a drop's pcapng comment names besides the event. */

@@ -6,7 +6,9 @@
  */
 import type { PointLatency } from "../life/latency_histogram.ts";
 import { type PointCalls, sortedCalls } from "./func_stats.ts";
-import type { KernelEvent } from "../event/decode.ts";
+import type { KernelEvent, NetfilterInfo } from "../event/decode.ts";
+import type { Verdict } from "../event/netfilter_verdict.ts";
+import { familyName, hookName } from "./netfilter_text.ts";
 import { type DropReasons, reasonName } from "../event/drop_reasons.ts";
 import { decodePacket, type Packet } from "../packet/decode.ts";
 import { formatPacket } from "../packet/format.ts";
@@ -98,7 +100,17 @@ export function dropJson(ev: KernelEvent, ctx: DropJsonContext, stack?: string[]
     reason: ctx.reasons ? reasonName(ctx.reasons, ev.reason) : null,
     location: ctx.symbolize(ev.location),
   };
+  if (ev.nf) out.netfilter = netfilterJson(ev.nf);
   return stack ? { ...out, stack } : out;
+}
+
+/** Netfilter details of an event at a netfilter function. */
+export function netfilterJson(nf: NetfilterInfo, verdict?: Verdict): Record<string, unknown> {
+  const out: Record<string, unknown> = { family: familyName(nf.pf), hook: hookName(nf.hook) };
+  if (nf.table) out.table = nf.table;
+  if (nf.chain) out.chain = nf.chain;
+  if (verdict) out.verdict = verdict;
+  return out;
 }
 
 /** Events the kernel could not send, new since the last report (and in all). */

@@ -5,7 +5,7 @@
  * @module
  */
 import { blockLatencies, type LatencyChoice } from "../life/block_latency.ts";
-import type { KernelEvent, NetfilterInfo, SocketEvent } from "../event/decode.ts";
+import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import type { PacketReport } from "../diag/packet_report.ts";
 import type { FindingReport } from "../diag/finding_report.ts";
 import type { LifeBlock } from "../life/context_tracker.ts";
@@ -13,8 +13,7 @@ import type { SocketBlock } from "../life/socket_tracker.ts";
 import { blockVerdicts, type Verdict, verdictOf } from "../event/netfilter_verdict.ts";
 import { TCP_CA_STATES, TCP_STATES } from "../packet/tcp_states.ts";
 import { ipProtocolName } from "../packet/protocols.ts";
-import { isoTime, JSON_SCHEMA_VERSION, skbEventJson } from "./json_records.ts";
-import { familyName, hookName } from "./netfilter_text.ts";
+import { isoTime, JSON_SCHEMA_VERSION, netfilterJson, skbEventJson } from "./json_records.ts";
 import { formatSocket, type SocketLineContext } from "./socket_line.ts";
 import type { DropCause } from "./life_line.ts";
 
@@ -37,15 +36,6 @@ export interface LifeJsonContext {
 /** A return value as a signed decimal string: pointers do not fit a JSON number. */
 function retText(v: bigint): string {
   return BigInt.asIntN(64, v).toString();
-}
-
-/** Netfilter details of an event at a netfilter function. */
-export function netfilterJson(nf: NetfilterInfo, verdict?: Verdict): Record<string, unknown> {
-  const out: Record<string, unknown> = { family: familyName(nf.pf), hook: hookName(nf.hook) };
-  if (nf.table) out.table = nf.table;
-  if (nf.chain) out.chain = nf.chain;
-  if (verdict) out.verdict = verdict;
-  return out;
 }
 
 /** One event of a packet. messages: what --diag found at it. */

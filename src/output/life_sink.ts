@@ -16,12 +16,11 @@ import {
   basicEventJson,
   lifeEventJson,
   type LifeJsonContext,
-  netfilterJson,
   packetBlockJson,
   socketBlockJson,
   socketEventJson,
 } from "./life_json.ts";
-import { JSON_SCHEMA_VERSION } from "./json_records.ts";
+import { JSON_SCHEMA_VERSION, netfilterJson } from "./json_records.ts";
 
 /** The text of each lifecycle result. */
 export interface LifeSink {

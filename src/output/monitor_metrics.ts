@@ -3,7 +3,8 @@
  * by reason, location (the function), device and netns, counted in the
  * kernel (every drop, shown or not); the socket events the rules flagged, by
  * point and finding, and the TCP resets and retransmission timeouts among
- * them; nettrace's own counts (events seen and lost per part, lines shown,
+ * them; netfilter's drops by family, hook, table and chain, where the
+ * kernel can trace its table walks; nettrace's own counts (events seen and lost per part, lines shown,
  * repeats held back). Label cardinality is bounded (prometheus.ts). Pure:
  * the counts are read by the caller.
  * @module
@@ -13,6 +14,17 @@ import { boundedSamples, histogramSamples, type MetricFamily, OTHER } from "./pr
 /** Series kept per family before the rest goes into "other". */
 export const MAX_DROP_SERIES = 200;
 export const MAX_FINDING_SERIES = 100;
+export const MAX_NETFILTER_SERIES = 100;
+
+/** Netfilter's drops at one place; table undefined: the drops the kernel's bounded map could not tell apart. */
+export interface NamedNetfilterCount {
+  readonly family?: string;
+  readonly hook?: string;
+  readonly table?: string;
+  /** "" for x_tables, which has no chain names */
+  readonly chain?: string;
+  readonly count: number;
+}
 
 /** One drop key's count, named. location undefined: the drops the kernel's bounded map could not tell apart. */
 export interface NamedDropCount {
@@ -53,6 +65,8 @@ export const RTT_BUCKETS = 25;
 
 export interface MonitorCounts {
   readonly drops: readonly NamedDropCount[];
+  /** netfilter's drops by place, where its table walks are traced */
+  readonly netfilterDrops?: readonly NamedNetfilterCount[];
   /** the RTT samples, where RTT points are traced */
   readonly rtt?: RttHistogram;
   readonly findings: readonly FindingCount[];
@@ -101,6 +115,7 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
       type: "counter",
       samples: drops,
     },
+    ...(c.netfilterDrops ? [netfilterFamily(c.netfilterDrops)] : []),
     {
       name: "nettrace_socket_findings_total",
       help: "Socket events the rules flagged (WARN or ERROR), by point, level and finding",
@@ -136,6 +151,24 @@ export function monitorFamilies(c: MonitorCounts): MetricFamily[] {
       samples: [{ labels: {}, value: c.startSeconds }],
     },
   ];
+}
+
+/** Netfilter's drops by family, hook, table and chain (nf_tables' base chain; "" for x_tables). */
+function netfilterFamily(counts: readonly NamedNetfilterCount[]): MetricFamily {
+  return {
+    name: "nettrace_netfilter_drops_total",
+    help: "Packets netfilter dropped, by family, hook, table and chain (nf_tables' base chain, empty for iptables)",
+    type: "counter",
+    samples: boundedSamples(
+      counts.map((n) => ({
+        labels: n.table === undefined
+          ? { family: OTHER, hook: OTHER, table: OTHER, chain: OTHER }
+          : { family: n.family ?? "", hook: n.hook ?? "", table: n.table, chain: n.chain ?? "" },
+        value: n.count,
+      })),
+      MAX_NETFILTER_SERIES,
+    ),
+  };
 }
 
 /** The RTT histogram: a slot's integer microseconds end at 2^(i+1) - 1, its bucket's upper bound (in seconds). */

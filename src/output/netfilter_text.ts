@@ -21,6 +21,12 @@ export function hookName(hook: number): string {
   return HOOKS[hook] ?? `hook ${hook}`;
 }
 
+/** Where netfilter dropped a packet, on a drop's line: `nft table:filter, chain:input, ipv4 INPUT`. */
+export function netfilterDropNote(nf: NetfilterInfo): string {
+  const what = nf.chain ? `nft table:${nf.table}, chain:${nf.chain}` : `iptables table:${nf.table}`;
+  return `${what}, ${familyName(nf.pf)} ${hookName(nf.hook)}`;
+}
+
 /** The note of a line at a netfilter function; verdict: what its return value said, when it was seen. */
 export function netfilterNote(nf: NetfilterInfo, verdict?: Verdict): string {
   const where = `${familyName(nf.pf)} in chain: ${hookName(nf.hook)}`;

@@ -58,6 +58,19 @@ export function attachTest(needs: string[], name: string, fn: () => Promise<void
 const FUNCTION_METHODS = ["fentry", "kprobe-multi", "kprobe"];
 
 /**
+ * Whether fentry and fexit programs attach here: what the environment promises (NETTRACE_EXPECT_ATTACH), else
+ * `nettrace --check`'s word. Fails when the promise and --check disagree.
+ */
+export function fentryHere(): boolean {
+  if (kernelTestSkipReason()) return false;
+  const found = ["fentry", "fexit"].every((k) => capabilities.get(k)?.available);
+  if (!expectedAttach.size) return found;
+  const promised = expectedAttach.has("fentry") && expectedAttach.has("fexit");
+  if (promised && !found) throw new Error("fentry and fexit are expected here but nettrace --check finds them missing");
+  return promised;
+}
+
+/**
  * Whether kernel functions can be traced here, decided by a fact that does
  * not come from nettrace: what the environment promises (NETTRACE_EXPECT_ATTACH,
  * set by the guest suite), else whether the kernel has kprobe events

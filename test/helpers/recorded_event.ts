@@ -23,6 +23,7 @@ export function recordedEvent(fields: Partial<KernelEvent> & Pick<KernelEvent, "
     point: 0,
     skState: 0,
     opensContext: false,
+    netfilterDrop: false,
     ...fields,
   };
 }

@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
-import { functionProbesHere } from "../helpers/capabilities.ts";
+import { fentryHere, functionProbesHere } from "../helpers/capabilities.ts";
 import { netfilterDropCause, reasonColumn } from "../helpers/drop_reason_column.ts";
 import { parseJsonLines, schemaProblem } from "../helpers/json_schema.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
@@ -61,22 +61,45 @@ function closing(stderr: string) {
 }
 
 kernelTest(
-  "monitor: a refused connection, a closed TCP port and an nft drop are shown with their findings; normal traffic is not",
+  "monitor: a refused connection, a closed TCP port and an nft drop are shown with their findings (the drop with its table, chain and hook where fentry works); normal traffic is not",
   async () => {
     await withNet("mon", async (net) => {
       const good = 7481, closed = 7482;
-      const run = await NettraceRun.start(["--monitor", "--addr", net.v4.b], 60000);
+      // the table and its base chain before nettrace starts (nf_tables is loaded then): the rule comes later
+      await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
+        input: "table inet mon {\n chain in {\n type filter hook input priority 0;\n }\n}\n",
+      });
+      const named = fentryHere();
+      const run = await NettraceRun.start(["--monitor", "--addr", net.v4.b, "--metrics", "127.0.0.1:0"], 60000);
       try {
         assertMatch(run.stderr, /^nettrace: --monitor: drops at \S+ skb:kfree_skb; sockets at /m);
+        assertMatch(
+          run.stderr,
+          named
+            ? /^nettrace: --monitor: netfilter's drops named by table, chain and hook \(fentry\/fexit nft_do_chain/m
+            : /^nettrace: --monitor: netfilter's drops not named by table and chain here: \S/m,
+        );
         // what goes well: a connection that sends and closes in order, pings answered
         await goodConnection(net, good);
         await must(["ip", "netns", "exec", net.a, "ping", "-c", "2", "-i", "0.2", "-W", "2", net.v4.b]);
         // what does not: a connection to a closed port, and pings an nft rule drops
         await net.tcpConnect(net.a, net.v4.b, closed);
-        await must(["ip", "netns", "exec", net.b, "nft", "-f", "-"], {
-          input: "table inet mon {\n chain in {\n type filter hook input priority 0;\n" +
-            "icmp type echo-request drop\n }\n}\n",
-        });
+        await must([
+          "ip",
+          "netns",
+          "exec",
+          net.b,
+          "nft",
+          "add",
+          "rule",
+          "inet",
+          "mon",
+          "in",
+          "icmp",
+          "type",
+          "echo-request",
+          "drop",
+        ]);
         await net.exec(net.a, ["ping", "-c", "1", "-W", "1", net.v4.b]);
         const a = esc(net.v4.a), b = esc(net.v4.b);
         const noSocket = new RegExp(
@@ -90,13 +113,26 @@ kernelTest(
             `\\*the connection was refused: the peer answered the SYN with a reset\\*$`,
         );
         const nftDrop = new RegExp(
-          `^\\[[\\d.]+\\] ICMP: ${a} -> ${b} ping request, .*${netfilterDropCause()}.* \\*packet is dropped by netfilter`,
+          `^\\[[\\d.]+\\] ICMP: ${a} -> ${b} ping request, .*${netfilterDropCause()}.*` +
+            `${named ? ", nft table:mon, chain:in, ipv4 INPUT" : ""} \\*packet is dropped by netfilter`,
         );
         const all = () => [noSocket, refused, nftDrop].every((re) => run.lines.some((l) => re.test(l)));
         const seen = await run.waitFor(all, 15000);
+        // the metrics count the nft drop by its place where it is named, and have no such family where it is not
+        const metrics = await (await fetch(metricsUrl(run))).text();
+        const nfDrops = metricSum(metrics, "nettrace_netfilter_drops_total", /table="mon",chain="in"/);
         const r = await run.stop();
         assertEquals(r.code, 0, r.stderr);
         assert(seen, `the refused connection, the closed port and the nft drop:\n${r.stdout}\n${r.stderr}`);
+        if (named) {
+          assert(nfDrops >= 1, `nettrace_netfilter_drops_total has no drop of table mon, chain in:\n${metrics}`);
+          assertMatch(
+            metrics,
+            /^nettrace_netfilter_drops_total\{family="ipv4",hook="INPUT",table="mon",chain="in"\} \d+$/m,
+          );
+        } else {
+          assertEquals(metrics.includes("nettrace_netfilter_drops_total"), false, metrics);
+        }
         const lines = r.stdout.split("\n").filter((l) => l);
         // the advice follows a finding's first line, once
         const first = lines.findIndex((l) => noSocket.test(l));

@@ -23,6 +23,7 @@ const ev = (tsNs: number, point: number): KernelEvent => ({
   point,
   skState: 0,
   opensContext: point === 0,
+  netfilterDrop: false,
 });
 const BLOCK: LifeBlock = { skbs: [0xa0n], complete: true, events: [ev(1000, 0), ev(53_000, 1), ev(101_500_000, 2)] };
 const isFree = (e: KernelEvent) => e.point === 2;

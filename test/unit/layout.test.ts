@@ -12,7 +12,9 @@ import {
   CAPTURED_EVENT,
   EVENT,
   FILTER,
+  NF_DROP,
   NF_EVENT,
+  NF_WHERE,
   PACKET,
   POINT,
   RTT_CONN,
@@ -32,7 +34,7 @@ function check(obj: BpfObject, struct: string, layout: Record<string, number>): 
   assertEquals(actual, layout, `struct ${struct}`);
 }
 
-Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture match the object's BTF", async () => {
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture, nt_nf_where, nt_nf_drop match the object's BTF", async () => {
   const obj = BpfObject.open(await embeddedObject("drop"), { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
@@ -43,6 +45,8 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_sto
     check(obj, "nt_storm", STORM);
     check(obj, "nt_capture", CAPTURE);
     check(obj, "nt_captured_event", CAPTURED_EVENT);
+    check(obj, "nt_nf_where", NF_WHERE);
+    check(obj, "nt_nf_drop", NF_DROP);
   } finally {
     obj.close();
   }

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which netfilter table, chain and hook dropped a packet (--monitor). The
+ * kfree_skb of a netfilter drop names only nf_hook_slow: the table walk that
+ * said NF_DROP has returned by then. So the walks are watched: fentry on
+ * nft_do_chain (nf_tables) and on ipt_do_table and ip6t_do_table (x_tables)
+ * keeps where the skb is being judged, keyed by the skb; fexit forgets it
+ * unless the verdict is a drop. The drop program then takes it for that skb:
+ * into nf_drops under the skb with the drop event's time, where nettrace reads it
+ * for the line, and into nf_drop_counts for the metrics. Where nf_tables
+ * frees the skb itself inside the walk, the free comes between entry and
+ * exit and finds it the same way. Needs fentry (BTF), so the compat build
+ * leaves the programs out. Needs nettrace.h and kernel.h.
+ */
+#ifndef NETTRACE_NETFILTER_DROP_H
+#define NETTRACE_NETFILTER_DROP_H
+
+const volatile bool nf_names = false;
+/* ipt_do_table(table, skb, state) since 5.16; (skb, state, table) before */
+const volatile bool xt_table_first = true;
+
+#define NT_NF_DROP 0   /* the verdict NF_DROP */
+#define NT_NF_VERDICT_MASK 0xff
+
+/* Where a packet is judged: family, hook, table and (nf_tables) base chain. */
+struct nt_nf_where {
+	__u8 pf;        /* NFPROTO_* */
+	__u8 hook;      /* NF_INET_* */
+	__u8 _pad[6];
+	char table[NT_NF_NAME_LEN];
+	char chain[NT_NF_NAME_LEN];   /* "" for x_tables */
+};
+
+/* A drop event's entry in nf_drops, under its skb: the event's time, and where. */
+struct nt_nf_drop {
+	__u64 ts;
+	struct nt_nf_where where;
+};
+
+/* skb -> where it is being judged now */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);      /* 1 without nf_names */
+	__type(key, __u64);
+	__type(value, struct nt_nf_where);
+} nf_walks SEC(".maps");
+
+/* skb of a drop event -> the event's time and where netfilter dropped it; nettrace deletes what it read */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);      /* 1 without nf_names */
+	__type(key, __u64);
+	__type(value, struct nt_nf_drop);
+} nf_drops SEC(".maps");
+
+/* this CPU's nf_drops entry being made */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_nf_drop);
+} nf_keep_scratch SEC(".maps");
+
+/* where -> drops, for --metrics; bounded: a full map adds to the all-zero key ("other") */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);      /* 1 without nf_names and --metrics */
+	__type(key, struct nt_nf_where);
+	__type(value, __u64);
+} nf_drop_counts SEC(".maps");
+
+/* this CPU's copy of the walk a drop is taken from (the drop program's stack has no room for it), and at 1 the
+ * all-zero key, never written */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct nt_nf_where);
+} nf_scratch SEC(".maps");
+
+/* The walk this skb was dropped in, taken out of nf_walks (into this CPU's scratch slot), or NULL. Before any
+ * filter: an entry left behind would name the next drop at the same address. */
+static __always_inline struct nt_nf_where *nt_nf_take(struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+	__u32 zero = 0;
+	struct nt_nf_where *found, *w;
+
+	if (!nf_names)
+		return NULL;
+	found = bpf_map_lookup_elem(&nf_walks, &key);
+	if (!found)
+		return NULL;
+	w = bpf_map_lookup_elem(&nf_scratch, &zero);
+	if (w)
+		__builtin_memcpy(w, found, sizeof(*w));
+	bpf_map_delete_elem(&nf_walks, &key);
+	return w;
+}
+
+/* A netfilter drop that passed the filter: counted by where (count_drops: --metrics). */
+static __always_inline void nt_nf_count(const struct nt_nf_where *w, bool count)
+{
+	__u64 one = 1, *c;
+
+	if (!count)
+		return;
+	c = bpf_map_lookup_elem(&nf_drop_counts, w);
+	if (!c) {
+		if (!bpf_map_update_elem(&nf_drop_counts, w, &one, BPF_NOEXIST))
+			return;
+		c = bpf_map_lookup_elem(&nf_drop_counts, w);
+		if (!c) {
+			__u32 one = 1;
+			struct nt_nf_where *other = bpf_map_lookup_elem(&nf_scratch, &one);
+
+			if (other)
+				c = bpf_map_lookup_elem(&nf_drop_counts, other);
+		}
+		if (!c)
+			return;
+	}
+	__sync_fetch_and_add(c, 1);
+}
+
+/* The drop event of skb at ts was netfilter's, at w: kept for nettrace to read (the scratch slot's copy holds it
+ * together with ts: the stack has no room). */
+static __always_inline void nt_nf_keep(struct sk_buff *skb, __u64 ts, const struct nt_nf_where *w)
+{
+	__u64 key = (__u64)skb;
+	__u32 zero = 0;
+	struct nt_nf_drop *d = bpf_map_lookup_elem(&nf_keep_scratch, &zero);
+
+	if (!d)
+		return;
+	d->ts = ts;
+	__builtin_memcpy(&d->where, w, sizeof(*w));
+	bpf_map_update_elem(&nf_drops, &key, d, BPF_ANY);
+}
+
+#ifndef NT_COMPAT
+static __always_inline void nt_nf_enter(struct sk_buff *skb, const struct nf_hook_state *state, struct nt_nf_where *w)
+{
+	__u64 key = (__u64)skb;
+
+	w->pf = NT_READ(state, pf);
+	w->hook = NT_READ(state, hook);
+	bpf_map_update_elem(&nf_walks, &key, w, BPF_ANY);
+}
+
+static __always_inline void nt_nf_exit(struct sk_buff *skb, __u64 verdict)
+{
+	__u64 key = (__u64)skb;
+
+	if ((verdict & NT_NF_VERDICT_MASK) != NT_NF_DROP)
+		bpf_map_delete_elem(&nf_walks, &key);
+}
+
+/* nft_do_chain(pkt, priv): priv is the base chain */
+SEC("fentry/nft_do_chain")
+int nt_nft_enter(__u64 *ctx)
+{
+	struct nft_pktinfo *pkt = (struct nft_pktinfo *)ctx[0];
+	struct nft_chain *chain = (struct nft_chain *)ctx[1];
+	struct nt_nf_where w = {};
+
+	if (!NT_HAS_NFT_CHAIN)
+		return 0;
+	bpf_probe_read_kernel_str(w.chain, sizeof(w.chain), NT_READ(chain, name));
+	bpf_probe_read_kernel_str(w.table, sizeof(w.table), NT_READ(chain, table, name));
+	nt_nf_enter(NT_READ(pkt, skb), NT_READ(pkt, state), &w);
+	return 0;
+}
+
+SEC("fexit/nft_do_chain")
+int nt_nft_exit(__u64 *ctx)
+{
+	struct nft_pktinfo *pkt = (struct nft_pktinfo *)ctx[0];
+
+	nt_nf_exit(NT_READ(pkt, skb), ctx[2]);
+	return 0;
+}
+
+static __always_inline int nt_xt_enter(__u64 *ctx)
+{
+	struct xt_table *table = (struct xt_table *)(xt_table_first ? ctx[0] : ctx[2]);
+	struct sk_buff *skb = (struct sk_buff *)(xt_table_first ? ctx[1] : ctx[0]);
+	struct nf_hook_state *state = (struct nf_hook_state *)(xt_table_first ? ctx[2] : ctx[1]);
+	struct nt_nf_where w = {};
+
+	if (!NT_HAS_XT_TABLE)
+		return 0;
+	bpf_probe_read_kernel_str(w.table, sizeof(w.table), &table->name);
+	nt_nf_enter(skb, state, &w);
+	return 0;
+}
+
+static __always_inline int nt_xt_exit(__u64 *ctx)
+{
+	nt_nf_exit((struct sk_buff *)(xt_table_first ? ctx[1] : ctx[0]), ctx[3]);
+	return 0;
+}
+
+SEC("fentry/ipt_do_table")
+int nt_ipt_enter(__u64 *ctx) { return nt_xt_enter(ctx); }
+
+SEC("fexit/ipt_do_table")
+int nt_ipt_exit(__u64 *ctx) { return nt_xt_exit(ctx); }
+
+SEC("fentry/ip6t_do_table")
+int nt_ip6t_enter(__u64 *ctx) { return nt_xt_enter(ctx); }
+
+SEC("fexit/ip6t_do_table")
+int nt_ip6t_exit(__u64 *ctx) { return nt_xt_exit(ctx); }
+#endif
+
+#endif

@@ -77,5 +77,14 @@ kernelTest("check: one line per capability, agreeing with the machine", async ()
   const expr = row(report, "filter expr");
   assertEquals(expr.available, row(report, "BTF").available, expr.detail);
   assertMatch(expr.detail, /^libpcap version \d+\.\d+/);
+  // --monitor: netfilter's table and chain where fentry and fexit attach, the retransmission timer where a function
+  // probe does
+  const mon = row(report, "monitor");
+  const fentry = row(report, "fentry").available && row(report, "fexit").available;
+  const functions = ["fentry", "kprobe-multi", "kprobe"].some((k) => row(report, k).available);
+  assert(mon.available, mon.detail);
+  assertMatch(mon.detail, /^drops, congestion states and resets by tracepoints; /);
+  assertEquals(/netfilter's drops named by table, chain and hook/.test(mon.detail), fentry, mon.detail);
+  assertEquals(/the retransmission timer by /.test(mon.detail), functions, mon.detail);
   await assertNothingLeft("after --check");
 });

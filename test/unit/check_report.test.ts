@@ -4,6 +4,7 @@ import { parseCheckReport } from "../helpers/check_report.ts";
 import type { CapabilityReport } from "../../src/kernel/capability_report.ts";
 import { formatCapabilityReport } from "../../src/output/check_report.ts";
 import { missingHelper } from "../../src/bpf/missing_helper.ts";
+import { monitorRow } from "../../src/modes/check.ts";
 
 Deno.test("check report: every row formats to one line and parses back", () => {
   const cap = (name: string, available: boolean, detail: string) => ({ name, available, detail });
@@ -49,4 +50,30 @@ Deno.test("check report: a helper the verifier does not know is named, not its w
   assertEquals(missingHelper("unknown func bpf_get_func_ret#184"), missingHelper("invalid func unknown#184"));
   assertEquals(missingHelper("invalid func unknown#999"), "this kernel lacks BPF helper #999");
   assertEquals(missingHelper("bpf_object__load: Operation not permitted (EPERM)"), undefined);
+});
+
+Deno.test("check report: the monitor row says what --monitor watches with the attach kinds found", () => {
+  const kinds = ["tracepoint", "raw_tracepoint", "tp_btf", "kprobe", "kretprobe", "kprobe-multi", "fentry", "fexit"];
+  const attach = (yes: string[]) =>
+    Object.fromEntries(
+      kinds.map((k) => [k, { name: k, available: yes.includes(k), detail: "" }]),
+    ) as CapabilityReport["attach"];
+  const tracepoints = ["tracepoint", "raw_tracepoint", "tp_btf"];
+  assertEquals(
+    monitorRow(attach(tracepoints)).detail,
+    "drops, congestion states and resets by tracepoints; no function probes: not the retransmission timer, " +
+      "nor netfilter's table and chain of a drop",
+  );
+  assertEquals(
+    monitorRow(attach([...tracepoints, "kprobe", "kretprobe"])).detail,
+    "drops, congestion states and resets by tracepoints; the retransmission timer by kprobe; " +
+      "netfilter's drops not named by table and chain (that needs fentry and fexit)",
+  );
+  const all = monitorRow(attach(kinds));
+  assertEquals(all.available, true);
+  assertEquals(
+    all.detail,
+    "drops, congestion states and resets by tracepoints; the retransmission timer by fentry; " +
+      "netfilter's drops named by table, chain and hook (fentry/fexit on its table walks)",
+  );
 });

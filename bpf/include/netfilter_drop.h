@@ -181,12 +181,24 @@ int nt_nft_exit(__u64 *ctx)
 	return 0;
 }
 
+/* The verifier refuses a load from a computed offset of an fentry program's context: each argument is loaded at its
+ * own constant offset first, and only then chosen. */
+#define NT_LOADED(var) asm volatile("" : "+r"(var))
+
 static __always_inline int nt_xt_enter(__u64 *ctx)
 {
-	struct xt_table *table = (struct xt_table *)(xt_table_first ? ctx[0] : ctx[2]);
-	struct sk_buff *skb = (struct sk_buff *)(xt_table_first ? ctx[1] : ctx[0]);
-	struct nf_hook_state *state = (struct nf_hook_state *)(xt_table_first ? ctx[2] : ctx[1]);
+	__u64 a0 = ctx[0], a1 = ctx[1], a2 = ctx[2];
+	struct xt_table *table;
+	struct sk_buff *skb;
+	struct nf_hook_state *state;
 	struct nt_nf_where w = {};
+
+	NT_LOADED(a0);
+	NT_LOADED(a1);
+	NT_LOADED(a2);
+	table = (struct xt_table *)(xt_table_first ? a0 : a2);
+	skb = (struct sk_buff *)(xt_table_first ? a1 : a0);
+	state = (struct nf_hook_state *)(xt_table_first ? a2 : a1);
 
 	if (!NT_HAS_XT_TABLE)
 		return 0;
@@ -197,7 +209,11 @@ static __always_inline int nt_xt_enter(__u64 *ctx)
 
 static __always_inline int nt_xt_exit(__u64 *ctx)
 {
-	nt_nf_exit((struct sk_buff *)(xt_table_first ? ctx[1] : ctx[0]), ctx[3]);
+	__u64 a0 = ctx[0], a1 = ctx[1], ret = ctx[3];
+
+	NT_LOADED(a0);
+	NT_LOADED(a1);
+	nt_nf_exit((struct sk_buff *)(xt_table_first ? a1 : a0), ret);
 	return 0;
 }
 

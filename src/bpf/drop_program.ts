@@ -5,7 +5,7 @@
  * @module
  */
 import { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import type { Btf } from "../../lib/ffi/btf.ts";
+import { type Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import { LibbpfError } from "../../lib/ffi/libbpf.ts";
 import { HostError } from "../errors.ts";
 import { missingHelper } from "./missing_helper.ts";
@@ -83,10 +83,21 @@ function u64(n: bigint): Uint8Array {
 
 /** Netfilter's table walks whose drops are named (netfilterNames): the function traced, its two programs. */
 const NETFILTER_WALKS = [
-  { func: "nft_do_chain", enter: "nt_nft_enter", exit: "nt_nft_exit" },
-  { func: "ipt_do_table", enter: "nt_ipt_enter", exit: "nt_ipt_exit" },
-  { func: "ip6t_do_table", enter: "nt_ip6t_enter", exit: "nt_ip6t_exit" },
+  { func: "nft_do_chain", module: "nf_tables", enter: "nt_nft_enter", exit: "nt_nft_exit" },
+  { func: "ipt_do_table", module: "ip_tables", enter: "nt_ipt_enter", exit: "nt_ipt_exit" },
+  { func: "ip6t_do_table", module: "ip6_tables", enter: "nt_ip6t_enter", exit: "nt_ip6t_exit" },
 ] as const;
+
+/** Whether fentry can find the walk's function: in the kernel's BTF (built in), or its module's, loaded. */
+function walkHere(w: (typeof NETFILTER_WALKS)[number], btf: Btf): boolean {
+  if (btf.find(w.func, BtfKind.FUNC) >= 0) return true;
+  try {
+    Deno.statSync(`/sys/kernel/btf/${w.module}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
 /** Netfilter places told apart by --metrics (struct nt_nf_where entries); more are counted as "other". */
 export const NETFILTER_COUNT_KEYS = 1024;
 /** Table walks at once, and netfilter drops not yet read (nf_walks, nf_drops: LRU). */
@@ -133,7 +144,7 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
   if (cfg.compat || !btf) {
     return { ...await loadDropObject(cfg, btf, []), netfilter: { missing: "tracing them needs BTF (fentry)" } };
   }
-  const walks = NETFILTER_WALKS.filter((w) => kernelSymbols().has(w.func));
+  const walks = NETFILTER_WALKS.filter((w) => walkHere(w, btf));
   if (!walks.length) {
     return {
       ...await loadDropObject(cfg, btf, []),

@@ -20,16 +20,16 @@ export interface AddressRange {
 }
 
 /**
- * The read-only private mappings of files in /proc/self/maps' text: code and constant data of the executable and
- * its libraries. Writable mappings (their written pages are the process's own), shared ones and anonymous ones
- * are left out.
+ * The read-only mappings of files in /proc/self/maps' text: code and constant data of the executable and its
+ * libraries, and Deno's caches (SQLite files it maps shared). Writable mappings (their written pages are the
+ * process's own), anonymous ones, BPF maps (anon_inode:), devices and memfds are left out.
  */
 export function readOnlyFileMappings(maps: string): AddressRange[] {
   const ranges: AddressRange[] = [];
   for (const line of maps.split("\n")) {
     // start-end perms offset dev inode path; a file's inode is not 0
-    const m = line.match(/^([0-9a-f]+)-([0-9a-f]+) r-[x-]p [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ (\d+) +(\/.*)$/);
-    if (!m || m[3] === "0") continue;
+    const m = line.match(/^([0-9a-f]+)-([0-9a-f]+) r-[x-][ps] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ (\d+) +(\/.*)$/);
+    if (!m || m[3] === "0" || /^\/(dev\/|memfd:)/.test(m[4])) continue;
     const start = BigInt(`0x${m[1]}`);
     ranges.push({ start, length: BigInt(`0x${m[2]}`) - start });
   }

@@ -2,9 +2,12 @@
  * deno task bench, part 3: nettrace's memory.
  *
  * Idle RSS (anonymous and file-backed apart: the file-backed part is mostly
- * the pages of the Deno binary, shared with every Deno process and the page
- * cache) of --drop and of lifecycle tracing, two seconds after "begin
- * trace..."; then a soak: --drop --no-storm-limit while a sender in a test
+ * the pages of the Deno binary) of --drop and of lifecycle tracing, two
+ * seconds after "begin trace...", nettrace run by a copy of the Deno binary
+ * as the packages install their own (/usr/lib/nettrace/deno): with this
+ * bench's Deno, the pages this process uses too would stay in nettrace's RSS
+ * (the kernel reclaims a file's pages only where one process maps them);
+ * then a soak: --drop --no-storm-limit while a sender in a test
  * namespace makes 10,000 drops a second, RSS at its start and end; then
  * --monitor --metrics for as long, with 1,000 drops a second to ports that
  * change with each datagram (a new storm key each) and a ten times larger
@@ -38,9 +41,19 @@ function rss(pid: number): Rss {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const show = (r: Rss) => `${r.totalMiB} MiB (anonymous ${r.anonMiB}, file-backed ${r.fileMiB})`;
 
+/** The Deno runtime of nettrace's own (a copy of this one, as the packages ship theirs), removed at exit. */
+const ownRuntime = (() => {
+  const dir = Deno.makeTempDirSync({ prefix: "nettrace-bench-" });
+  const path = `${dir}/deno`;
+  Deno.copyFileSync(Deno.execPath(), path);
+  Deno.chmodSync(path, 0o755);
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  return path;
+})();
+
 /** Idle RSS of one mode. */
 async function idle(args: string[]): Promise<Rss> {
-  const run = await startToFile(args, "/dev/null");
+  const run = await startToFile(args, "/dev/null", ownRuntime);
   try {
     await sleep(2000);
     return rss(run.child.pid);
@@ -83,9 +96,14 @@ if (import.meta.main && Deno.args.includes("--monitor-only")) {
   console.log(`\nnettrace's memory (kernel ${Deno.osRelease()})\n`);
   console.log(`  idle --drop:            ${show(await idle(["--drop"]))}`);
   console.log(`  idle lifecycle (-p icmp): ${show(await idle(["-p", "icmp"]))}`);
+  console.log(`  idle --monitor:         ${show(await idle(["--monitor"]))}`);
   const net = await VethPair.create("mem");
   try {
-    const run = await startToFile(["--drop", "--no-storm-limit", "-d", net.v4.b, "-p", "udp"], "/dev/null");
+    const run = await startToFile(
+      ["--drop", "--no-storm-limit", "-d", net.v4.b, "-p", "udp"],
+      "/dev/null",
+      ownRuntime,
+    );
     let stopped = false;
     try {
       const flow = sender(net, SOAK_S + 5);
@@ -120,7 +138,11 @@ if (import.meta.main && Deno.args.includes("--monitor-only")) {
 
 /** --monitor --metrics for SOAK_S: drops to ever new ports, a storm in the middle. */
 async function monitorSoak(net: VethPair): Promise<void> {
-  const run = await startToFile(["--monitor", "--metrics", "127.0.0.1:0", "-d", net.v4.b, "-p", "udp"], "/dev/null");
+  const run = await startToFile(
+    ["--monitor", "--metrics", "127.0.0.1:0", "-d", net.v4.b, "-p", "udp"],
+    "/dev/null",
+    ownRuntime,
+  );
   try {
     const url = run.stderr().match(/serving (http:\/\/\S+\/metrics)/)?.[1];
     if (!url) throw new Error(`no --metrics address: ${run.stderr()}`);

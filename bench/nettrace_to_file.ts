@@ -16,11 +16,15 @@ export interface FileRun {
   stop(): Promise<string>;
 }
 
-/** Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). */
-export async function startToFile(args: string[], outFile: string): Promise<FileRun> {
+/**
+ * Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). runtime:
+ * the Deno binary that runs it (default: the one running the bench).
+ */
+export async function startToFile(args: string[], outFile: string, runtime?: string): Promise<FileRun> {
   const t0 = performance.now();
+  const [deno, ...rest] = nettraceCommand(args);
   const child = new Deno.Command("bash", {
-    args: ["-c", 'exec "$@" > "$0"', outFile, ...nettraceCommand(args)],
+    args: ["-c", 'exec "$@" > "$0"', outFile, runtime ?? deno, ...rest],
     stdin: "null",
     stdout: "null",
     stderr: "piped",

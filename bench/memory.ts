@@ -2,8 +2,8 @@
  * deno task bench, part 3: nettrace's memory.
  *
  * Idle RSS (anonymous and file-backed apart: the file-backed part is mostly
- * the pages of the Deno binary) of --drop and of lifecycle tracing, two
- * seconds after "begin trace...", nettrace run by a copy of the Deno binary
+ * the pages of the Deno binary) of --drop, lifecycle tracing and --monitor,
+ * 10 and 60 seconds after "begin trace...", nettrace run by a copy of the Deno binary
  * as the packages install their own (/usr/lib/nettrace/deno): with this
  * bench's Deno, the pages this process uses too would stay in nettrace's RSS
  * (the kernel reclaims a file's pages only where one process maps them);
@@ -51,12 +51,21 @@ const ownRuntime = (() => {
   return path;
 })();
 
-/** Idle RSS of one mode. */
-async function idle(args: string[]): Promise<Rss> {
+/** When idle RSS is read, in seconds after "begin trace...": nettrace settles its memory again at 3 s. */
+const IDLE_AT_S = [10, 60];
+
+/** Idle RSS of one mode, at each of IDLE_AT_S. */
+async function idle(args: string[]): Promise<string> {
   const run = await startToFile(args, "/dev/null", ownRuntime);
   try {
-    await sleep(2000);
-    return rss(run.child.pid);
+    const shown: string[] = [];
+    let waited = 0;
+    for (const s of IDLE_AT_S) {
+      await sleep((s - waited) * 1000);
+      waited = s;
+      shown.push(`${s} s: ${show(rss(run.child.pid))}`);
+    }
+    return shown.join("; ");
   } finally {
     await run.stop();
   }
@@ -94,9 +103,9 @@ if (import.meta.main && Deno.args.includes("--monitor-only")) {
 } else if (import.meta.main) {
   await removeStaleNamespaces();
   console.log(`\nnettrace's memory (kernel ${Deno.osRelease()})\n`);
-  console.log(`  idle --drop:            ${show(await idle(["--drop"]))}`);
-  console.log(`  idle lifecycle (-p icmp): ${show(await idle(["-p", "icmp"]))}`);
-  console.log(`  idle --monitor:         ${show(await idle(["--monitor"]))}`);
+  console.log(`  idle --drop:              ${await idle(["--drop"])}`);
+  console.log(`  idle lifecycle (-p icmp): ${await idle(["-p", "icmp"])}`);
+  console.log(`  idle --monitor:           ${await idle(["--monitor"])}`);
   const net = await VethPair.create("mem");
   try {
     const run = await startToFile(

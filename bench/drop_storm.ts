@@ -13,7 +13,12 @@
  * (decode + format of recorded records).
  *
  *   deno task bench [-- --packets N]
- *   deno run -A bench/drop_storm.ts [--packets N] [--only REGEX]   (only the rows whose label matches)
+ *   deno run -A bench/drop_storm.ts [--packets N] [--only REGEX] [--against BUNDLE]
+ *
+ * --only REGEX: only the rows whose label matches. --against BUNDLE: each row
+ * also with another build of nettrace (scripts/bundle.sh of another commit),
+ * right after this checkout's, so a change to the event path is measured
+ * side by side in one run.
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
 import { startToFile } from "./nettrace_to_file.ts";
@@ -28,6 +33,8 @@ const argIdx = Deno.args.indexOf("--packets");
 const PACKETS = argIdx >= 0 ? Number(Deno.args[argIdx + 1]) : 200_000;
 const onlyIdx = Deno.args.indexOf("--only");
 const ONLY = onlyIdx >= 0 ? new RegExp(Deno.args[onlyIdx + 1]) : undefined;
+const againstIdx = Deno.args.indexOf("--against");
+const AGAINST = againstIdx >= 0 ? Deno.args[againstIdx + 1] : undefined;
 const FLOOD_SRC = new URL("./udp_flood.c", import.meta.url).pathname;
 const WORK = new URL("../.bench/", import.meta.url).pathname;
 const FLOOD = `${WORK}udp_flood`;
@@ -125,13 +132,13 @@ async function untraced(net: VethPair): Promise<Row> {
   };
 }
 
-async function storm(net: VethPair, reader: string, readerArgs: string[]): Promise<Row> {
+async function storm(net: VethPair, reader: string, readerArgs: string[], script?: string): Promise<Row> {
   const pcap = readerArgs.indexOf("-w");
   if (pcap >= 0) await Deno.remove(readerArgs[pcap + 1]).catch(() => {});
   const before = await net.snmpCounter(net.b, "Udp", "NoPorts");
   const outFile = `${WORK}${reader.replace(/[^\w]+/g, "-")}.out`;
   const mode = readerArgs[0] === "--monitor" ? [] : ["--drop"];
-  const run = await startToFile([...mode, "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile);
+  const run = await startToFile([...mode, "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile, { script });
 
   const floodStart = Date.now();
   const { sent, rate } = await flood(net);
@@ -198,7 +205,11 @@ if (import.meta.main) {
   const rows: Row[] = [];
   try {
     rows.push(await untraced(net));
-    for (const [reader, args] of READERS) if (!ONLY || ONLY.test(reader)) rows.push(await storm(net, reader, args));
+    for (const [reader, args] of READERS) {
+      if (ONLY && !ONLY.test(reader)) continue;
+      rows.push(await storm(net, reader, args));
+      if (AGAINST) rows.push(await storm(net, `${reader} [${AGAINST.split("/").at(-1)}]`, args, AGAINST));
+    }
   } finally {
     await net.destroy();
   }

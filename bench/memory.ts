@@ -56,7 +56,7 @@ const IDLE_AT_S = [10, 60];
 
 /** Idle RSS of one mode, at each of IDLE_AT_S. */
 async function idle(args: string[]): Promise<string> {
-  const run = await startToFile(args, "/dev/null", ownRuntime);
+  const run = await startToFile(args, "/dev/null", { runtime: ownRuntime });
   try {
     const shown: string[] = [];
     let waited = 0;
@@ -111,7 +111,7 @@ if (import.meta.main && Deno.args.includes("--monitor-only")) {
     const run = await startToFile(
       ["--drop", "--no-storm-limit", "-d", net.v4.b, "-p", "udp"],
       "/dev/null",
-      ownRuntime,
+      { runtime: ownRuntime },
     );
     let stopped = false;
     try {
@@ -150,7 +150,7 @@ async function monitorSoak(net: VethPair): Promise<void> {
   const run = await startToFile(
     ["--monitor", "--metrics", "127.0.0.1:0", "-d", net.v4.b, "-p", "udp"],
     "/dev/null",
-    ownRuntime,
+    { runtime: ownRuntime },
   );
   try {
     const url = run.stderr().match(/serving (http:\/\/\S+\/metrics)/)?.[1];

@@ -3,7 +3,7 @@
  * would (the bench does not compete for a core reading a pipe), stderr kept
  * to find "begin trace..." and the closing summary.
  */
-import { nettraceCommand } from "../test/helpers/nettrace_process.ts";
+import { BUNDLE, nettraceCommand } from "../test/helpers/nettrace_process.ts";
 
 /** A running nettrace whose output goes to a file. */
 export interface FileRun {
@@ -16,15 +16,19 @@ export interface FileRun {
   stop(): Promise<string>;
 }
 
-/**
- * Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). runtime:
- * the Deno binary that runs it (default: the one running the bench).
- */
-export async function startToFile(args: string[], outFile: string, runtime?: string): Promise<FileRun> {
+/** Which nettrace runs: the Deno binary (default: the bench's own) and the bundle (default: this checkout's). */
+export interface NettraceBuild {
+  readonly runtime?: string;
+  readonly script?: string;
+}
+
+/** Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). */
+export async function startToFile(args: string[], outFile: string, build: NettraceBuild = {}): Promise<FileRun> {
   const t0 = performance.now();
   const [deno, ...rest] = nettraceCommand(args);
+  const command = [build.runtime ?? deno, ...rest.map((a) => (a === BUNDLE && build.script ? build.script : a))];
   const child = new Deno.Command("bash", {
-    args: ["-c", 'exec "$@" > "$0"', outFile, runtime ?? deno, ...rest],
+    args: ["-c", 'exec "$@" > "$0"', outFile, ...command],
     stdin: "null",
     stdout: "null",
     stderr: "piped",

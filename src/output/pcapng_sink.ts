@@ -3,7 +3,8 @@
  * run (a file that already holds some gets another section after them), one
  * interface block per device, netns and link type as packets first come
  * through them, one packet block per packet with its comment. Blocks are
- * queued and written once per drain, as the text lines are.
+ * copied into a buffer as they come (a block dies young, as the text lines
+ * do: line_writer.ts) and written once per drain or when it fills.
  * @module
  */
 import type { PacketBytes } from "../event/capture.ts";
@@ -20,13 +21,13 @@ export interface CaptureInterface {
 }
 
 /** Bytes queued before a write even in the middle of a drain. */
-const MAX_PENDING_BYTES = 1 << 20;
+const BUFFER_BYTES = 256 * 1024;
 
 /** Packets to a pcapng file. */
 export class PcapngSink {
   readonly #ids = new Map<string, number>();
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  readonly #buffer = new Uint8Array(BUFFER_BYTES);
+  #used = 0;
   #packets = 0;
 
   constructor(
@@ -76,23 +77,24 @@ export class PcapngSink {
   }
 
   #queue(b: Uint8Array): void {
-    this.#pending.push(b);
-    this.#pendingBytes += b.length;
-    if (this.#pendingBytes >= MAX_PENDING_BYTES) this.flush();
+    if (this.#used + b.length > BUFFER_BYTES) this.flush();
+    if (b.length > BUFFER_BYTES) {
+      this.#write(b);
+      return;
+    }
+    this.#buffer.set(b, this.#used);
+    this.#used += b.length;
   }
 
   /** Writes what is queued. */
   flush(): void {
-    if (this.#pendingBytes === 0) return;
-    const data = new Uint8Array(this.#pendingBytes);
-    let at = 0;
-    for (const b of this.#pending) {
-      data.set(b, at);
-      at += b.length;
-    }
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    let rest = data.subarray(0);
-    while (rest.length > 0) rest = rest.subarray(this.out.writeSync(rest));
+    if (this.#used === 0) return;
+    const data = this.#buffer.subarray(0, this.#used);
+    this.#used = 0;
+    this.#write(data);
+  }
+
+  #write(data: Uint8Array): void {
+    while (data.length > 0) data = data.subarray(this.out.writeSync(data));
   }
 }

@@ -184,7 +184,8 @@ async function loadDropObject(
   );
   try {
     for (const name of Object.values(PROGRAM)) obj.program(name).setAutoload(name === PROGRAM[cfg.method]);
-    for (const w of NETFILTER_WALKS) {
+    // the compat objects (no BTF, no fentry) are built without the walks' programs
+    for (const w of cfg.compat ? [] : NETFILTER_WALKS) {
       for (const name of [w.enter, w.exit]) obj.program(name).setAutoload(walks.includes(w));
     }
     const prog = obj.program(PROGRAM[cfg.method]);

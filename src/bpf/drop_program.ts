@@ -148,7 +148,10 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
   if (!walks.length) {
     return {
       ...await loadDropObject(cfg, btf, []),
-      netfilter: { missing: "no netfilter table module (nf_tables, ip_tables, ip6_tables) is loaded" },
+      netfilter: {
+        missing:
+          "no netfilter table module with BTF is loaded (nf_tables, ip_tables, ip6_tables: /sys/kernel/btf/MODULE)",
+      },
     };
   }
   try {

@@ -693,9 +693,13 @@ kernelTest(
             `
           const s = Deno.listenDatagram({ transport: "udp", hostname: "${net.v4.b}", port: 7100 });
           console.log("ready");
+          // the 600 ms begin once the datagram was sent (stdin closes then), not at "ready": under emulation
+          // starting the sender can take longer than that, and the datagram would find the socket closed
+          for await (const _ of Deno.stdin.readable) { /* until the test closes it */ }
           await new Promise((r) => setTimeout(r, 600));
           s.close();`,
           ],
+          stdin: "piped",
           stdout: "piped",
           stderr: "piped",
         }).spawn();
@@ -704,6 +708,7 @@ kernelTest(
         reader.releaseLock();
         await net.udpSend(net.a, net.v4.b, 7100); // queued, freed 600 ms later
         await net.udpSend(net.a, net.v4.b, 7101); // dropped at once: no socket
+        await receiver.stdin.close();
         const status = await receiver.status;
         assertEquals(status.code, 0);
         // the unread datagram ends 600 ms after the other was dropped: its block is the marker (a block is

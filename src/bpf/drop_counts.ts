@@ -16,22 +16,32 @@ export interface DropCount {
   readonly count: number;
 }
 
-/** Every key's count now (a snapshot: the kernel adds meanwhile). */
-export function readDropCounts(map: BpfMap): DropCount[] {
+/**
+ * Every key's count in a map of u64 counters keyed by keySize bytes, each key decoded (a snapshot: the kernel adds
+ * meanwhile).
+ */
+export function readKeyCounts<K>(
+  map: BpfMap,
+  keySize: number,
+  decode: (key: DataView) => K,
+): Array<K & { count: number }> {
   const value = new BigUint64Array(1);
   const bytes = new Uint8Array(value.buffer);
-  const out: DropCount[] = [];
-  for (const key of map.keys(DROP_COUNT_KEY_SIZE)) {
+  const out: Array<K & { count: number }> = [];
+  for (const key of map.keys(keySize)) {
     if (!map.lookup(key, bytes)) continue;
-    const v = new DataView(key.buffer);
-    // struct nt_drop_count_key: location u64, reason u32, ifindex u32, netns u32
-    out.push({
-      location: v.getBigUint64(0, true),
-      reason: v.getUint32(8, true),
-      ifindex: v.getUint32(12, true),
-      netns: v.getUint32(16, true),
-      count: Number(value[0]),
-    });
+    out.push({ ...decode(new DataView(key.buffer, key.byteOffset, key.byteLength)), count: Number(value[0]) });
   }
   return out;
+}
+
+/** Every key's count now (a snapshot: the kernel adds meanwhile). */
+export function readDropCounts(map: BpfMap): DropCount[] {
+  // struct nt_drop_count_key: location u64, reason u32, ifindex u32, netns u32
+  return readKeyCounts(map, DROP_COUNT_KEY_SIZE, (v) => ({
+    location: v.getBigUint64(0, true),
+    reason: v.getUint32(8, true),
+    ifindex: v.getUint32(12, true),
+    netns: v.getUint32(16, true),
+  }));
 }

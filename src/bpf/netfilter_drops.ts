@@ -9,6 +9,7 @@
 import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
 import { decodeNetfilterWhere, type KernelEvent, type NetfilterInfo } from "../event/decode.ts";
 import { NF_DROP, NF_WHERE } from "../event/layout.ts";
+import { readKeyCounts } from "./drop_counts.ts";
 
 /** A drop event's time and the entry's may differ by this much: the event's is a double, exact to 2^53 ns. */
 const TIME_SLACK_NS = 1000;
@@ -47,15 +48,5 @@ export interface NetfilterDropCount {
 
 /** Every place's count now (a snapshot: the kernel adds meanwhile). */
 export function readNetfilterDropCounts(map: BpfMap): NetfilterDropCount[] {
-  const value = new BigUint64Array(1);
-  const bytes = new Uint8Array(value.buffer);
-  const out: NetfilterDropCount[] = [];
-  for (const key of map.keys(NF_WHERE.size)) {
-    if (!map.lookup(key, bytes)) continue;
-    out.push({
-      where: decodeNetfilterWhere(new DataView(key.buffer, key.byteOffset, key.byteLength), 0),
-      count: Number(value[0]),
-    });
-  }
-  return out;
+  return readKeyCounts(map, NF_WHERE.size, (v) => ({ where: decodeNetfilterWhere(v, 0) }));
 }

@@ -47,33 +47,30 @@ const isTextType = (c: number) => c === 0x74 || c === 0x54 || c === 0x77 || c ==
  * over the bytes, a native search and copy per line; a string would leave megabytes of pieces behind.
  */
 function keptLines(file: Uint8Array): { text: string; high?: number } {
-  const copy = (strip: number): { out: Uint8Array; sameHigh: boolean } => {
-    const out = new Uint8Array(file.length);
-    let o = 0, sameHigh = true;
+  // "ffffffff81000000 T name": the type letter after 16 digits and a space
+  const eachCodeLine = (fn: (at: number, eol: number) => void) => {
     for (let at = 0; at < file.length;) {
-      let eol = file.indexOf(0x0a, at);
-      eol = eol < 0 ? file.length : eol + 1;
-      // "ffffffff81000000 T name": the type letter after 16 digits and a space
-      if (file[at + 16] === 0x20 && isTextType(file[at + 17])) {
-        for (let i = 0; i < 8 && sameHigh; i++) sameHigh = file[at + i] === file[i0 + i];
-        out.set(file.subarray(at + strip, eol), o);
-        o += eol - at - strip;
-      }
+      const nl = file.indexOf(0x0a, at);
+      const eol = nl < 0 ? file.length : nl + 1;
+      if (file[at + 16] === 0x20 && isTextType(file[at + 17])) fn(at, eol);
       at = eol;
     }
-    return { out: out.subarray(0, o), sameHigh };
   };
-  // the first code line's high half, which every other must share
-  let i0 = 0;
-  while (i0 < file.length && !(file[i0 + 16] === 0x20 && isTextType(file[i0 + 17]))) {
-    const eol = file.indexOf(0x0a, i0);
-    i0 = eol < 0 ? file.length : eol + 1;
-  }
-  const short = copy(8);
-  if (short.sameHigh && i0 < file.length) {
-    return { text: latin1.decode(short.out), high: hex8(latin1.decode(file.subarray(i0, i0 + 8)), 0) };
-  }
-  return { text: latin1.decode(copy(0).out) };
+  // the first code line's high half, and whether every other shares it
+  let first = -1, sameHigh = true;
+  eachCodeLine((at) => {
+    if (first < 0) first = at;
+    for (let i = 0; i < 8 && sameHigh; i++) sameHigh = file[at + i] === file[first + i];
+  });
+  const strip = first >= 0 && sameHigh ? 8 : 0;
+  const out = new Uint8Array(file.length);
+  let o = 0;
+  eachCodeLine((at, eol) => {
+    out.set(file.subarray(at + strip, eol), o);
+    o += eol - at - strip;
+  });
+  const text = latin1.decode(out.subarray(0, o));
+  return strip ? { text, high: hex8(latin1.decode(file.subarray(first, first + 8)), 0) } : { text };
 }
 
 /** Text symbols in address order: addresses (- BASE), names, and the module of each module function. */

@@ -1,6 +1,8 @@
 /**
  * Kernel symbols from /proc/kallsyms: resolves code addresses (drop
- * locations, stack frames) to `func+0xoff`. Read once, when first needed.
+ * locations, stack frames) to `func+0xoff`. Read when first needed, and
+ * forgotten when a trace did not need it for KEEP_UNUSED_MS (what it resolved
+ * is remembered).
  *
  * Kernel text lives in the top of the address space (x86_64 and arm64 both
  * put it above 0xffff000000000000), so an address is kept as a double: its
@@ -44,7 +46,8 @@ const isTextType = (c: number) => c === 0x74 || c === 0x54 || c === 0x77 || c ==
 /**
  * The file as it is kept: its code symbols' lines only (data, bss, read-only and per-CPU lines left out), and the
  * high 8 digits of their addresses taken away when every kept line has the same (then returned as `high`). One pass
- * over the bytes, a native search and copy per line; a string would leave megabytes of pieces behind.
+ * over the bytes, a native search and copy per line, the kept lines moved to the front of `file` (which is overwritten);
+ * a string would leave megabytes of pieces behind.
  */
 function keptLines(file: Uint8Array): { text: string; high?: number } {
   // "ffffffff81000000 T name": the type letter after 16 digits and a space
@@ -63,14 +66,15 @@ function keptLines(file: Uint8Array): { text: string; high?: number } {
     for (let i = 0; i < 8 && sameHigh; i++) sameHigh = file[at + i] === file[first + i];
   });
   const strip = first >= 0 && sameHigh ? 8 : 0;
-  const out = new Uint8Array(file.length);
+  const high = strip ? hex8(latin1.decode(file.subarray(first, first + 8)), 0) : undefined;
+  // in place: the kept lines are never longer than what was read
   let o = 0;
   eachCodeLine((at, eol) => {
-    out.set(file.subarray(at + strip, eol), o);
+    file.copyWithin(o, at + strip, eol);
     o += eol - at - strip;
   });
-  const text = latin1.decode(out.subarray(0, o));
-  return strip ? { text, high: hex8(latin1.decode(file.subarray(first, first + 8)), 0) } : { text };
+  const text = latin1.decode(file.subarray(0, o));
+  return high === undefined ? { text } : { text, high };
 }
 
 /** Text symbols in address order: addresses (- BASE), names, and the module of each module function. */
@@ -139,11 +143,10 @@ export class Kallsyms {
   readonly #imageEnd: number;
   #tail?: SymbolTable;
   #all?: SymbolTable;
-  readonly #cache = new Map<bigint, string>();
   #lookup?: (name: string) => string | undefined;
   #nameSet?: Set<string>;
 
-  /** Takes /proc/kallsyms: its bytes, or (tests) its text. */
+  /** Takes /proc/kallsyms: its bytes (overwritten), or (tests) its text. */
   constructor(file: Uint8Array | string) {
     const kept = keptLines(typeof file === "string" ? Uint8Array.from(file, (c) => c.charCodeAt(0)) : file);
     this.#text = kept.text;
@@ -253,8 +256,6 @@ export class Kallsyms {
 
   /** `func+0xoff` for a code address; the hex address when no symbol covers it. */
   resolve(addr: bigint): string {
-    const hit = this.#cache.get(addr);
-    if (hit !== undefined) return hit;
     const key = addr >= BASE ? Number(addr - BASE) : -1;
     let best = key < 0 ? undefined : this.#imageSymbol(key);
     if (key >= 0) {
@@ -263,23 +264,61 @@ export class Kallsyms {
       if (i >= 0 && (!best || this.#tail.addrs[i] > best[0])) best = [this.#tail.addrs[i], this.#tail.names[i]];
     }
     // no function is a megabyte long: such an offset means a symbol we do not know
-    const text = !best || key - best[0] > MAX_FUNCTION_SIZE
+    return !best || key - best[0] > MAX_FUNCTION_SIZE
       ? `0x${addr.toString(16)}`
       : `${best[1]}+0x${(key - best[0]).toString(16)}`;
-    if (this.#cache.size < 65536) this.#cache.set(addr, text);
-    return text;
   }
 }
 
 let shared: Kallsyms | undefined;
+/** when the table was last used (performance.now()) */
+let lastUse = 0;
+/** the file was read since tidyKernelSymbols last ran: its bytes are garbage now */
+let readSinceTidy = false;
+/** addresses resolved in this run: kept when the table is forgotten */
+const resolved = new Map<bigint, string>();
+const MAX_RESOLVED = 65536;
+
+/**
+ * How long the table is kept after its last use: new addresses come in bursts (a storm's first drops, the frames of
+ * a stack), and a read of the file costs 0.1 s here and its 4 MB are the largest part of an idle run's memory.
+ */
+export const KEEP_UNUSED_MS = 30_000;
 
 /** Forgets the symbols read so far: after loading BPF programs (they have symbols too). */
 export function forgetKernelSymbols(): void {
   shared = undefined;
 }
 
-/** The running kernel's symbols, read on first call. */
+/** The running kernel's symbols, read on first call (and again after they were forgotten). */
 export function kernelSymbols(): Kallsyms {
-  shared ??= new Kallsyms(Deno.readFileSync("/proc/kallsyms"));
+  if (!shared) {
+    shared = new Kallsyms(Deno.readFileSync("/proc/kallsyms"));
+    readSinceTidy = true;
+  }
+  lastUse = performance.now();
   return shared;
+}
+
+/** `func+0xoff` for a code address of the running kernel: remembered for the run, the table read when it is new. */
+export function resolveCodeAddress(addr: bigint): string {
+  let text = resolved.get(addr);
+  if (text === undefined) {
+    text = kernelSymbols().resolve(addr);
+    if (resolved.size < MAX_RESOLVED) resolved.set(addr, text);
+  }
+  return text;
+}
+
+/**
+ * Forgets the table when it was not used for KEEP_UNUSED_MS before nowMs (performance.now()). True when the heap
+ * holds garbage of the table's since the last call (it was read, or now forgotten): the caller then collects it, as
+ * the next collection may be minutes away in an idle run.
+ */
+export function tidyKernelSymbols(nowMs: number): boolean {
+  const forget = shared !== undefined && nowMs - lastUse >= KEEP_UNUSED_MS;
+  if (forget) shared = undefined;
+  const garbage = forget || readSinceTidy;
+  readSinceTidy = false;
+  return garbage;
 }

@@ -17,7 +17,7 @@ import { StormCounts } from "../bpf/storm_counts.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
-import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { kernelSymbols, resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropComment, formatDropLine } from "../output/drop_line.ts";
@@ -127,7 +127,7 @@ interface DropStages {
 /** decode → render (text or JSON) → stdout, and the packet's bytes → pcapng; storm repeats once a second. */
 function dropPipeline(opts: Options, session: SessionContext, d: DropStages): TracePipeline {
   const { out, stop } = session;
-  const symbolize = (addr: bigint) => kernelSymbols().resolve(addr);
+  const symbolize = resolveCodeAddress;
   const ctx: DropLineContext = {
     time: new TimestampFormatter(opts.date, session.wallOffsetNs),
     reasons: d.reasons,

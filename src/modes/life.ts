@@ -10,7 +10,7 @@
  */
 import { minLatencyNotice, type Options } from "../cli/options.ts";
 import { UsageError } from "../errors.ts";
-import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { kernelSymbols, resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { TextLifeSink } from "../output/life_sink.ts";
 import { PcapngSink } from "../output/pcapng_sink.ts";
 import { writeErr } from "../runtime/log.ts";
@@ -125,7 +125,7 @@ async function startLife(opts: Options, session: SessionContext) {
         pointGroup: (i) => planned[i]?.leaf.group ?? "",
         reasons: loaded.reasons,
         reasonTexts: loadReasonTexts(),
-        symbolize: (a) => kernelSymbols().resolve(a),
+        symbolize: resolveCodeAddress,
         attached: new Set(attachedPoints.map((p) => p.leaf.name)),
         showHooks: opts.hooks,
         resetReasonName: (v) => loaded.resetReasons.get(v),

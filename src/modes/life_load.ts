@@ -14,7 +14,7 @@ import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { StackTraces } from "../bpf/stack_traces.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
-import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { functionLookup } from "../kernel/function_lookup.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
 import type { DropCause, LifeLineContext } from "../output/life_line.ts";
@@ -206,7 +206,7 @@ export interface LifeRendering {
 /** The contexts of a loaded program's lines (its points' names, stacks, drop causes, socket values) and the sink. */
 export function lifeRendering(opts: Options, session: SessionContext, loaded: LoadedLife): LifeRendering {
   const { planned } = loaded;
-  const stacks = new StackTraces(loaded.program.object.map("stacks"), (a) => kernelSymbols().resolve(a));
+  const stacks = new StackTraces(loaded.program.object.map("stacks"), resolveCodeAddress);
   const wallOffsetNs = session.wallOffsetNs;
   const kernelReasons = loaded.reasons;
   const dropShown = (ev: KernelEvent) =>
@@ -226,7 +226,7 @@ export function lifeRendering(opts: Options, session: SessionContext, loaded: Lo
       const reason = dropShown(ev);
       const bareFree = !reason && kernelReasons.source === "none" && planned[ev.point]?.leaf.name === "kfree_skb";
       if (!reason && !(bareFree && ev.location)) return undefined;
-      return { reason, location: ev.location ? kernelSymbols().resolve(ev.location) : undefined };
+      return { reason, location: ev.location ? resolveCodeAddress(ev.location) : undefined };
     },
   };
   const valueSpecs = planned.map((p): SocketValueSpec | undefined =>

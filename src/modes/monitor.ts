@@ -17,7 +17,7 @@ import { StormCounts } from "../bpf/storm_counts.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
-import { kernelSymbols } from "../kernel/kallsyms.ts";
+import { kernelSymbols, resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { formatDropLine } from "../output/drop_line.ts";
 import { dropJson, type DropJsonContext, stormJson } from "../output/json_records.ts";
 import { basicEventJson, type LifeJsonContext, socketEventJson } from "../output/life_json.ts";
@@ -113,7 +113,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
   try {
     const time = new TimestampFormatter(opts.date, session.wallOffsetNs);
     const output = new MonitorOutput(session.out, session.stop, opts.json, time, session.wallOffsetNs, opts.count);
-    const symbolize = (a: bigint) => kernelSymbols().resolve(a);
+    const symbolize = resolveCodeAddress;
     const kfree = allLeaves(tree).find((l) => l.name === "kfree_skb");
     const reasons = drop.reasons ?? NO_REASONS;
     // the socket points attached (one line says them) and, with kfree_skb, what the rules can see here

@@ -16,6 +16,7 @@ import type { EventTransport, RecordHandler, RingReader } from "../../lib/ffi/ri
 import { bufferName, resolveTransport } from "../bpf/event_transport.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import type { Options } from "../cli/options.ts";
+import { tidyKernelSymbols } from "../kernel/kallsyms.ts";
 import { lossJson, type RunCounts, summaryJson } from "../output/json_records.ts";
 import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
@@ -145,6 +146,7 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
       running.push({ ...part, reader, losses });
     }
     for (const p of running) p.pipeline.prepare?.();
+    tidyKernelSymbols(performance.now());
     await settleMemory();
     writeErr("begin trace...");
     const began = performance.now();
@@ -165,6 +167,9 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
         settledAgain = true;
         await settleMemory();
         log("debug", `memory settled again after ${Math.round(performance.now() - now)} ms`);
+      } else if (tidyKernelSymbols(now)) {
+        // the kernel's symbols were read for a new address, or forgotten unused
+        await settleMemory();
       }
     }
     if (stop.reason === "signal") {

@@ -1,5 +1,11 @@
 import { assertEquals } from "../helpers/assert.ts";
-import { Kallsyms } from "../../src/kernel/kallsyms.ts";
+import {
+  Kallsyms,
+  KEEP_UNUSED_MS,
+  kernelSymbols,
+  resolveCodeAddress,
+  tidyKernelSymbols,
+} from "../../src/kernel/kallsyms.ts";
 
 const TEXT = [
   "ffffffff81000000 T _text",
@@ -124,4 +130,23 @@ Deno.test("kallsyms: lines whose addresses differ in their high half (arm64: ima
   assertEquals(k.moduleOf("mod_fn"), "mod");
   assertEquals(k.range("_text"), { start: 0xffff800080000000n, end: 0xffff800080010000n });
   assertEquals(k.size, 3);
+});
+
+Deno.test("kallsyms: this machine's table is forgotten after KEEP_UNUSED_MS unused; what it resolved is remembered", () => {
+  const start = kernelSymbols().range("tcp_v4_rcv")?.start;
+  if (start === undefined) throw new Error("no tcp_v4_rcv in /proc/kallsyms: are its addresses hidden (not root)?");
+  const now = performance.now();
+  // a read leaves garbage once; then nothing until the table goes unused
+  tidyKernelSymbols(now);
+  assertEquals(tidyKernelSymbols(now), false);
+  assertEquals(resolveCodeAddress(start + 4n), "tcp_v4_rcv+0x4");
+  assertEquals(tidyKernelSymbols(performance.now() + KEEP_UNUSED_MS - 1000), false);
+  assertEquals(tidyKernelSymbols(performance.now() + KEEP_UNUSED_MS), true, "forgotten");
+  assertEquals(tidyKernelSymbols(performance.now() + 2 * KEEP_UNUSED_MS), false, "nothing left to forget");
+  // remembered: no read of the file
+  assertEquals(resolveCodeAddress(start + 4n), "tcp_v4_rcv+0x4");
+  assertEquals(tidyKernelSymbols(performance.now()), false, "no read for a remembered address");
+  // a new address reads the table again
+  assertEquals(resolveCodeAddress(start + 5n), "tcp_v4_rcv+0x5");
+  assertEquals(tidyKernelSymbols(performance.now()), true, "read again");
 });

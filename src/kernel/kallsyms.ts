@@ -36,6 +36,16 @@ function hex8(s: string, at: number): number {
 
 const latin1 = new TextDecoder("latin1");
 
+/**
+ * A copy of a string taken from the table's text that does not point into it: V8 makes a substring of 13 characters
+ * or more as a slice of the whole, so one name kept after the table is forgotten would keep all 4 MB.
+ */
+function ownCopy(s: string): string;
+function ownCopy(s: string | undefined): string | undefined;
+function ownCopy(s: string | undefined): string | undefined {
+  return s === undefined ? s : Array.from(s).join("");
+}
+
 /** A kernel text symbol's line: address (high 32 bits at least BASE_HI), type t T w W, name, "\t[module]". */
 const TEXT_LINE = /^(ffff[0-9a-f]{4})([0-9a-f]{8}) [tTwW] ([^\t\n]+)(?:\t\[([^\]\n]+)\])?$/gm;
 /** The same, the address's high half taken away. */
@@ -108,6 +118,8 @@ function symbolTable(s: string, from: number, high?: number): SymbolTable {
     const order = addrs.map((_, i) => i).sort((a, b) => addrs[a] - addrs[b]);
     [addrs, names] = [order.map((i) => addrs[i]), order.map((i) => names[i])];
   }
+  // V8 keeps the subject of the last successful match (RegExp.input): a small one, so that it is not the table's text
+  /(?:)/.exec("");
   return { addrs: Float64Array.from(addrs), names, modules };
 }
 
@@ -214,7 +226,7 @@ export class Kallsyms {
   /** The module a function is in, or undefined for the kernel image's own. */
   moduleOf(name: string): string | undefined {
     this.#tail ??= symbolTable(this.#text, this.#imageEnd, this.#high);
-    return this.#tail.modules.get(name);
+    return ownCopy(this.#tail.modules.get(name));
   }
 
   /** Number of text symbols. */
@@ -245,7 +257,7 @@ export class Kallsyms {
   functionSymbol(name: string): string | undefined {
     this.#nameSet ??= new Set(this.#table().names);
     this.#lookup ??= functionLookup(this.#nameSet);
-    return this.#lookup(name);
+    return ownCopy(this.#lookup(name));
   }
 
   /** Whether a function of that name exists. */
@@ -266,7 +278,7 @@ export class Kallsyms {
     // no function is a megabyte long: such an offset means a symbol we do not know
     return !best || key - best[0] > MAX_FUNCTION_SIZE
       ? `0x${addr.toString(16)}`
-      : `${best[1]}+0x${(key - best[0]).toString(16)}`;
+      : ownCopy(`${best[1]}+0x${(key - best[0]).toString(16)}`);
   }
 }
 

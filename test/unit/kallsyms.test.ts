@@ -150,3 +150,34 @@ Deno.test("kallsyms: this machine's table is forgotten after KEEP_UNUSED_MS unus
   assertEquals(resolveCodeAddress(start + 5n), "tcp_v4_rcv+0x5");
   assertEquals(tidyKernelSymbols(performance.now()), true, "read again");
 });
+
+Deno.test("kallsyms: names it gave out do not keep the table's text alive", async () => {
+  const [{ default: v8 }, { default: vm }] = await Promise.all([import("node:v8"), import("node:vm")]);
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  // 300,000 functions: 12 MB of text
+  const file = () => {
+    const lines = ["ffffffff81000000 T _text"];
+    for (let i = 1; i <= 300_000; i++) {
+      lines.push(`ffffffff81${i.toString(16).padStart(6, "0")} t a_long_function_name_${i}`);
+    }
+    lines.push("ffffffffc0001000 t a_function_in_a_module\t[a_module_name_that_is_long]");
+    return lines.join("\n");
+  };
+  // in a function of its own: what it held is off the stack when the heap is measured
+  const namesOfATable = () => {
+    const k = new Kallsyms(file());
+    return [
+      k.resolve(0xffffffff81000001n),
+      k.moduleOf("a_function_in_a_module"),
+      k.functionSymbol("a_long_function_name_5"),
+    ];
+  };
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const kept = namesOfATable();
+  gc();
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assertEquals(kept, ["a_long_function_name_1+0x0", "a_module_name_that_is_long", "a_long_function_name_5"]);
+  if (grown > 1 << 20) throw new Error(`the heap kept ${Math.round(grown / 1024)} KiB after the table was dropped`);
+});

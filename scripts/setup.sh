@@ -94,10 +94,11 @@ if [ "$FIND_DENO" = 1 ]; then
 fi
 # npm packages (package.json): Deno when none is on PATH, and the library nettrace imports (js-yaml)
 # and, for type checking (deno check, deno test), its types and those of the node: modules nettrace uses,
-# and for the tests the JSON Schema validator (ajv)
+# and for the tests the JSON Schema validator (ajv) and Kubernetes' schemas (kubernetes-models: deploy/daemonset.yaml)
 npm_needed() {
   [ -z "$(deno_bin)" ] || [ ! -f "$ROOT/node_modules/js-yaml/package.json" ] ||
-    [ ! -f "$ROOT/node_modules/@types/js-yaml/package.json" ] || [ ! -f "$ROOT/node_modules/@types/node/package.json" ] || [ ! -f "$ROOT/node_modules/ajv/package.json" ]
+    [ ! -f "$ROOT/node_modules/@types/js-yaml/package.json" ] || [ ! -f "$ROOT/node_modules/@types/node/package.json" ] || [ ! -f "$ROOT/node_modules/ajv/package.json" ] ||
+    [ ! -f "$ROOT/node_modules/kubernetes-models/package.json" ]
 }
 if npm_needed; then need_cmd npm npm; fi
 
@@ -121,7 +122,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if npm_needed; then
-  say "installing the npm packages Deno (the runtime nettrace is written for), js-yaml, their types and ajv (tests) into node_modules/"
+  say "installing the npm packages Deno (the runtime nettrace is written for), js-yaml, their types, ajv and kubernetes-models (tests) into node_modules/"
   (cd "$ROOT" && progress npm install --ignore-scripts --no-audit --no-fund --loglevel=error) || {
     echo "nettrace: npm could not install Deno (npm install in $ROOT failed)" >&2; exit 1; }
 fi

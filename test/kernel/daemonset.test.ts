@@ -2,10 +2,12 @@
  * deploy/daemonset.yaml, the cluster form of --monitor: a DaemonSet whose pod runs nettrace with the node's
  * network and PID namespace, the unit's capabilities and none other, the node's BTF and tracefs, and Prometheus'
  * scrape annotations on the port its arguments serve. Without a cluster here (kubectl's dry run needs an API
- * server), the manifest is read as Kubernetes reads it and its container's command and arguments run on this
- * kernel with only those capabilities.
+ * server), the manifest is checked against Kubernetes' own OpenAPI schema (kubernetes-models: the schema kubectl's
+ * dry run would fetch from the server), read as Kubernetes reads it, and its container's command and arguments run
+ * on this kernel with only those capabilities.
  */
 import { load } from "js-yaml";
+import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
@@ -19,6 +21,26 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 // deno-lint-ignore no-explicit-any
 const ds = load(Deno.readTextFileSync(`${ROOT}deploy/daemonset.yaml`)) as any;
 const UNIT = Deno.readTextFileSync(`${ROOT}deploy/nettrace-monitor.service`);
+
+/** The schema's complaints about a manifest, or "" when it is valid. */
+function schemaErrors(manifest: unknown): string {
+  try {
+    new DaemonSet(manifest as ConstructorParameters<typeof DaemonSet>[0]).validate();
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+Deno.test("daemonset: the manifest is valid by Kubernetes' schema; a wrong type or a missing selector is not", () => {
+  assertEquals(schemaErrors(ds), "");
+  const wrongPort = structuredClone(ds);
+  wrongPort.spec.template.spec.containers[0].ports[0].containerPort = "9464";
+  assertMatch(schemaErrors(wrongPort), /containerPort must be integer/);
+  const noSelector = structuredClone(ds);
+  delete noSelector.spec.selector;
+  assertMatch(schemaErrors(noSelector), /required property 'selector'|required property selector/);
+});
 
 Deno.test("daemonset: a DaemonSet of nettrace --monitor on the node's network, scraped where its metrics are", () => {
   assertEquals([ds.apiVersion, ds.kind], ["apps/v1", "DaemonSet"]);

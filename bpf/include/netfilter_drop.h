@@ -4,13 +4,18 @@
  * kfree_skb of a netfilter drop names only nf_hook_slow: the table walk that
  * said NF_DROP has returned by then. So the walks are watched: fentry on
  * nft_do_chain (nf_tables) and on ipt_do_table and ip6t_do_table (x_tables)
- * keeps where the skb is being judged, keyed by the skb; fexit forgets it
- * unless the verdict is a drop. The drop program then takes it for that skb:
- * into nf_drops under the skb with the drop event's time, where nettrace reads it
- * for the line, and into nf_drop_counts for the metrics. Where nf_tables
- * frees the skb itself inside the walk, the free comes between entry and
- * exit and finds it the same way. Needs fentry (BTF), so the compat build
- * leaves the programs out. Needs nettrace.h and kernel.h.
+ * notes in this CPU's slot (nf_current) the skb being judged and where: the
+ * family, the hook, and pointers to the table's and (nf_tables) the base
+ * chain's names. That is all a walk that lets the packet through costs: no
+ * map update, no string read. fexit of a walk whose verdict is a drop reads
+ * the names into nf_walks under the skb; nf_hook_slow then frees it on this
+ * CPU. The drop program takes the skb's entry from nf_walks or, where
+ * nf_tables frees the skb inside the walk, from the slot: into nf_drops under
+ * the skb with the drop event's time, where nettrace reads it for the line,
+ * and into nf_drop_counts for the metrics. A walk interrupted on its CPU by
+ * another (a softirq's) loses its slot: that drop is shown without names,
+ * never with another's. Needs fentry (BTF), so the compat build leaves the
+ * programs out. Needs nettrace.h and kernel.h.
  */
 #ifndef NETTRACE_NETFILTER_DROP_H
 #define NETTRACE_NETFILTER_DROP_H
@@ -37,7 +42,24 @@ struct nt_nf_drop {
 	struct nt_nf_where where;
 };
 
-/* skb -> where it is being judged now */
+/* The walk this CPU is in: the skb being judged and where, the names still the kernel's. */
+struct nt_nf_walk {
+	__u64 skb;
+	__u64 table;    /* const char *: the table's name */
+	__u64 chain;    /* const char *: the base chain's name; 0 for x_tables */
+	__u8 pf;
+	__u8 hook;
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_nf_walk);
+} nf_current SEC(".maps");
+
+/* skb -> where a walk said NF_DROP, until the drop program takes it */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);      /* 1 without nf_names */
@@ -69,32 +91,54 @@ struct {
 	__type(value, __u64);
 } nf_drop_counts SEC(".maps");
 
-/* this CPU's copy of the walk a drop is taken from (the drop program's stack has no room for it), and at 1 the
- * all-zero key, never written */
+/* this CPU's copy of the walk a drop is taken from (the drop program's stack has no room for it); at 1 the
+ * all-zero key, never written; at NT_NF_SCRATCH_EXIT the one a walk's exit fills (it may interrupt a drop program
+ * that uses slot 0) */
+#define NT_NF_SCRATCH_EXIT 2
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, struct nt_nf_where);
 } nf_scratch SEC(".maps");
 
-/* The walk this skb was dropped in, taken out of nf_walks (into this CPU's scratch slot), or NULL. Before any
- * filter: an entry left behind would name the next drop at the same address. */
+/* w filled from a walk: its names read (the rest of each name and the padding zero: w is a key of nf_drop_counts). */
+static __always_inline void nt_nf_names(struct nt_nf_where *w, const struct nt_nf_walk *walk)
+{
+	__builtin_memset(w, 0, sizeof(*w));
+	w->pf = walk->pf;
+	w->hook = walk->hook;
+	bpf_probe_read_kernel_str(w->table, sizeof(w->table), (const void *)walk->table);
+	if (walk->chain)
+		bpf_probe_read_kernel_str(w->chain, sizeof(w->chain), (const void *)walk->chain);
+}
+
+/* The walk this skb was dropped in, taken (into this CPU's scratch slot): from nf_walks when the walk returned its
+ * drop, from this CPU's slot when the skb is freed inside the walk; or NULL. Before any filter: an entry left behind
+ * would name the next drop at the same address. */
 static __always_inline struct nt_nf_where *nt_nf_take(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 	__u32 zero = 0;
 	struct nt_nf_where *found, *w;
+	struct nt_nf_walk *walk;
 
 	if (!nf_names)
 		return NULL;
-	found = bpf_map_lookup_elem(&nf_walks, &key);
-	if (!found)
-		return NULL;
 	w = bpf_map_lookup_elem(&nf_scratch, &zero);
-	if (w)
+	if (!w)
+		return NULL;
+	found = bpf_map_lookup_elem(&nf_walks, &key);
+	if (found) {
 		__builtin_memcpy(w, found, sizeof(*w));
-	bpf_map_delete_elem(&nf_walks, &key);
+		bpf_map_delete_elem(&nf_walks, &key);
+		return w;
+	}
+	walk = bpf_map_lookup_elem(&nf_current, &zero);
+	if (!walk || walk->skb != key)
+		return NULL;
+	nt_nf_names(w, walk);
+	walk->skb = 0;  /* taken: the walk's exit leaves nothing behind for this address */
 	return w;
 }
 
@@ -139,21 +183,39 @@ static __always_inline void nt_nf_keep(struct sk_buff *skb, __u64 ts, const stru
 }
 
 #ifndef NT_COMPAT
-static __always_inline void nt_nf_enter(struct sk_buff *skb, const struct nf_hook_state *state, struct nt_nf_where *w)
+static __always_inline void nt_nf_enter(struct sk_buff *skb, const struct nf_hook_state *state, const void *table,
+					const void *chain)
 {
-	__u64 key = (__u64)skb;
+	__u32 zero = 0;
+	struct nt_nf_walk *walk = bpf_map_lookup_elem(&nf_current, &zero);
 
-	w->pf = NT_READ(state, pf);
-	w->hook = NT_READ(state, hook);
-	bpf_map_update_elem(&nf_walks, &key, w, BPF_ANY);
+	if (!walk)
+		return;
+	walk->skb = (__u64)skb;
+	walk->table = (__u64)table;
+	walk->chain = (__u64)chain;
+	walk->pf = NT_READ(state, pf);
+	walk->hook = NT_READ(state, hook);
 }
 
+/* A walk of skb returned verdict: a drop's place is read into nf_walks for the free that follows. */
 static __always_inline void nt_nf_exit(struct sk_buff *skb, __u64 verdict)
 {
 	__u64 key = (__u64)skb;
+	__u32 zero = 0, exit_slot = NT_NF_SCRATCH_EXIT;
+	struct nt_nf_walk *walk = bpf_map_lookup_elem(&nf_current, &zero);
+	struct nt_nf_where *w;
 
+	if (!walk || walk->skb != key)
+		return;
+	walk->skb = 0;
 	if ((verdict & NT_NF_VERDICT_MASK) != NT_NF_DROP)
-		bpf_map_delete_elem(&nf_walks, &key);
+		return;
+	w = bpf_map_lookup_elem(&nf_scratch, &exit_slot);
+	if (!w)
+		return;
+	nt_nf_names(w, walk);
+	bpf_map_update_elem(&nf_walks, &key, w, BPF_ANY);
 }
 
 /* nft_do_chain(pkt, priv): priv is the base chain */
@@ -162,13 +224,10 @@ int nt_nft_enter(__u64 *ctx)
 {
 	struct nft_pktinfo *pkt = (struct nft_pktinfo *)ctx[0];
 	struct nft_chain *chain = (struct nft_chain *)ctx[1];
-	struct nt_nf_where w = {};
 
 	if (!NT_HAS_NFT_CHAIN)
 		return 0;
-	bpf_probe_read_kernel_str(w.chain, sizeof(w.chain), NT_READ(chain, name));
-	bpf_probe_read_kernel_str(w.table, sizeof(w.table), NT_READ(chain, table, name));
-	nt_nf_enter(NT_READ(pkt, skb), NT_READ(pkt, state), &w);
+	nt_nf_enter(NT_READ(pkt, skb), NT_READ(pkt, state), NT_READ(chain, table, name), NT_READ(chain, name));
 	return 0;
 }
 
@@ -191,7 +250,6 @@ static __always_inline int nt_xt_enter(__u64 *ctx)
 	struct xt_table *table;
 	struct sk_buff *skb;
 	struct nf_hook_state *state;
-	struct nt_nf_where w = {};
 
 	NT_LOADED(a0);
 	NT_LOADED(a1);
@@ -202,8 +260,7 @@ static __always_inline int nt_xt_enter(__u64 *ctx)
 
 	if (!NT_HAS_XT_TABLE)
 		return 0;
-	bpf_probe_read_kernel_str(w.table, sizeof(w.table), &table->name);
-	nt_nf_enter(skb, state, &w);
+	nt_nf_enter(skb, state, &table->name, NULL);
 	return 0;
 }
 

@@ -100,7 +100,7 @@ function walkHere(w: (typeof NETFILTER_WALKS)[number], btf: Btf): boolean {
 }
 /** Netfilter places told apart by --metrics (struct nt_nf_where entries); more are counted as "other". */
 export const NETFILTER_COUNT_KEYS = 1024;
-/** Table walks at once, and netfilter drops not yet read (nf_walks, nf_drops: LRU). */
+/** Drops a walk said and the kernel has not freed yet (nf_walks), and netfilter drops not yet read (nf_drops): LRU. */
 const NETFILTER_PENDING = 4096;
 
 /** A loaded and attached drop object; the caller closes it. */

@@ -12,7 +12,9 @@
  * --monitor --metrics for as long, with 1,000 drops a second to ports that
  * change with each datagram (a new storm key each) and a ten times larger
  * storm in the middle: RSS, the storm map and the metrics' series count at
- * its start and end.
+ * its start and end. A soak's samples, one per 10 s, are judged after their
+ * first minute (the heap and the code paged out at start reach their working
+ * size in it): their range, their trend, the last minute against the second.
  *
  *   deno run -A bench/memory.ts [--soak-seconds N] [--monitor-only]   (default 600)
  *
@@ -39,6 +41,28 @@ function rss(pid: number): Rss {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Samples taken every 10 s: the first minute (the heap and the paged-out code reaching their working size) apart. */
+const WARM_SAMPLES = 6;
+
+/**
+ * How flat a soak's samples (MiB, one per 10 s) are after its first minute: their range, the least-squares trend in
+ * MiB a minute, and the last minute's mean against the second's.
+ */
+function flatness(samples: number[]): string {
+  const rest = samples.slice(WARM_SAMPLES);
+  if (rest.length < 2 * WARM_SAMPLES) return "too short to tell (under 3 minutes)";
+  const n = rest.length, xs = rest.map((_, i) => i / 6); // minutes
+  const mx = xs.reduce((a, b) => a + b) / n, my = rest.reduce((a, b) => a + b) / n;
+  const slope = xs.reduce((a, x, i) => a + (x - mx) * (rest[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+  const first = mean(rest.slice(0, WARM_SAMPLES)), last = mean(rest.slice(-WARM_SAMPLES));
+  return `after the first minute ${Math.min(...rest)}-${Math.max(...rest)} MiB (${
+    ((Math.max(...rest) / Math.min(...rest) - 1) * 100).toFixed(1)
+  }% apart), trend ${slope >= 0 ? "+" : ""}${slope.toFixed(2)} MiB a minute, last minute's mean ${
+    last.toFixed(1)
+  } against the second's ${first.toFixed(1)} (${((last / first - 1) * 100).toFixed(1)}%)`;
+}
 const show = (r: Rss) => `${r.totalMiB} MiB (anonymous ${r.anonMiB}, file-backed ${r.fileMiB})`;
 
 /** The Deno runtime of nettrace's own (a copy of this one, as the packages ship theirs), removed at exit. */
@@ -131,6 +155,8 @@ if (import.meta.main && Deno.args.includes("--monitor-only")) {
       console.log(
         `    min ${Math.min(...samples)} MiB, max ${Math.max(...samples)} MiB over ${samples.length} samples`,
       );
+      console.log(`    ${flatness(samples)}`);
+      console.log(`    every sample (MiB, one per 10 s): ${samples.join(" ")}`);
       stopped = true;
       const stderr = await run.stop();
       const summary = stderr.trim().split("\n").at(-1) ?? "";
@@ -172,11 +198,7 @@ async function monitorSoak(net: VethPair): Promise<void> {
     console.log(`    start ${show(start)}, ${startSeries} series`);
     console.log(`    end   ${show(end)}, ${endSeries} series`);
     console.log(`    min ${Math.min(...samples)} MiB, max ${Math.max(...samples)} MiB over ${samples.length} samples`);
-    const late = samples.slice(Math.floor(samples.length * 3 / 4));
-    console.log(
-      `    the last quarter (after the storm): ${Math.min(...late)}-${Math.max(...late)} MiB; ` +
-        `end against start ${((end.totalMiB / start.totalMiB - 1) * 100).toFixed(1)}%`,
-    );
+    console.log(`    ${flatness(samples)}`);
     console.log(`    every sample (MiB, one per 10 s): ${samples.join(" ")}`);
   } finally {
     const stderr = await run.stop();

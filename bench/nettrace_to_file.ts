@@ -50,6 +50,7 @@ export async function startToFile(args: string[], outFile: string, build: Nettra
     startMs: began - t0,
     stderr: () => stderr,
     stop: async () => {
+      if (exited) throw new Error(`nettrace ${args.join(" ")} ended before it was stopped: ${stderr}`);
       child.kill("SIGINT");
       await child.status;
       await pump;

@@ -23,6 +23,7 @@ import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
 import { NF_WHERE } from "../event/layout.ts";
 import { releaseAtLeast } from "../kernel/release.ts";
+import { effectiveCapabilities, moduleBtfsRefused } from "../kernel/privileges.ts";
 
 /** What the drop object needs to know before load. */
 export interface DropProgramConfig {
@@ -89,8 +90,9 @@ const NETFILTER_WALKS = [
 ] as const;
 
 /** Whether fentry can find the walk's function: in the kernel's BTF (built in), or its module's, loaded. */
-function walkHere(w: (typeof NETFILTER_WALKS)[number], btf: Btf): boolean {
+function walkHere(w: (typeof NETFILTER_WALKS)[number], btf: Btf, modulesListed: boolean): boolean {
   if (btf.find(w.func, BtfKind.FUNC) >= 0) return true;
+  if (!modulesListed) return false;
   try {
     Deno.statSync(`/sys/kernel/btf/${w.module}`);
     return true;
@@ -144,13 +146,15 @@ export async function loadDropProgram(cfg: DropProgramConfig, btf: Btf | undefin
   if (cfg.compat || !btf) {
     return { ...await loadDropObject(cfg, btf, []), netfilter: { missing: "tracing them needs BTF (fentry)" } };
   }
-  const walks = NETFILTER_WALKS.filter((w) => walkHere(w, btf));
+  const modulesRefused = moduleBtfsRefused(effectiveCapabilities());
+  const walks = NETFILTER_WALKS.filter((w) => walkHere(w, btf, !modulesRefused));
   if (!walks.length) {
     return {
       ...await loadDropObject(cfg, btf, []),
       netfilter: {
-        missing:
-          "no netfilter table module with BTF is loaded (nf_tables, ip_tables, ip6_tables: /sys/kernel/btf/MODULE)",
+        missing: modulesRefused
+          ? `their table walks are in modules, and ${modulesRefused}`
+          : "no netfilter table module with BTF is loaded (nf_tables, ip_tables, ip6_tables: /sys/kernel/btf/MODULE)",
       },
     };
   }

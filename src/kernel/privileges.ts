@@ -1,5 +1,5 @@
 /**
- * Whether this process may load BPF programs.
+ * Whether this process may load BPF programs, and open perf events.
  * @module
  */
 
@@ -17,4 +17,34 @@ export function effectiveCapabilities(status = Deno.readTextFileSync("/proc/self
 export function canLoadBpf(caps: bigint): boolean {
   const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
   return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
+}
+
+/** /proc/sys/kernel/perf_event_paranoid, or undefined when it cannot be read. */
+export function perfEventParanoid(
+  read = () => Deno.readTextFileSync("/proc/sys/kernel/perf_event_paranoid"),
+): number | undefined {
+  try {
+    const v = Number(read().trim());
+    return Number.isInteger(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why perf_event_open is refused to this process, or undefined. Debian's kernels add level 3 to
+ * kernel.perf_event_paranoid, their default, at which only CAP_SYS_ADMIN may open a perf event: a classic tracepoint
+ * cannot be attached with CAP_BPF and CAP_PERFMON alone (a systemd unit's, a pod's), a raw tracepoint can.
+ */
+export function perfEventsRefused(caps: bigint, paranoid: number | undefined): string | undefined {
+  if (((caps >> CAP_SYS_ADMIN) & 1n) === 1n || paranoid === undefined || paranoid < 3) return undefined;
+  return `kernel.perf_event_paranoid is ${paranoid} and this process has no CAP_SYS_ADMIN: perf events are refused`;
+}
+
+/**
+ * Why libbpf may not list the kernel modules' BTF (BPF_BTF_GET_NEXT_ID needs CAP_SYS_ADMIN), or undefined. libbpf
+ * 1.1 (Debian 12's) then fails any load that looks for a type or a function the kernel image does not have.
+ */
+export function moduleBtfsRefused(caps: bigint): string | undefined {
+  return ((caps >> CAP_SYS_ADMIN) & 1n) === 1n ? undefined : "the modules' BTF can be listed only with CAP_SYS_ADMIN";
 }

@@ -19,6 +19,7 @@ import { compatNotice } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols, resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
+import { effectiveCapabilities, perfEventParanoid, perfEventsRefused } from "../kernel/privileges.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropComment, formatDropLine } from "../output/drop_line.ts";
 import { formatCallStack } from "../output/call_stack.ts";
@@ -70,6 +71,17 @@ export interface DropChoice {
   readonly netfilterNames?: boolean;
 }
 
+/**
+ * The drop program's attach method when the user leaves it to nettrace: the classic tracepoint skb:kfree_skb, or its
+ * raw tracepoint where perf events are refused (the same arguments, attached without one).
+ */
+function autoDropMethod(): "tracepoint" | "raw_tracepoint" {
+  const refused = perfEventsRefused(effectiveCapabilities(), perfEventParanoid());
+  if (!refused) return "tracepoint";
+  log("info", `${refused}: the drop program is attached as a raw tracepoint`);
+  return "raw_tracepoint";
+}
+
 /** Loads and attaches the drop program (--drop, --monitor's drops). */
 export async function loadDrop(opts: Options, session: SessionContext, choice: DropChoice): Promise<LoadedDrop> {
   const types = kernelTypes(opts.btf);
@@ -87,7 +99,7 @@ export async function loadDrop(opts: Options, session: SessionContext, choice: D
     const filter = { ...opts.filter };
     if (opts.netnsCurrent) filter.netns = currentNetnsInode();
     prog = await loadDropProgram({
-      method: opts.attachMethod === "auto" ? "tracepoint" : opts.attachMethod,
+      method: opts.attachMethod === "auto" ? autoDropMethod() : opts.attachMethod,
       filter,
       wantStack: opts.dropStack,
       ringSize: opts.ringSize,

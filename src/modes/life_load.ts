@@ -14,6 +14,8 @@ import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { StackTraces } from "../bpf/stack_traces.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
+import { KERNEL_BTF } from "../kernel/btf_source.ts";
+import { effectiveCapabilities, moduleBtfsRefused } from "../kernel/privileges.ts";
 import { resolveCodeAddress } from "../kernel/kallsyms.ts";
 import { functionLookup } from "../kernel/function_lookup.ts";
 import { availableFilterFunctions, ensureTracefs } from "../kernel/tracefs.ts";
@@ -63,6 +65,18 @@ export interface LoadedLife {
   readonly hz?: number;
   /** this kernel has none of the function probes the options allow */
   readonly functionsMissing: boolean;
+}
+
+/**
+ * The kernel's own BTF as the types libbpf relocates against, where it may not list the modules' BTF: told its
+ * types, libbpf does not look for the modules' (a type only a module has counts as missing: the points of that
+ * module are not traced); left to itself, libbpf 1.1 fails the load. Undefined where it may, or with compat objects.
+ */
+function kernelBtfOnly(hasBtf: boolean): string | undefined {
+  const refused = hasBtf ? moduleBtfsRefused(effectiveCapabilities()) : undefined;
+  if (!refused) return undefined;
+  log("info", `${refused}: the programs are relocated against ${KERNEL_BTF} alone`);
+  return KERNEL_BTF;
 }
 
 function traceableFunctions(): Set<string> | undefined {
@@ -147,7 +161,7 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
     snaplen: choice.snaplen,
     transport,
     rateLimit: opts.rateLimit,
-    btfCustomPath,
+    btfCustomPath: btfCustomPath ?? kernelBtfOnly(compat === undefined),
     compat,
     traceable,
     funcStats: opts.funcStats,

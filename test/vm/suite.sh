@@ -227,11 +227,14 @@ run_config() {
 STOCK_ATTACH=$COMMON_ATTACH,tp_btf,fentry,fexit
 # (what depends on no kernel runs on this host only: bad input, -h, file modes, -o, -c, --json, the escaping of
 # names, the launcher, the ICMP text; the perf buffer and the signals are bullseye's, the ring flood stock's, the
-# storms backports' and bullseye-compat's)
+# storms backports' and bullseye-compat's); and --monitor --metrics as the packages' unit and the DaemonSet run it,
+# with their capabilities only (Debian's kernels refuse perf events without CAP_SYS_ADMIN: kernel.perf_event_paranoid
+# is 3), scraped by a real Prometheus
 config stock -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
-  --filter "/^(attach|check|explain):|^drop: (TCP SYN|IPv6|an nft|an iptables|UDP to|with two flows|--netns|--detail|--drop-stack)|^lifecycle: (a flood through a 4 KiB ring|--rate-limit)|^expression: (--drop|at a point|lifecycle|--diag)/" \
+  --filter "/^(attach|check|explain):|^drop: (TCP SYN|IPv6|an nft|an iptables|UDP to|with two flows|--netns|--detail|--drop-stack)|^lifecycle: (a flood through a 4 KiB ring|--rate-limit)|^expression: (--drop|at a point|lifecycle|--diag)|^daemonset: the container|^service: the unit's command|^metrics: a real Prometheus/" \
   test/kernel/attach.test.ts test/kernel/check.test.ts test/kernel/drop.test.ts test/kernel/explain.test.ts \
-  test/kernel/lifecycle.test.ts test/kernel/filter_expression.test.ts
+  test/kernel/lifecycle.test.ts test/kernel/filter_expression.test.ts test/kernel/daemonset.test.ts \
+  test/kernel/service.test.ts test/kernel/monitor.test.ts
 
 # the same kernel, the diagnosis tests (and the no-BTF and launcher ones, for balance); of --sock's, those whose
 # points differ between kernels (functions here; --json and bad input are the same everywhere: this host runs them)

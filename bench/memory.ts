@@ -3,7 +3,7 @@
  *
  * Idle RSS (anonymous and file-backed apart: the file-backed part is mostly
  * the pages of the Deno binary) of --drop, lifecycle tracing and --monitor,
- * 10 and 60 seconds after "begin trace...", nettrace run by a copy of the Deno binary
+ * 10, 60 and 150 seconds after "begin trace...", nettrace run by a copy of the Deno binary
  * as the packages install their own (/usr/lib/nettrace/deno): with this
  * bench's Deno, the pages this process uses too would stay in nettrace's RSS
  * (the kernel reclaims a file's pages only where one process maps them);
@@ -75,8 +75,11 @@ const ownRuntime = (() => {
   return path;
 })();
 
-/** When idle RSS is read, in seconds after "begin trace...": nettrace settles its memory again at 3 s. */
-const IDLE_AT_S = [10, 60];
+/**
+ * When idle RSS is read, in seconds after "begin trace...": nettrace settles its memory again at 3 s, and forgets
+ * the kernel's symbols when no address needed them for 2 minutes.
+ */
+const IDLE_AT_S = [10, 60, 150];
 
 /** Idle RSS of one mode, at each of IDLE_AT_S. */
 async function idle(args: string[]): Promise<string> {

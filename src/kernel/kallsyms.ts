@@ -293,9 +293,10 @@ const MAX_RESOLVED = 65536;
 
 /**
  * How long the table is kept after its last use: new addresses come in bursts (a storm's first drops, the frames of
- * a stack), and a read of the file costs 0.1 s here and its 4 MB are the largest part of an idle run's memory.
+ * a stack), most in a trace's first minutes, and a read costs 0.1 s here (seconds under emulation); its 4 MB are the
+ * largest part of a run that stays idle.
  */
-export const KEEP_UNUSED_MS = 30_000;
+export const KEEP_UNUSED_MS = 120_000;
 
 /** Forgets the symbols read so far: after loading BPF programs (they have symbols too). */
 export function forgetKernelSymbols(): void {
@@ -323,14 +324,14 @@ export function resolveCodeAddress(addr: bigint): string {
 }
 
 /**
- * Forgets the table when it was not used for KEEP_UNUSED_MS before nowMs (performance.now()). True when the heap
- * holds garbage of the table's since the last call (it was read, or now forgotten): the caller then collects it, as
- * the next collection may be minutes away in an idle run.
+ * Forgets the table when it was not used for KEEP_UNUSED_MS before nowMs (performance.now()). Says what left garbage
+ * since the last call, for the caller to collect (the next collection may be minutes away in an idle run): "read"
+ * (the file's bytes, young), "forgotten" (the table, old), or undefined.
  */
-export function tidyKernelSymbols(nowMs: number): boolean {
+export function tidyKernelSymbols(nowMs: number): "read" | "forgotten" | undefined {
   const forget = shared !== undefined && nowMs - lastUse >= KEEP_UNUSED_MS;
   if (forget) shared = undefined;
-  const garbage = forget || readSinceTidy;
+  const garbage = forget ? "forgotten" : readSinceTidy ? "read" : undefined;
   readSinceTidy = false;
   return garbage;
 }

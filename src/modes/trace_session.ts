@@ -22,7 +22,7 @@ import { LineWriter } from "../output/line_writer.ts";
 import { LossReport } from "../output/loss_report.ts";
 import { wallClockOffsetNs } from "../runtime/clock.ts";
 import { log, writeErr } from "../runtime/log.ts";
-import { settleMemory } from "../runtime/memory.ts";
+import { collectYoung, settleMemory } from "../runtime/memory.ts";
 import { OutputFile } from "../runtime/output_file.ts";
 import { StopSignal } from "../runtime/stop.ts";
 
@@ -167,9 +167,11 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
         settledAgain = true;
         await settleMemory();
         log("debug", `memory settled again after ${Math.round(performance.now() - now)} ms`);
-      } else if (tidyKernelSymbols(now)) {
-        // the kernel's symbols were read for a new address, or forgotten unused
-        await settleMemory();
+      } else {
+        // the kernel's symbols forgotten unused: all of it given back; read for a new address: the file's bytes
+        const symbols = tidyKernelSymbols(now);
+        if (symbols === "forgotten") await settleMemory();
+        else if (symbols === "read") await collectYoung();
       }
     }
     if (stop.reason === "signal") {

@@ -13,10 +13,12 @@ export function effectiveCapabilities(status = Deno.readTextFileSync("/proc/self
   return m ? BigInt("0x" + m[1]) : 0n;
 }
 
+/** Whether capability c is in the set caps. */
+const hasCap = (caps: bigint, c: bigint): boolean => ((caps >> c) & 1n) === 1n;
+
 /** True when the capability set allows loading and attaching tracing BPF programs. */
 export function canLoadBpf(caps: bigint): boolean {
-  const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
-  return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
+  return hasCap(caps, CAP_SYS_ADMIN) || (hasCap(caps, CAP_BPF) && hasCap(caps, CAP_PERFMON));
 }
 
 /** /proc/sys/kernel/perf_event_paranoid, or undefined when it cannot be read. */
@@ -37,7 +39,7 @@ export function perfEventParanoid(
  * cannot be attached with CAP_BPF and CAP_PERFMON alone (a systemd unit's, a pod's), a raw tracepoint can.
  */
 export function perfEventsRefused(caps: bigint, paranoid: number | undefined): string | undefined {
-  if (((caps >> CAP_SYS_ADMIN) & 1n) === 1n || paranoid === undefined || paranoid < 3) return undefined;
+  if (hasCap(caps, CAP_SYS_ADMIN) || paranoid === undefined || paranoid < 3) return undefined;
   return `kernel.perf_event_paranoid is ${paranoid} and this process has no CAP_SYS_ADMIN: perf events are refused`;
 }
 
@@ -46,5 +48,5 @@ export function perfEventsRefused(caps: bigint, paranoid: number | undefined): s
  * 1.1 (Debian 12's) then fails any load that looks for a type or a function the kernel image does not have.
  */
 export function moduleBtfsRefused(caps: bigint): string | undefined {
-  return ((caps >> CAP_SYS_ADMIN) & 1n) === 1n ? undefined : "the modules' BTF can be listed only with CAP_SYS_ADMIN";
+  return hasCap(caps, CAP_SYS_ADMIN) ? undefined : "the modules' BTF can be listed only with CAP_SYS_ADMIN";
 }

@@ -11,10 +11,16 @@
  * kernel.bpf_stats_enabled on for the run): the part of the cost that is
  * nettrace's programs and not the tracepoint's or the reader's.
  *
- *   deno run -A bench/monitor_cost.ts [--rounds N] [--packets N]   (default 5 rounds of 200,000)
+ *   deno run -A bench/monitor_cost.ts [--rounds N] [--packets N] [--config "ARGS"]...
+ *
+ * (default 5 rounds of 200,000). Each --config adds a row: nettrace with those
+ * arguments (e.g. "--drop --attach-method tp_btf"); with any, they replace
+ * the default rows but the untraced one. A config starting with a bundle's
+ * path (@/path/nettrace.js --drop) runs that build instead of this
+ * checkout's: a change measured side by side with what it replaces.
  */
 import { removeStaleNamespaces, VethPair } from "../test/helpers/netns.ts";
-import { startToFile } from "./nettrace_to_file.ts";
+import { type NettraceBuild, startToFile } from "./nettrace_to_file.ts";
 
 const arg = (name: string, fallback: number) => {
   const i = Deno.args.indexOf(name);
@@ -28,12 +34,15 @@ const FLOOD = `${WORK}udp_flood`;
 /** The sender's CPU; nettrace may run on any. */
 const SENDER_CPU = "1";
 
-const CONFIGS: Array<[string, string[] | undefined]> = [
-  ["untraced", undefined],
-  ["--drop", ["--drop"]],
-  ["--monitor", ["--monitor"]],
-  ["--monitor --metrics", ["--monitor", "--metrics", "127.0.0.1:0"]],
-];
+const asked = Deno.args.flatMap((a, i) => Deno.args[i - 1] === "--config" ? [a] : []);
+const CONFIGS: Array<[string, string[] | undefined]> = asked.length
+  ? [["untraced", undefined], ...asked.map((a): [string, string[]] => [a, a.trim().split(/\s+/)])]
+  : [
+    ["untraced", undefined],
+    ["--drop", ["--drop"]],
+    ["--monitor", ["--monitor"]],
+    ["--monitor --metrics", ["--monitor", "--metrics", "127.0.0.1:0"]],
+  ];
 
 /** Run time and count of every BPF program a process holds (its fdinfo). */
 function programStats(pid: number): { ns: number; runs: number } {
@@ -67,7 +76,9 @@ interface Sample {
 
 async function sample(net: VethPair, args: string[] | undefined): Promise<Sample> {
   if (!args) return { rate: await flood(net) };
-  const run = await startToFile([...args, "-d", net.v4.b, "-p", "udp"], "/dev/null");
+  const build: NettraceBuild = args[0].startsWith("@") ? { script: args[0].slice(1) } : {};
+  if (build.script) args = args.slice(1);
+  const run = await startToFile([...args, "-d", net.v4.b, "-p", "udp"], "/dev/null", build);
   try {
     const before = programStats(run.child.pid);
     const rate = await flood(net);
@@ -113,7 +124,7 @@ if (import.meta.main) {
     const ns = list.map((s) => s.nsPerRun).filter((x): x is number => x !== undefined);
     const runs = list.map((s) => s.runsPerPacket).filter((x): x is number => x !== undefined);
     console.log(
-      `  ${name.padEnd(20)} median ${Math.round(m)} pkt/s (${(m / base * 100).toFixed(1)}% of untraced), ` +
+      `  ${name.padEnd(36)} median ${Math.round(m)} pkt/s (${(m / base * 100).toFixed(1)}% of untraced), ` +
         `rounds ${rates.map((x) => Math.round(x / 1000)).join(" ")}k` +
         (ns.length ? `; programs ${Math.round(median(ns))} ns a run, ${median(runs).toFixed(2)} runs a datagram` : ""),
     );

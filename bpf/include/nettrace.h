@@ -224,10 +224,10 @@ struct nt_storm_key {
 
 /* The counters of one key in the storms map. */
 struct nt_storm {
-	__u64 window_start;   /* the current one-second window (bpf_ktime_get_ns) */
+	__u64 window_start;   /* the current one-second window (storm_limit.h's clock: jiffies or ns) */
 	__u64 window_count;   /* drops sent in it */
 	__u64 summarized;     /* repeats not sent, since the key was stored */
-	__u64 last_ns;        /* the key's latest drop */
+	__u64 _pad;           /* every drop changes one of the three above: the reader tells an idle key by that */
 };
 
 #endif

@@ -39,6 +39,8 @@ export interface DropProgramConfig {
   stormLimit: number;
   /** the storm key holds the flow (addresses, destination port); false: the drop's reason and place only */
   stormByFlow?: boolean;
+  /** the kernel's CONFIG_HZ: the storm windows are counted in jiffies; without it, with the costlier precise clock */
+  stormHz?: number;
   /** bytes of each dropped packet sent with its event (-w), 0 = none */
   snaplen: number;
   /** --metrics: count every drop by reason, location, device and netns (map drop_counts) */
@@ -202,6 +204,8 @@ async function loadDropObject(
       rate_limit: u32(cfg.rateLimit),
       storm_limit: u32(cfg.stormLimit),
       storm_by_flow: new Uint8Array([cfg.stormByFlow === false ? 0 : 1]),
+      // bpf_jiffies64 came in 5.5
+      storm_hz: u32(releaseAtLeast(Deno.osRelease(), 5, 5) ? cfg.stormHz ?? 0 : 0),
       snaplen: u32(cfg.snaplen),
       count_drops: new Uint8Array([cfg.countDrops ? 1 : 0]),
       skip_reason: u32(cfg.consumedReason ?? 0xffffffff),

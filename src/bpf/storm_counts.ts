@@ -2,7 +2,10 @@
  * Reading --storm-limit's `storms` map (bpf/include/storm_limit.h): the
  * repeats each key gained since the last read. A key idle for IDLE_NS whose
  * repeats were all reported is deleted, so the map holds the storms of now,
- * and the next drop of that key is shown again.
+ * and the next drop of that key is shown again. The kernel keeps no time of
+ * a key's last drop (a read of the clock costs as much as the rest of a
+ * summarized drop): every drop changes its window or its counts, and a key
+ * is idle when none of them changed between reads IDLE_NS apart.
  *
  * The exact total of repeats is the per-CPU NT_STAT_SUMMARIZED counter; the
  * per-key counts can miss a repeat counted between the last read of a key and
@@ -19,12 +22,14 @@ export const IDLE_NS = 5e9;
 /** The repeats per key since the last read. */
 export class StormCounts {
   readonly #reported = new Map<string, number>();
+  /** per key: its counters as last read, and when they last changed (the reader's clock) */
+  readonly #seen = new Map<string, { counters: string; sinceNs: number }>();
   readonly #value = new Uint8Array(STORM.size);
   readonly #view = new DataView(this.#value.buffer);
   #lastReadNs: number;
 
   /** startNs: when tracing began, on the kernel's monotonic clock */
-  constructor(private map: BpfMap, startNs: number) {
+  constructor(private map: Pick<BpfMap, "keys" | "lookup" | "delete">, startNs: number) {
     this.#lastReadNs = startNs;
   }
 
@@ -38,12 +43,16 @@ export class StormCounts {
       const id = key.join(",");
       const total = Number(this.#view.getBigUint64(STORM.summarized, true));
       const count = total - (this.#reported.get(id) ?? 0);
+      const counters = this.#value.subarray(0, STORM.summarized + 8).join(",");
+      const seen = this.#seen.get(id);
+      if (!seen || seen.counters !== counters) this.#seen.set(id, { counters, sinceNs: nowNs });
       if (count > 0) {
         out.push({ key: decodeStormKey(key), count, seconds, tsNs: nowNs });
         this.#reported.set(id, total);
-      } else if (nowNs - Number(this.#view.getBigUint64(STORM.last_ns, true)) >= IDLE_NS) {
+      } else if (seen && seen.counters === counters && nowNs - seen.sinceNs >= IDLE_NS) {
         this.map.delete(key);
         this.#reported.delete(id);
+        this.#seen.delete(id);
       }
     }
     return out;

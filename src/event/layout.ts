@@ -216,7 +216,7 @@ export const STORM_KEY = {
 } as const;
 
 /** struct nt_storm: the counters of one key. */
-export const STORM = { window_start: 0, window_count: 8, summarized: 16, last_ns: 24, size: 32 } as const;
+export const STORM = { window_start: 0, window_count: 8, summarized: 16, size: 32 } as const;
 
 /** struct nt_capture: a packet's bytes, right after its struct nt_event in the same record (-w). */
 export const CAPTURE = { origlen: 0, caplen: 4, link: 6, data: 8, size: 8 + 2048 } as const;

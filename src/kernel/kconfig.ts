@@ -1,7 +1,8 @@
 /**
  * The running kernel's build configuration, when the kernel exposes it
  * (/proc/config.gz) or the distribution ships it (/boot/config-RELEASE).
- * Used only to explain why something does not work, never to decide.
+ * Used to explain why something does not work, and for CONFIG_HZ (kernelHz),
+ * never to decide what runs: without it, nettrace does the same a costlier way.
  * @module
  */
 
@@ -25,15 +26,32 @@ export function parseKernelConfig(text: string): KernelConfig {
  * it is the same text, and gunzipping /proc/config.gz starts Deno's web streams (28 ms here).
  */
 export async function readKernelConfig(): Promise<{ config: KernelConfig; path: string } | undefined> {
+  const read = await readConfigText();
+  return read && { config: parseKernelConfig(read.text), path: read.path };
+}
+
+async function readConfigText(): Promise<{ text: string; path: string } | undefined> {
   const path = `/boot/config-${Deno.osRelease()}`;
   try {
-    return { config: parseKernelConfig(await Deno.readTextFile(path)), path };
+    return { text: await Deno.readTextFile(path), path };
   } catch { /* not shipped, or not for this kernel */ }
   try {
     const gz = await Deno.readFile("/proc/config.gz");
     const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return { config: parseKernelConfig(await new Response(stream).text()), path: "/proc/config.gz" };
+    return { text: await new Response(stream).text(), path: "/proc/config.gz" };
   } catch {
     return undefined; // not built with IKCONFIG_PROC either
   }
+}
+
+/** CONFIG_HZ in a config's text: how many jiffies make a second. */
+export function hzOf(text: string): number | undefined {
+  const hz = Number(text.match(/^CONFIG_HZ=(\d+)$/m)?.[1]);
+  return hz > 0 ? hz : undefined;
+}
+
+/** The kernel's CONFIG_HZ, undefined when its config cannot be read. */
+export async function kernelHz(): Promise<number | undefined> {
+  const read = await readConfigText();
+  return read && hzOf(read.text);
 }

@@ -2,9 +2,10 @@
  * --storm-limit's records without a kernel: the key as the kernel lays it out
  * (struct nt_storm_key), its text line and its JSON object.
  */
-import { assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { schemaProblem } from "../helpers/json_schema.ts";
-import { STORM_KEY } from "../../src/event/layout.ts";
+import { STORM, STORM_KEY } from "../../src/event/layout.ts";
+import { IDLE_NS, StormCounts } from "../../src/bpf/storm_counts.ts";
 import { decodeStormKey, type StormRepeats } from "../../src/event/storm.ts";
 import { reasonsFromEnums } from "../../src/event/drop_reasons.ts";
 import { formatStormLine } from "../../src/output/storm_line.ts";
@@ -117,4 +118,52 @@ Deno.test("storm: --storm-limit takes a rate, --no-storm-limit turns it off, bot
   assertThrows(() => parseArgs(["--drop", "--storm-limit", "0"]), UsageError, "is not a rate");
   assertThrows(() => parseArgs(["--storm-limit", "10"]), UsageError, "are for --drop");
   assertThrows(() => parseArgs(["--no-storm-limit", "-p", "tcp"]), UsageError, "are for --drop");
+});
+
+/** A storms map of one key, its counters (struct nt_storm) set by the test as the kernel would. */
+class OneKeyMap {
+  readonly key = key({ l3Proto: 0x0800, l4Proto: 17, saddr: [10, 0, 0, 1], daddr: [10, 0, 0, 2], dport: 9 });
+  readonly value = new Uint8Array(STORM.size);
+  readonly view = new DataView(this.value.buffer);
+  present = true;
+  keys(): Uint8Array[] {
+    return this.present ? [this.key] : [];
+  }
+  lookup(_key: Uint8Array, value: Uint8Array): boolean {
+    value.set(this.value);
+    return this.present;
+  }
+  delete(): boolean {
+    this.present = false;
+    return true;
+  }
+  set(field: "window_start" | "window_count" | "summarized", n: number): void {
+    this.view.setBigUint64(STORM[field], BigInt(n), true);
+  }
+}
+
+Deno.test("storm: the repeats new since each read; a key is deleted after IDLE_NS with none of its counters changed", () => {
+  const map = new OneKeyMap();
+  const s = 1e9;
+  const counts = new StormCounts(map, 0);
+  map.set("window_start", 1000);
+  map.set("window_count", 3);
+  assertEquals(counts.take(1 * s), []); // shown drops only: nothing summarized
+  map.set("summarized", 40);
+  assertEquals(counts.take(2 * s).map((r) => [r.count, r.seconds]), [[40, 1]]);
+  map.set("summarized", 45);
+  assertEquals(counts.take(3 * s).map((r) => r.count), [5]);
+  // a drop shown in a new window, no repeat: not idle, no line
+  map.set("window_start", 1250);
+  map.set("window_count", 1);
+  assertEquals(counts.take(3 * s + IDLE_NS - 1), []);
+  assert(map.present, "deleted although its window changed less than IDLE_NS ago");
+  // a drop under the limit in the same window keeps it too
+  map.set("window_count", 2);
+  assertEquals(counts.take(4 * s + IDLE_NS), []);
+  assert(map.present, "deleted although its window's count changed");
+  assertEquals(counts.take(4 * s + 2 * IDLE_NS - 1), []);
+  assert(map.present, "deleted before IDLE_NS without change");
+  assertEquals(counts.take(4 * s + 2 * IDLE_NS), []);
+  assert(!map.present, "an idle key, all of its repeats reported, is kept");
 });

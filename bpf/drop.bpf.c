@@ -43,9 +43,12 @@ struct {
 /*
  * One drop: filter, then one event into the ring buffer. ctx is the
  * program's own context (for the stack), location the caller of the drop.
+ * typed: skb is typed by BTF (tp_btf): its fields are loaded, not read with
+ * helper calls (a constant at each call: the other way is compiled out).
  */
-static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason)
+static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, bool typed)
 {
+	struct nt_skb fields;
 	struct nt_packet pkt;
 	struct nt_captured_event *captured = NULL;
 	struct nt_nf_where *nf;
@@ -58,15 +61,21 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	nf = nt_nf_take(skb);
 	if (filter.pid && pid != filter.pid)
 		return 0;
-	netns = nt_skb_netns(skb);
+	if (typed) {
+		nt_skb_load(skb, &fields);
+		netns = nt_skb_netns_loaded(&fields);
+	} else {
+		nt_skb_read(skb, &fields);
+		netns = nt_skb_netns(&fields);
+	}
 	if (filter.netns && netns != filter.netns)
 		return 0;
-	nt_read_packet(skb, &pkt);
-	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(skb))
+	nt_read_packet(&fields, &pkt);
+	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(&fields))
 		return 0;
 
 	nt_count(NT_STAT_SEEN);
-	nt_count_drop(skb, netns, reason, location);
+	nt_count_drop(&fields, netns, reason, location);
 	if (nf)
 		nt_nf_count(nf, count_drops);
 	if (!nt_storm_allows(&pkt, netns, reason, location))
@@ -105,9 +114,12 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	{
-		struct net_device *dev = NT_READ(skb, dev);
+		struct net_device *dev = fields.dev;
 
-		e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
+		if (typed)
+			e->ifindex = dev ? dev->ifindex : 0;
+		else
+			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 		if (dev)
 			NT_READ_STR_INTO(&e->ifname, dev, name);
 		else
@@ -115,7 +127,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	}
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
 	if (captured)
-		nt_capture_send(ctx, captured, skb);
+		nt_capture_send(ctx, captured, &fields);
 	else
 		nt_out_submit(ctx, e);
 	return 0;
@@ -125,7 +137,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 SEC("tracepoint/skb/kfree_skb")
 int nt_drop_tp(struct trace_event_raw_kfree_skb *ctx)
 {
-	return nt_drop(ctx, ctx->skbaddr, (__u64)ctx->location, NT_KFREE_SKB_REASON(ctx));
+	return nt_drop(ctx, ctx->skbaddr, (__u64)ctx->location, NT_KFREE_SKB_REASON(ctx), false);
 }
 
 /* --attach-method raw_tracepoint: args are (skb, location[, reason]). */
@@ -134,7 +146,7 @@ int nt_drop_raw(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 reason = tp_has_reason ? (__u32)ctx->args[2] : 0;
 
-	return nt_drop(ctx, (struct sk_buff *)ctx->args[0], ctx->args[1], reason);
+	return nt_drop(ctx, (struct sk_buff *)ctx->args[0], ctx->args[1], reason, false);
 }
 
 /* --attach-method tp_btf: the same arguments, typed by BTF. */
@@ -143,7 +155,7 @@ int nt_drop_tpbtf(__u64 *ctx)
 {
 	__u32 reason = tp_has_reason ? (__u32)ctx[2] : 0;
 
-	return nt_drop(ctx, (struct sk_buff *)ctx[0], ctx[1], reason);
+	return nt_drop(ctx, (struct sk_buff *)ctx[0], ctx[1], reason, true);
 }
 
 /* --attach-method kprobe: on the kernel's drop function (its name and the
@@ -153,7 +165,7 @@ int nt_drop_kp(struct pt_regs *ctx)
 {
 	__u32 reason = reason_arg == NT_NO_ARG ? 0 : (__u32)nt_kprobe_arg(ctx, reason_arg);
 
-	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason);
+	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason, false);
 }
 
 /* --attach-method kprobe-multi: the same through one multi-function link. */
@@ -162,7 +174,7 @@ int nt_drop_kpm(struct pt_regs *ctx)
 {
 	__u32 reason = reason_arg == NT_NO_ARG ? 0 : (__u32)nt_kprobe_arg(ctx, reason_arg);
 
-	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason);
+	return nt_drop(ctx, (struct sk_buff *)nt_kprobe_arg(ctx, skb_arg), nt_kprobe_caller(ctx), reason, false);
 }
 
 /* --attach-method fentry: the drop function through a BPF trampoline. The
@@ -184,7 +196,7 @@ int nt_drop_fentry(void *ctx)
 			break;
 		}
 	}
-	return nt_drop(ctx, (struct sk_buff *)nt_fentry_arg(ctx, skb_arg), location, reason);
+	return nt_drop(ctx, (struct sk_buff *)nt_fentry_arg(ctx, skb_arg), location, reason, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

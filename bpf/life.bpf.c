@@ -247,6 +247,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 {
 	__u64 key = (__u64)skb;
 	struct nt_context *known, now;
+	struct nt_skb fields;
 	__u64 ctx_id;
 	__u8 opens = 0;
 	struct nt_packet pkt;
@@ -261,8 +262,9 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	/* the latencies are measured with the events' own timestamps; otherwise the clock is read for a sent event only */
 	if (latency_mode)
 		ts = bpf_ktime_get_ns();
-	netns = nt_skb_netns(skb);
-	nt_read_packet(skb, &pkt);
+	nt_skb_read(skb, &fields);
+	netns = nt_skb_netns(&fields);
+	nt_read_packet(&fields, &pkt);
 	nt_identify(&pkt, &now);
 	known = bpf_map_lookup_elem(&contexts, &key);
 	if (known && nt_other_packet(known, &now)) {
@@ -276,7 +278,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			known->kind = now.kind;
 			known->ident = now.ident;
 		}
-		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt) && nt_pcap_match(skb))) {
+		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt) && nt_pcap_match(&fields))) {
 			/* not followed where it no longer matches; its end still closes the context */
 			if (pt->flags & NT_POINT_END)
 				bpf_map_delete_elem(&contexts, &key);
@@ -296,7 +298,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			return 0;
 		if (filter.netns && netns != filter.netns)
 			return 0;
-		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(skb))
+		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(&fields))
 			return 0;
 		ctx_id = key;
 		opens = 1;
@@ -337,7 +339,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		{
-			struct net_device *dev = NT_READ(skb, dev);
+			struct net_device *dev = fields.dev;
 
 			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 			if (dev)
@@ -349,7 +351,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->ctx_id = ctx_id;
 		e->point = id;
 		{
-			struct sock *sk = NT_READ(skb, sk);
+			struct sock *sk = fields.sk;
 
 			e->sk_state = sk ? NT_READ(sk, __sk_common.skc_state) : 0;
 		}
@@ -357,7 +359,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->nf = 0;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 		if (captured)
-			nt_capture_send(ctx, captured, skb);
+			nt_capture_send(ctx, captured, &fields);
 		else
 			nt_out_submit(ctx, e);
 	}

@@ -17,10 +17,12 @@ const volatile struct nt_filter filter = {};
 
 static __always_inline int nt_saw(struct sk_buff *skb)
 {
+	struct nt_skb fields;
 	struct nt_packet pkt;
 
 	nt_hit(1);
-	nt_read_packet(skb, &pkt);
+	nt_skb_read(skb, &fields);
+	nt_read_packet(&fields, &pkt);
 	if (nt_packet_match(&filter, &pkt))
 		nt_hit(0);
 	return 0;

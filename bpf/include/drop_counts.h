@@ -28,15 +28,14 @@ struct {
 	__type(value, __u64);
 } drop_counts SEC(".maps");
 
-static __always_inline void nt_count_drop(struct sk_buff *skb, __u32 netns, __u32 reason, __u64 location)
+static __always_inline void nt_count_drop(const struct nt_skb *skb, __u32 netns, __u32 reason, __u64 location)
 {
 	struct nt_drop_count_key key = {};
-	struct net_device *dev;
+	struct net_device *dev = skb->dev;
 	__u64 one = 1, *c;
 
 	if (!count_drops)
 		return;
-	dev = NT_READ(skb, dev);
 	key.location = location;
 	key.reason = reason;
 	key.netns = netns;

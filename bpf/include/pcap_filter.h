@@ -51,7 +51,7 @@ struct {
 #ifdef NT_COMPAT
 /* The objects built from a kernel's headers (scripts/build-bpf.sh --compat) are compiled for the host first, whose
  * inline assembly is not BPF's: they have no regions, and nettrace refuses an expression with them. */
-static __always_inline bool nt_pcap_match(struct sk_buff *skb)
+static __always_inline bool nt_pcap_match(const struct nt_skb *skb)
 {
 	return true;
 }
@@ -97,22 +97,16 @@ static __always_inline struct nt_pcap_scratch *nt_pcap_scratch(void)
 
 /* Does the skb match the expression? From its MAC header where it has one
  * before the network header, else from its network header. */
-static __always_inline bool nt_pcap_match(struct sk_buff *skb)
+static __always_inline bool nt_pcap_match(const struct nt_skb *skb)
 {
 	struct nt_pcap_scratch *s;
-	unsigned char *head, *data;
-	__u16 mac, nh, start;
-	__u32 tail, len;
+	unsigned char *head = skb->head, *data = skb->data;
+	__u16 mac = skb->mac_header, nh = skb->network_header, start;
+	__u32 tail = skb->tail, len = skb->len;
 	__s64 before;
 
 	if (!pcap_filter)
 		return true;
-	head = NT_READ(skb, head);
-	data = NT_READ(skb, data);
-	mac = NT_READ(skb, mac_header);
-	nh = NT_READ(skb, network_header);
-	tail = NT_READ(skb, tail);
-	len = NT_READ(skb, len);
 	if (!head)
 		return false;
 	if (mac != NT_HDR_UNSET && (nh == NT_HDR_UNSET || mac < nh))

@@ -37,16 +37,16 @@ static __always_inline struct nt_captured_event *nt_capture_slot(void)
 }
 
 /* Fills cap with the skb's bytes; returns how many bytes of cap to send. */
-static __always_inline __u32 nt_capture_fill(struct nt_capture *cap, struct sk_buff *skb)
+static __always_inline __u32 nt_capture_fill(struct nt_capture *cap, const struct nt_skb *skb)
 {
-	unsigned char *head = NT_READ(skb, head);
-	unsigned char *data = NT_READ(skb, data);
-	__u16 mh = NT_READ(skb, mac_header);
-	__u16 nh = NT_READ(skb, network_header);
-	__u32 tail = NT_READ(skb, tail);
-	__u32 len = NT_READ(skb, len);
-	__u16 proto = bpf_ntohs(NT_READ(skb, protocol));
-	struct net_device *dev = NT_READ(skb, dev);
+	unsigned char *head = skb->head;
+	unsigned char *data = skb->data;
+	__u16 mh = skb->mac_header;
+	__u16 nh = skb->network_header;
+	__u32 tail = skb->tail;
+	__u32 len = skb->len;
+	__u16 proto = skb->protocol;
+	struct net_device *dev = skb->dev;
 	__u16 type = dev ? NT_READ(dev, type) : 0;
 	__u32 start, size;
 	__s64 orig;
@@ -93,7 +93,7 @@ static __always_inline __u32 nt_capture_fill(struct nt_capture *cap, struct sk_b
 }
 
 /* Sends the event in the slot with the skb's bytes after it; a record that does not fit counts as lost. */
-static __always_inline void nt_capture_send(void *ctx, struct nt_captured_event *c, struct sk_buff *skb)
+static __always_inline void nt_capture_send(void *ctx, struct nt_captured_event *c, const struct nt_skb *skb)
 {
 	__u32 n = nt_capture_fill(&c->cap, skb);
 

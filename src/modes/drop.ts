@@ -6,7 +6,7 @@
  * @module
  */
 import type { BpfObject } from "../../lib/ffi/bpf_object.ts";
-import { Btf } from "../../lib/ffi/btf.ts";
+import { Btf, BtfKind } from "../../lib/ffi/btf.ts";
 import type { Options } from "../cli/options.ts";
 import { HostError } from "../errors.ts";
 import { decodeEvent } from "../event/decode.ts";
@@ -18,8 +18,10 @@ import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
 import { kernelSymbols, resolveCodeAddress } from "../kernel/kallsyms.ts";
+import { kernelHz } from "../kernel/kconfig.ts";
 import { currentNetnsInode } from "../kernel/netns.ts";
 import { effectiveCapabilities, perfEventParanoid, perfEventsRefused } from "../kernel/privileges.ts";
+import { releaseAtLeast } from "../kernel/release.ts";
 import { ensureTracefs } from "../kernel/tracefs.ts";
 import { type DropLineContext, formatDropComment, formatDropLine } from "../output/drop_line.ts";
 import { formatCallStack } from "../output/call_stack.ts";
@@ -72,14 +74,22 @@ export interface DropChoice {
 }
 
 /**
- * The drop program's attach method when the user leaves it to nettrace: the classic tracepoint skb:kfree_skb, or its
- * raw tracepoint where perf events are refused (the same arguments, attached without one).
+ * The drop program's attach method when the user leaves it to nettrace, and the one to fall back on. kfree_skb as a
+ * BTF-typed tracepoint (tp_btf) where the kernel's own BTF types it: the program loads the skb's fields instead of
+ * reading them with helper calls, and no perf event is in the way; a drop then costs about 290 ns of BPF instead of
+ * 430 here. Else the classic tracepoint skb:kfree_skb, or its raw tracepoint where perf events are refused (the same
+ * arguments, attached without one).
  */
-function autoDropMethod(): "tracepoint" | "raw_tracepoint" {
+function autoDropMethods(
+  kernelBtf: Btf | undefined,
+  ownBtf: boolean,
+): Array<"tp_btf" | "tracepoint" | "raw_tracepoint"> {
   const refused = perfEventsRefused(effectiveCapabilities(), perfEventParanoid());
-  if (!refused) return "tracepoint";
-  log("info", `${refused}: the drop program is attached as a raw tracepoint`);
-  return "raw_tracepoint";
+  if (refused) log("info", `${refused}: the drop program is not attached as the classic tracepoint`);
+  const untyped = refused ? "raw_tracepoint" : "tracepoint";
+  const typed = ownBtf && releaseAtLeast(Deno.osRelease(), 5, 5) &&
+    (kernelBtf?.find("btf_trace_kfree_skb", BtfKind.TYPEDEF) ?? 0) > 0;
+  return typed ? ["tp_btf", untyped] : [untyped];
 }
 
 /** Loads and attaches the drop program (--drop, --monitor's drops). */
@@ -98,14 +108,17 @@ export async function loadDrop(opts: Options, session: SessionContext, choice: D
     if (reasons.source === "none") log("info", "this kernel reports no drop reasons: the reason column is left out");
     const filter = { ...opts.filter };
     if (opts.netnsCurrent) filter.netns = currentNetnsInode();
-    prog = await loadDropProgram({
-      method: opts.attachMethod === "auto" ? autoDropMethod() : opts.attachMethod,
+    const methods = opts.attachMethod === "auto"
+      ? autoDropMethods(kernelBtf, !compat && !btfCustomPath)
+      : [opts.attachMethod];
+    const config = {
       filter,
       wantStack: opts.dropStack,
       ringSize: opts.ringSize,
       transport: session.transport,
       rateLimit: opts.rateLimit,
       stormLimit: opts.stormLimit,
+      stormHz: opts.stormLimit ? await kernelHz() : undefined,
       snaplen: choice.snaplen,
       countDrops: choice.countDrops,
       stormByFlow: choice.stormByFlow,
@@ -114,7 +127,17 @@ export async function loadDrop(opts: Options, session: SessionContext, choice: D
       tpHasReason: reasons.source !== "none",
       btfCustomPath,
       compat,
-    }, kernelBtf);
+    };
+    for (const [i, method] of methods.entries()) {
+      try {
+        prog = await loadDropProgram({ ...config, method }, kernelBtf);
+        break;
+      } catch (e) {
+        if (!(e instanceof HostError) || i === methods.length - 1) throw e;
+        log("info", `${e.message}; trying --attach-method ${methods[i + 1]}`);
+      }
+    }
+    if (!prog) throw new Error("no attach method to try"); // methods is never empty
   } finally {
     kernelBtf?.close();
   }

@@ -27,6 +27,14 @@ export const expectedAttach: Set<string> = new Set(
 );
 
 /**
+ * Where `nettrace --drop` sees drops when left to choose (--attach-method auto, as root): kfree_skb typed by the
+ * kernel's BTF where tp_btf works (or the environment promises it), else the classic tracepoint.
+ */
+export const autoDropPoint: string = capabilities.get("tp_btf")?.available || expectedAttach.has("tp_btf")
+  ? "tp_btf kfree_skb"
+  : "tracepoint skb:kfree_skb";
+
+/**
  * A real-kernel test that needs the attach kinds in `needs`. Skipped (reason
  * printed) when one is unavailable, unless this environment expects it.
  */

@@ -10,7 +10,7 @@
  * missing method a failure instead of a skip.
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { attachTest, capabilities } from "../helpers/capabilities.ts";
+import { attachTest, autoDropPoint, capabilities } from "../helpers/capabilities.ts";
 import { reasonColumn } from "../helpers/drop_reason_column.ts";
 import { kernelTest, kernelTestSkipReason } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
@@ -60,6 +60,33 @@ for (const method of METHODS.filter((m) => m !== "tracepoint")) {
     },
   );
 }
+
+attachTest(
+  ["tp_btf"],
+  "attach: left to choose, --drop takes kfree_skb typed by BTF (tp_btf) and sees what the tracepoint sees",
+  async () => {
+    assertEquals(autoDropPoint, "tp_btf kfree_skb");
+    await withNet("am-auto", async (net) => {
+      const args = ["--drop", "-v", "-d", net.v4.b, "-p", "tcp", "-D", "9", "-c", "1"];
+      const runs = [
+        await NettraceRun.start([...args, "--attach-method", "tracepoint"], 60000),
+        await NettraceRun.start(args, 60000),
+      ];
+      try {
+        await net.tcpConnect(net.a, net.v4.b, 9);
+        const [tp, auto] = await Promise.all(runs.map((r) => r.exited(20000)));
+        assert(tp && auto, `nettrace did not exit after one event:\n${runs.map((r) => r.stderr).join("\n---\n")}`);
+        assertEquals([tp.code, auto.code], [0, 0], auto.stderr);
+        assertMatch(auto.stderr, /drops seen at tp_btf kfree_skb/);
+        const lines = [tp, auto].map((r) => r.stdout.split("\n").find((l) => l.includes("-> 10.231.0.2:9")));
+        assert(lines[0] && lines[1], `a drop line is missing:\n${tp.stdout}\n---\n${auto.stdout}`);
+        assertEquals(body(lines[1]!), body(lines[0]!));
+      } finally {
+        for (const r of runs) await r.stop();
+      }
+    });
+  },
+);
 
 const unavailable = METHODS.filter((m) => capabilities.size > 0 && !capabilities.get(m)?.available);
 const lacksNone = capabilities.size > 0 && unavailable.length === 0;

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft } from "../helpers/bpf_state.ts";
+import { autoDropPoint } from "../helpers/capabilities.ts";
 import { kernelReportsDropReasons } from "../helpers/drop_reason_column.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { must, removeStaleNamespaces, withNet } from "../helpers/netns.ts";
@@ -74,8 +75,10 @@ kernelTest("capture: -w writes the dropped datagram; tshark finds it by port, it
     assertMatch(
       comment,
       kernelReportsDropReasons()
-        ? /^dropped: reason NO_SOCKET at __udp4_lib_rcv\+0x[0-9a-f]+ \(tracepoint skb:kfree_skb\), skb 0x[0-9a-f]+, /
-        : /^dropped: at __udp4_lib_rcv\+0x[0-9a-f]+ \(tracepoint skb:kfree_skb\), skb 0x[0-9a-f]+, /,
+        ? new RegExp(
+          `^dropped: reason NO_SOCKET at __udp4_lib_rcv\\+0x[0-9a-f]+ \\(${autoDropPoint}\\), skb 0x[0-9a-f]+, `,
+        )
+        : new RegExp(`^dropped: at __udp4_lib_rcv\\+0x[0-9a-f]+ \\(${autoDropPoint}\\), skb 0x[0-9a-f]+, `),
     );
     assertMatch(comment, new RegExp(`dev veth0, netns ${net.netnsInode(net.b)}, `));
     assertEquals(ifname, "veth0");

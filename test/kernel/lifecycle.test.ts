@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { assertNothingLeft, ourLinks, ourPrograms, perfEventLinksShow } from "../helpers/bpf_state.ts";
+import { autoDropPoint } from "../helpers/capabilities.ts";
 import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, VethPair } from "../helpers/netns.ts";
 import {
@@ -25,9 +26,11 @@ kernelTest(
     await assertNothingLeft();
     const run = await NettraceRun.start(["--drop", "-p", "udp"]);
     try {
-      assert((await ourPrograms()).includes("nt_drop_tp"), "nt_drop_tp not loaded while running");
-      // the tracepoint's link, where the kernel shows such links (5.15+)
-      assertEquals((await ourLinks()).length, await perfEventLinksShow() ? 1 : 0);
+      const typed = autoDropPoint === "tp_btf kfree_skb";
+      const program = typed ? "nt_drop_tpbtf" : "nt_drop_tp";
+      assert((await ourPrograms()).includes(program), `${program} not loaded while running`);
+      // the BTF-typed tracepoint's link; the classic tracepoint's where the kernel shows such links (5.15+)
+      assertEquals((await ourLinks()).length, typed || await perfEventLinksShow() ? 1 : 0);
       const r = await run.stop("SIGKILL");
       assertEquals(r.signal, "SIGKILL");
       await assertNothingLeft();

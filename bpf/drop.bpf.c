@@ -48,7 +48,7 @@ struct {
  */
 static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, bool typed)
 {
-	struct nt_skb fields;
+	const struct nt_skb *fields;
 	struct nt_packet pkt;
 	struct nt_captured_event *captured = NULL;
 	struct nt_nf_where *nf;
@@ -62,20 +62,24 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	if (filter.pid && pid != filter.pid)
 		return 0;
 	if (typed) {
-		nt_skb_load(skb, &fields);
-		netns = nt_skb_netns_loaded(&fields);
+		fields = nt_skb_load(skb);
+		if (!fields)
+			return 0;
+		netns = nt_skb_netns_loaded(skb);
 	} else {
-		nt_skb_read(skb, &fields);
-		netns = nt_skb_netns(&fields);
+		fields = nt_skb_read(skb);
+		if (!fields)
+			return 0;
+		netns = nt_skb_netns(fields);
 	}
 	if (filter.netns && netns != filter.netns)
 		return 0;
-	nt_read_packet(&fields, &pkt);
-	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(&fields))
+	nt_read_packet(fields, &pkt);
+	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(fields))
 		return 0;
 
 	nt_count(NT_STAT_SEEN);
-	nt_count_drop(&fields, netns, reason, location);
+	nt_count_drop(fields, netns, reason, location);
 	if (nf)
 		nt_nf_count(nf, count_drops);
 	if (!nt_storm_allows(&pkt, netns, reason, location))
@@ -114,10 +118,10 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->stack_id = want_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	{
-		struct net_device *dev = fields.dev;
+		struct net_device *dev = fields->dev;
 
 		if (typed)
-			e->ifindex = dev ? dev->ifindex : 0;
+			e->ifindex = skb->dev ? skb->dev->ifindex : 0;
 		else
 			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 		if (dev)
@@ -127,7 +131,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	}
 	__builtin_memcpy(&e->pkt, &pkt, sizeof(pkt));
 	if (captured)
-		nt_capture_send(ctx, captured, &fields);
+		nt_capture_send(ctx, captured, fields);
 	else
 		nt_out_submit(ctx, e);
 	return 0;

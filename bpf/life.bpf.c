@@ -247,7 +247,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 {
 	__u64 key = (__u64)skb;
 	struct nt_context *known, now;
-	struct nt_skb fields;
+	const struct nt_skb *fields;
 	__u64 ctx_id;
 	__u8 opens = 0;
 	struct nt_packet pkt;
@@ -262,9 +262,11 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 	/* the latencies are measured with the events' own timestamps; otherwise the clock is read for a sent event only */
 	if (latency_mode)
 		ts = bpf_ktime_get_ns();
-	nt_skb_read(skb, &fields);
-	netns = nt_skb_netns(&fields);
-	nt_read_packet(&fields, &pkt);
+	fields = nt_skb_read(skb);
+	if (!fields)
+		return 0;
+	netns = nt_skb_netns(fields);
+	nt_read_packet(fields, &pkt);
 	nt_identify(&pkt, &now);
 	known = bpf_map_lookup_elem(&contexts, &key);
 	if (known && nt_other_packet(known, &now)) {
@@ -278,7 +280,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			known->kind = now.kind;
 			known->ident = now.ident;
 		}
-		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt) && nt_pcap_match(&fields))) {
+		if (pkt_fixed && !(nt_packet_match(&filter, &pkt) && nt_len_match(&filter, &pkt) && nt_pcap_match(fields))) {
 			/* not followed where it no longer matches; its end still closes the context */
 			if (pt->flags & NT_POINT_END)
 				bpf_map_delete_elem(&contexts, &key);
@@ -298,7 +300,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 			return 0;
 		if (filter.netns && netns != filter.netns)
 			return 0;
-		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(&fields))
+		if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(fields))
 			return 0;
 		ctx_id = key;
 		opens = 1;
@@ -339,7 +341,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->stack_id = (pt->flags & NT_POINT_STACK) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		{
-			struct net_device *dev = fields.dev;
+			struct net_device *dev = fields->dev;
 
 			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
 			if (dev)
@@ -351,7 +353,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->ctx_id = ctx_id;
 		e->point = id;
 		{
-			struct sock *sk = fields.sk;
+			struct sock *sk = fields->sk;
 
 			e->sk_state = sk ? NT_READ(sk, __sk_common.skc_state) : 0;
 		}
@@ -359,7 +361,7 @@ static __always_inline int nt_life(void *ctx, __u32 id, const struct nt_point *p
 		e->nf = 0;
 		__builtin_memset(e->_pad2, 0, sizeof(e->_pad2));
 		if (captured)
-			nt_capture_send(ctx, captured, &fields);
+			nt_capture_send(ctx, captured, fields);
 		else
 			nt_out_submit(ctx, e);
 	}

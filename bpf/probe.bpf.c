@@ -17,12 +17,14 @@ const volatile struct nt_filter filter = {};
 
 static __always_inline int nt_saw(struct sk_buff *skb)
 {
-	struct nt_skb fields;
+	const struct nt_skb *fields;
 	struct nt_packet pkt;
 
 	nt_hit(1);
-	nt_skb_read(skb, &fields);
-	nt_read_packet(&fields, &pkt);
+	fields = nt_skb_read(skb);
+	if (!fields)
+		return 0;
+	nt_read_packet(fields, &pkt);
 	if (nt_packet_match(&filter, &pkt))
 		nt_hit(0);
 	return 0;

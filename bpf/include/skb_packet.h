@@ -34,9 +34,12 @@ struct nt_skb {
 #define NT_SKB_SPAN 256          /* bytes of the skb read at once: dev ... data is about 190 */
 #define NT_PKT_SPAN 96           /* bytes read from the network header: IPv4 with options and its transport header */
 
-/* One CPU's buffers for the spans: too large for the stack, which the callers' frames already use. Only copied from
- * right after the read, so a program that runs in between on this CPU (a softirq's) only reuses them. */
+/* One CPU's room for the fields and the spans they are taken from: off the stack, which the callers' frames already
+ * use (and functions of their own would cost every program a second JIT pass, seconds per load under emulation). A
+ * program that ran on this CPU in the middle of another's event (a softirq's, interrupting a process's) would leave its
+ * own values there: the outer event could then show the inner's packet. */
 struct nt_skb_scratch {
+	struct nt_skb fields;
 	__u8 skb[NT_SKB_SPAN];
 	__u8 pkt[NT_PKT_SPAN];
 };
@@ -68,21 +71,25 @@ static __always_inline struct nt_skb_scratch *nt_skb_scratch(void)
 	return bpf_map_lookup_elem(&skb_scratch, &zero);
 }
 
-/* Reads the fields of skb into s (all zero when the skb cannot be read). */
-static __noinline __attribute__((unused)) void nt_skb_read(struct sk_buff *skb, struct nt_skb *s)
+/* Reads the fields of skb into this CPU's scratch (all zero when the skb cannot be read); NULL: no scratch (never). */
+static __always_inline const struct nt_skb *nt_skb_read(struct sk_buff *skb)
 {
 	struct nt_skb_scratch *sc = nt_skb_scratch();
+	struct nt_skb *s;
 	__u32 lo = NT_SKB_OFF(dev);
 	__u32 hi = NT_SKB_OFF(data) + 8;
 
+	if (!sc)
+		return NULL;
+	s = &sc->fields;
 	__builtin_memset(s, 0, sizeof(*s));
-	if (sc && hi > lo && hi - lo <= NT_SKB_SPAN && NT_SKB_IN_SPAN(dev, 8, lo, hi) &&
+	if (hi > lo && hi - lo <= NT_SKB_SPAN && NT_SKB_IN_SPAN(dev, 8, lo, hi) &&
 	    NT_SKB_IN_SPAN(sk, 8, lo, hi) && NT_SKB_IN_SPAN(head, 8, lo, hi) && NT_SKB_IN_SPAN(data, 8, lo, hi) &&
 	    NT_SKB_IN_SPAN(tail, 4, lo, hi) && NT_SKB_IN_SPAN(len, 4, lo, hi) &&
 	    NT_SKB_IN_SPAN(network_header, 2, lo, hi) && NT_SKB_IN_SPAN(mac_header, 2, lo, hi) &&
 	    NT_SKB_IN_SPAN(protocol, 2, lo, hi)) {
 		if (bpf_probe_read_kernel(sc->skb, hi - lo, (char *)skb + lo))
-			return;
+			return s;
 		s->dev = NT_SKB_AT(sc->skb, lo, dev, struct net_device *);
 		s->sk = NT_SKB_AT(sc->skb, lo, sk, struct sock *);
 		s->head = NT_SKB_AT(sc->skb, lo, head, unsigned char *);
@@ -92,7 +99,7 @@ static __noinline __attribute__((unused)) void nt_skb_read(struct sk_buff *skb, 
 		s->network_header = NT_SKB_AT(sc->skb, lo, network_header, __u16);
 		s->mac_header = NT_SKB_AT(sc->skb, lo, mac_header, __u16);
 		s->protocol = bpf_ntohs(NT_SKB_AT(sc->skb, lo, protocol, __u16));
-		return;
+		return s;
 	}
 	s->dev = NT_READ(skb, dev);
 	s->sk = NT_READ(skb, sk);
@@ -103,12 +110,19 @@ static __noinline __attribute__((unused)) void nt_skb_read(struct sk_buff *skb, 
 	s->network_header = NT_READ(skb, network_header);
 	s->mac_header = NT_READ(skb, mac_header);
 	s->protocol = bpf_ntohs(NT_READ(skb, protocol));
+	return s;
 }
 
 /* The same fields loaded straight from skb, where the program's arguments are typed by BTF (tp_btf, fentry): a load
  * each, no helper call. */
-static __always_inline void nt_skb_load(struct sk_buff *skb, struct nt_skb *s)
+static __always_inline const struct nt_skb *nt_skb_load(struct sk_buff *skb)
 {
+	struct nt_skb_scratch *sc = nt_skb_scratch();
+	struct nt_skb *s;
+
+	if (!sc)
+		return NULL;
+	s = &sc->fields;
 	s->dev = skb->dev;
 	s->sk = skb->sk;
 	s->head = skb->head;
@@ -119,13 +133,16 @@ static __always_inline void nt_skb_load(struct sk_buff *skb, struct nt_skb *s)
 	s->mac_header = skb->mac_header;
 	s->protocol = bpf_ntohs(skb->protocol);
 	s->_pad = 0;
+	return s;
 }
 
 /* Reads the network header and the transport header found from it, both
- * from one read of the packet's first NT_PKT_SPAN bytes when it reaches them.
- * The transport header is computed from the IP header, not taken from
- * skb->transport_header, which is not set yet on the receive path. */
-static __noinline __attribute__((unused)) void nt_read_packet(const struct nt_skb *skb, struct nt_packet *pkt)
+ * from one read of the packet's first NT_PKT_SPAN bytes when it reaches them
+ * (always for IPv4: its header is at most 60 bytes). The span stays inside
+ * the skb's head: skb_shared_info follows its end. The transport header is
+ * computed from the IP header, not taken from skb->transport_header, which is
+ * not set yet on the receive path. */
+static __always_inline void nt_read_packet(const struct nt_skb *skb, struct nt_packet *pkt)
 {
 	struct nt_skb_scratch *sc = nt_skb_scratch();
 	unsigned char *head = skb->head;
@@ -133,7 +150,6 @@ static __noinline __attribute__((unused)) void nt_read_packet(const struct nt_sk
 	__u32 l4off;
 	__u32 l4rel;
 	__s64 avail;
-	bool spanned = false;
 
 	pkt->l3_proto = skb->protocol;
 	pkt->l3_len = 0;
@@ -144,12 +160,9 @@ static __noinline __attribute__((unused)) void nt_read_packet(const struct nt_sk
 	avail = (__s64)skb->tail - nh;
 	if (avail <= 0)
 		return;
-	if (sc && !bpf_probe_read_kernel(sc->pkt, NT_PKT_SPAN, head + nh)) {
-		__builtin_memcpy(pkt->l3, sc->pkt, NT_L3_MAX);
-		spanned = true;
-	} else if (bpf_probe_read_kernel(pkt->l3, NT_L3_MAX, head + nh)) {
+	if (!sc || bpf_probe_read_kernel(sc->pkt, NT_PKT_SPAN, head + nh))
 		return;
-	}
+	__builtin_memcpy(pkt->l3, sc->pkt, NT_L3_MAX);
 	pkt->l3_len = avail > NT_L3_MAX ? NT_L3_MAX : avail;
 
 	if (pkt->l3_proto == NT_ETH_P_IP) {
@@ -202,7 +215,7 @@ static __noinline __attribute__((unused)) void nt_read_packet(const struct nt_sk
 	if (avail <= 0)
 		return;
 	l4rel = l4off - nh;
-	if (spanned && sc && l4rel <= NT_PKT_SPAN - NT_L4_MAX)
+	if (l4rel <= NT_PKT_SPAN - NT_L4_MAX)
 		__builtin_memcpy(pkt->l4, sc->pkt + l4rel, NT_L4_MAX);
 	else if (bpf_probe_read_kernel(pkt->l4, NT_L4_MAX, head + l4off))
 		return;
@@ -298,8 +311,9 @@ static __always_inline bool nt_len_match(const volatile struct nt_filter *f, con
 	return len >= f->len_min && len <= f->len_max;
 }
 
-/* nt_skb_netns where the skb's pointers are typed by BTF: loads, no helper call. */
-static __always_inline __u32 nt_skb_netns_loaded(const struct nt_skb *skb)
+/* nt_skb_netns where skb is typed by BTF: loads, no helper call. (From skb itself: a pointer kept in the scratch is
+ * a number to the verifier, no longer typed.) */
+static __always_inline __u32 nt_skb_netns_loaded(struct sk_buff *skb)
 {
 	struct net_device *dev = skb->dev;
 	struct sock *sk = skb->sk;

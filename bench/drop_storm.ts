@@ -84,7 +84,8 @@ function vmHwmKiB(pid: number): number {
 const NO_LIMIT = "--no-storm-limit";
 const READERS: Array<[string, string[]]> = [
   ["--drop (storm limit 100/s)", []],
-  ["--drop -m raw_tracepoint (storm limit)", ["--attach-method", "raw_tracepoint"]],
+  // the default is tp_btf where the kernel's BTF types kfree_skb: the classic tracepoint beside it
+  ["--drop -m tracepoint (storm limit)", ["--attach-method", "tracepoint"]],
   ["--drop --json (storm limit)", ["--json"]],
   // the monitor: the same drops through the same storm limit, judged by the rules, with its socket points attached
   ["--monitor (storm limit 100/s)", ["--monitor"]],

@@ -21,9 +21,8 @@ export const IDLE_NS = 5e9;
 
 /** The repeats per key since the last read. */
 export class StormCounts {
-  readonly #reported = new Map<string, number>();
-  /** per key: its counters as last read, and when they last changed (the reader's clock) */
-  readonly #seen = new Map<string, { counters: string; sinceNs: number }>();
+  /** per key: its repeats reported so far, its counters as last read, and when they last changed (the reader's clock) */
+  readonly #keys = new Map<string, { reported: number; counters: string; sinceNs: number }>();
   readonly #value = new Uint8Array(STORM.size);
   readonly #view = new DataView(this.#value.buffer);
   #lastReadNs: number;
@@ -42,17 +41,17 @@ export class StormCounts {
       if (!this.map.lookup(key, this.#value)) continue;
       const id = key.join(",");
       const total = Number(this.#view.getBigUint64(STORM.summarized, true));
-      const count = total - (this.#reported.get(id) ?? 0);
       const counters = this.#value.subarray(0, STORM.summarized + 8).join(",");
-      const seen = this.#seen.get(id);
-      if (!seen || seen.counters !== counters) this.#seen.set(id, { counters, sinceNs: nowNs });
-      if (count > 0) {
-        out.push({ key: decodeStormKey(key), count, seconds, tsNs: nowNs });
-        this.#reported.set(id, total);
-      } else if (seen && seen.counters === counters && nowNs - seen.sinceNs >= IDLE_NS) {
+      const known = this.#keys.get(id);
+      const count = total - (known?.reported ?? 0);
+      // unchanged counters: its summarized count too, all of it reported when they last changed
+      const idle = known?.counters === counters && nowNs - known.sinceNs >= IDLE_NS;
+      if (count > 0) out.push({ key: decodeStormKey(key), count, seconds, tsNs: nowNs });
+      if (idle) {
         this.map.delete(key);
-        this.#reported.delete(id);
-        this.#seen.delete(id);
+        this.#keys.delete(id);
+      } else if (known?.counters !== counters) {
+        this.#keys.set(id, { reported: total, counters, sinceNs: nowNs });
       }
     }
     return out;

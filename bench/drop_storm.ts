@@ -82,6 +82,7 @@ function vmHwmKiB(pid: number): number {
 
 /** The transports and readers measured: (label, nettrace's arguments). */
 const NO_LIMIT = "--no-storm-limit";
+const PAUSED = "ringbuf mmap, no limit, read after the flood";
 const READERS: Array<[string, string[]]> = [
   ["--drop (storm limit 100/s)", []],
   // the default is tp_btf where the kernel's BTF types kfree_skb: the classic tracepoint beside it
@@ -91,6 +92,8 @@ const READERS: Array<[string, string[]]> = [
   ["--monitor (storm limit 100/s)", ["--monitor"]],
   ["--monitor --metrics (storm limit 100/s)", ["--monitor", "--metrics", "127.0.0.1:0"]],
   ["ringbuf mmap, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap"]],
+  // the reader's own rate: nettrace stopped (SIGSTOP) while the flood fills a 64 MiB ring, then let go
+  [PAUSED, [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "mmap", "--ring-size", "65536"]],
   ["ringbuf callback, no limit", [NO_LIMIT, "--transport", "ringbuf", "--ring-reader", "callback"]],
   ["perf mmap, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "mmap"]],
   ["perf callback, no limit", [NO_LIMIT, "--transport", "perf", "--ring-reader", "callback"]],
@@ -141,8 +144,15 @@ async function storm(net: VethPair, reader: string, readerArgs: string[], script
   const mode = readerArgs[0] === "--monitor" ? [] : ["--drop"];
   const run = await startToFile([...mode, "-d", net.v4.b, "-p", "udp", ...readerArgs], outFile, { script });
 
-  const floodStart = Date.now();
+  // paused: the events wait in the ring and the reader is timed alone, from SIGCONT to its last line
+  const paused = reader.startsWith(PAUSED);
+  if (paused) Deno.kill(run.child.pid, "SIGSTOP");
+  let floodStart = Date.now();
   const { sent, rate } = await flood(net);
+  if (paused) {
+    floodStart = Date.now();
+    Deno.kill(run.child.pid, "SIGCONT");
+  }
   let last = -1, cur = countLines(outFile);
   while (cur.lines !== last) {
     last = cur.lines;
@@ -251,7 +261,9 @@ if (import.meta.main) {
   ];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) console.log("  " + row.map((c, i) => c.padStart(widths[i])).join("  "));
-  console.log("\n  events/s: lines written per second from the flood's start to the last line;");
+  console.log(
+    "\n  events/s: lines written per second from the flood's start (read after the flood: from SIGCONT) to the last line;",
+  );
   console.log("  lost: events the kernel could not put in the 4 MiB buffer (the perf buffer: 4 MiB over all CPUs)");
   console.log("  because nettrace was behind");
   console.log("  summarized: repeats the kernel counted instead of sending (--storm-limit)");

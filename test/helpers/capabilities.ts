@@ -1,5 +1,5 @@
 /**
- * What `nettrace --check` says this kernel can do, read once per test file,
+ * What `nettrace --check` says this kernel can do, run once a boot and bundle (kept in TMPDIR for the next file),
  * and tests that need one attach kind: they run where it is available, are
  * skipped with the reason where it is not, and fail where the environment
  * says it must be there (NETTRACE_EXPECT_ATTACH, set by the guest suite for
@@ -10,12 +10,43 @@ import { kernelTestSkipReason } from "./kernel_env.ts";
 import { nettraceCommand } from "./nettrace_process.ts";
 import { type CapabilityRow, parseCheckReport } from "./check_report.ts";
 
+/**
+ * Where this boot's report is kept for the next test file (deno test runs each file afresh, and under TCG a run of
+ * --check costs 12 s): named by the boot (a new kernel is a new boot) and by the bundle that wrote it.
+ */
+function reportCachePath(command: string[]): string | undefined {
+  try {
+    const boot = Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
+    const bundle = command.find((a) => a.endsWith(".js"));
+    const made = bundle ? Deno.statSync(bundle).mtime?.getTime() ?? 0 : 0;
+    return `${Deno.env.get("TMPDIR") ?? "/tmp"}/nettrace-test-check-${boot}-${made}.txt`;
+  } catch {
+    return undefined;
+  }
+}
+
 async function runCheck(): Promise<Map<string, CapabilityRow>> {
   if (kernelTestSkipReason()) return new Map();
   const [cmd, ...args] = nettraceCommand(["--check"]);
+  const cache = reportCachePath([cmd, ...args]);
+  try {
+    if (cache) return parseCheckReport(Deno.readTextFileSync(cache));
+  } catch { /* not read yet in this boot */ }
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   if (out.code !== 0) throw new Error(`nettrace --check failed: ${new TextDecoder().decode(out.stderr)}`);
-  return parseCheckReport(new TextDecoder().decode(out.stdout));
+  const report = new TextDecoder().decode(out.stdout);
+  if (cache) {
+    try {
+      // the reports of other boots and bundles go
+      const dir = cache.slice(0, cache.lastIndexOf("/"));
+      for (const e of Deno.readDirSync(dir)) {
+        if (/^nettrace-test-check-.*\.txt$/.test(e.name)) Deno.removeSync(`${dir}/${e.name}`);
+      }
+      Deno.writeTextFileSync(`${cache}.${Deno.pid}`, report);
+      Deno.renameSync(`${cache}.${Deno.pid}`, cache);
+    } catch { /* kept for no one: the next file runs --check again */ }
+  }
+  return parseCheckReport(report);
 }
 
 /** The running kernel's report (empty where real-kernel tests cannot run). */

@@ -2,14 +2,27 @@
  * nettrace's JSON output checked against docs/nettrace.schema.json with ajv
  * (JSON Schema 2020-12, strict mode).
  */
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { Ajv2020 as Ajv, ValidateFunction } from "ajv/dist/2020.js";
 
-const schema = JSON.parse(await Deno.readTextFile(new URL("../../docs/nettrace.schema.json", import.meta.url)));
-const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
-const validate = ajv.compile(schema);
+/**
+ * The validator, made at its first use: ajv is loaded then (with require, so the functions stay synchronous), not
+ * when a test file is imported: under TCG its hundreds of CommonJS modules cost 2 minutes to load, which every file
+ * importing this one paid, even where no JSON test ran.
+ */
+let made: { ajv: Ajv; validate: ValidateFunction } | undefined;
+
+function validator(): { ajv: Ajv; validate: ValidateFunction } {
+  if (made) return made;
+  const { Ajv2020 } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  const schema = JSON.parse(Deno.readTextFileSync(new URL("../../docs/nettrace.schema.json", import.meta.url)));
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  return made = { ajv, validate: ajv.compile(schema) };
+}
 
 /** Why the object does not follow the schema, or undefined when it does. */
 export function schemaProblem(record: unknown): string | undefined {
+  const { ajv, validate } = validator();
   if (validate(record)) return undefined;
   return ajv.errorsText(validate.errors, { separator: "; " });
 }

@@ -632,7 +632,8 @@ static __always_inline int nt_life_kprobe(struct pt_regs *ctx)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_kprobe_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(pt->value_size ? nt_kprobe_arg(ctx, pt->value_offset) : 0, NT_CA_NONE) |
+				    NT_SOCK_EXTRA(pt->value_size ? nt_kprobe_arg(ctx, pt->value_offset) : 0,
+						  pt->ca_state_offset ? nt_kprobe_arg(ctx, pt->ca_state_offset - 1) : NT_CA_NONE) |
 				    NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_kprobe_arg(ctx, pt->skb_arg);
 
@@ -697,7 +698,8 @@ int nt_life_fentry(void *ctx)
 		return 0;
 	if (pt->flags & NT_POINT_SOCK)
 		return nt_life_sock(ctx, pt, (struct sock *)nt_fentry_arg(ctx, pt->skb_arg), id,
-				    NT_SOCK_EXTRA(pt->value_size ? nt_fentry_arg(ctx, pt->value_offset) : 0, NT_CA_NONE) |
+				    NT_SOCK_EXTRA(pt->value_size ? nt_fentry_arg(ctx, pt->value_offset) : 0,
+						  pt->ca_state_offset ? nt_fentry_arg(ctx, pt->ca_state_offset - 1) : NT_CA_NONE) |
 				    NT_SOCK_FROM_FUNCTION);
 	skb = (struct sk_buff *)nt_fentry_arg(ctx, pt->skb_arg);
 	nt_life(ctx, id, pt, skb, 0, 0);

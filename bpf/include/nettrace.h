@@ -152,7 +152,8 @@ struct nt_point {
 	__u16 location_offset;  /* tracepoint: offset of the free location, 0 = none */
 	__u16 sk_offset;        /* socket point, tracepoint: offset of skaddr in the record */
 	__u16 rst_reason_offset;   /* socket point, tracepoint: offset of a reset's reason, 0 = none */
-	__u16 ca_state_offset;     /* socket point, tracepoint: offset of the congestion state entered, 0 = none */
+	__u16 ca_state_offset;     /* socket point: the congestion state entered: tracepoint: its field's offset;
+				    * function (behind a tracepoint): its argument's position + 1; 0 = none */
 	__u8 follow_only;  /* --trace-matcher names other points: this one opens no context, it follows packets only */
 	__u8 rtt_point;    /* --monitor: the RTT thresholds hold at this point (rtt_points_only), not at the others */
 	__u16 value_offset;  /* socket point: tracepoint: offset of the value's field (4 bytes read); function: its argument */

@@ -42,6 +42,8 @@ export interface PlannedPoint {
   followOnly?: boolean;
   /** --monitor: an RTT point, where the RTT thresholds hold (rtt.pointsOnly) */
   rttPoint?: boolean;
+  /** a socket tracepoint hooked at the function behind it: the position of the congestion state entered */
+  caStateArg?: number;
 }
 
 /** Whether the point's return is probed too: a clone function, or --ret, hooked as a function (not a socket point). */
@@ -120,7 +122,8 @@ function pointBytes(p: PlannedPoint): Uint8Array {
   if (p.leaf.sock) {
     v.setUint16(POINT.sk_offset, o.sk ?? 0, true);
     v.setUint16(POINT.rst_reason_offset, o.rstReason ?? 0, true);
-    v.setUint16(POINT.ca_state_offset, o.caState ?? 0, true);
+    // a function's argument is its position + 1 (0: none), a record's field its offset
+    v.setUint16(POINT.ca_state_offset, p.caStateArg !== undefined ? p.caStateArg + 1 : o.caState ?? 0, true);
     if (p.value) {
       v.setUint16(POINT.value_offset, p.value.offset, true);
       b[POINT.value_size] = p.value.size;

@@ -116,7 +116,8 @@ export async function loadLife(opts: Options, session: SessionContext, choice: L
   // fentry and kprobe-multi hook only what ftrace can: its function list (read for them anyway) names the functions,
   // instead of kallsyms' whole table (made for name lookups: 3 s of a start in the 6.1 guest)
   const fm = functionMethod(view.capabilities, methods);
-  const wantsFunctions = opts.allSkbFunctions || selected.some((l) => l.kind === "func");
+  // a socket tracepoint with the function behind it may be hooked there
+  const wantsFunctions = opts.allSkbFunctions || selected.some((l) => l.kind === "func" || l.behind);
   const traceable = wantsFunctions && (fm.method === "fentry" || fm.method === "kprobe-multi")
     ? traceableFunctions()
     : undefined;

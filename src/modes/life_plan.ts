@@ -113,6 +113,7 @@ export function planLife(
         skbArg: plan.skbArg,
         offsets: plan.offsets,
         value: plan.value,
+        caStateArg: plan.caStateArg,
         stack: stacks?.has(leaf) || undefined,
         followOnly: (matchers && !leaf.sock && !matchers.has(leaf)) || undefined,
       });

@@ -14,6 +14,7 @@ import { UsageError } from "../errors.ts";
 import type { DropReasons } from "../event/drop_reasons.ts";
 import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { StormCounts } from "../bpf/storm_counts.ts";
+import type { PlannedPoint } from "../bpf/life_program.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
 import { loadReasonTexts } from "../diag/reason_texts_source.ts";
@@ -62,6 +63,11 @@ export function netfilterNamesLine(nf: { traced: string } | { missing: string })
   return "traced" in nf
     ? `netfilter's drops named by table, chain and hook (${nf.traced})`
     : `netfilter's drops not named by table and chain here: ${nf.missing}`;
+}
+
+/** A socket point as the start names it: a tracepoint hooked at the function behind it says where. */
+export function socketPointText(p: Pick<PlannedPoint, "leaf" | "method" | "symbol">): string {
+  return p.leaf.kind === "tp" && p.method !== "tracepoint" ? `${p.leaf.name} (${p.method} ${p.symbol})` : p.leaf.name;
 }
 
 /** Runs the monitor until a signal, -c, or a closed stdout. */
@@ -117,7 +123,8 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     const kfree = allLeaves(tree).find((l) => l.name === "kfree_skb");
     const reasons = drop.reasons ?? NO_REASONS;
     // the socket points attached (one line says them) and, with kfree_skb, what the rules can see here
-    const sockNames = life?.planned.filter((p) => !life!.failedPoints.has(p)).map((p) => p.leaf.name) ?? [];
+    const sockPoints = life?.planned.filter((p) => !life!.failedPoints.has(p)) ?? [];
+    const sockNames = sockPoints.map((p) => p.leaf.name);
     const traced = new Set(["kfree_skb", ...sockNames]);
     const dropDiagnosis = new PacketDiagnosis({
       diagnoser,
@@ -161,7 +168,9 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       pipeline: { ...dropPipeline, prepare: () => void kernelSymbols() },
     }];
     writeErr(
-      `nettrace: --monitor: drops at ${drop.point}${sockNames.length ? `; sockets at ${sockNames.join(", ")}` : ""}`,
+      `nettrace: --monitor: drops at ${drop.point}${
+        sockPoints.length ? `; sockets at ${sockPoints.map(socketPointText).join(", ")}` : ""
+      }`,
     );
     if (drop.netfilter) writeErr(`nettrace: --monitor: ${netfilterNamesLine(drop.netfilter)}`);
     if (life) {

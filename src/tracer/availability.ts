@@ -23,6 +23,8 @@ export type LeafPlan =
     /** a socket point's value: the record's field (tracepoints), or the argument (functions: offset is its
      * position, size 8) */
     value?: TracepointField;
+    /** a socket point hooked at the function behind its tracepoint: the position of the congestion state entered */
+    caStateArg?: number;
   }
   | { usable: false; why: string };
 
@@ -74,7 +76,15 @@ export function functionMethod(
 /** Plans one leaf. */
 export function planLeaf(leaf: TraceLeaf, k: KernelView, methods: AttachKind[] = FUNCTION_METHODS): LeafPlan {
   if (leaf.kind === "tp") {
-    if (!k.capabilities.attach.tracepoint.available) return { usable: false, why: "tracepoints cannot be attached" };
+    if (!k.capabilities.attach.tracepoint.available) {
+      const why = "tracepoints cannot be attached";
+      if (!leaf.behind) return { usable: false, why };
+      // the function the tracepoint fires in, its socket where the record has skaddr
+      const { func, skArg, caStateArg } = leaf.behind;
+      const plan = planLeaf({ ...leaf, kind: "func", func, skArg, aliases: [], behind: undefined }, k, methods);
+      if (!plan.usable) return { usable: false, why: `${why}, nor ${func} behind it: ${plan.why}` };
+      return caStateArg === undefined ? plan : { ...plan, caStateArg };
+    }
     const off = k.tracepointOffsets(leaf.category!, leaf.event!);
     if (off === "no-event") {
       return { usable: false, why: `no tracepoint ${leaf.category}:${leaf.event} in this kernel` };

@@ -43,6 +43,8 @@ export interface TraceLeaf {
   withoutSkb: boolean;
   /** in a group for --sock (`mode: sock`): lifecycle tracing takes it only when -t names it */
   sockMode: boolean;
+  /** a socket tracepoint's function (the one it fires in), hooked in its place where tracepoints cannot be attached */
+  behind?: BehindFunction;
   /** other names of the function on some kernels */
   aliases: string[];
   desc?: string;
@@ -59,6 +61,19 @@ export interface SockValue {
   /** the argument's position (functions) */
   arg?: number;
   is: "state" | "bytes";
+}
+
+/**
+ * The function a socket tracepoint fires in, and where its arguments hold what the record would: hooked instead of
+ * the tracepoint where tracepoints cannot be attached (a classic tracepoint is a perf event, which Debian's
+ * kernels refuse a process without CAP_SYS_ADMIN, as the packages' service runs) and functions can (fentry).
+ */
+export interface BehindFunction {
+  func: string;
+  /** position of the struct sock * argument, checked against BTF */
+  skArg: number;
+  /** position of the congestion state entered (tcp_set_ca_state), when the point has one */
+  caStateArg?: number;
 }
 
 /** A group of leaves and subgroups. */
@@ -93,6 +108,7 @@ const LEAF_KEYS = new Set([
   "nf",
   "value",
   "without_skb",
+  "behind",
 ]);
 const NF_KINDS = new Set(["hook", "chain", "table"]);
 const GROUP_KEYS = new Set(["group", "desc", "leaves", "groups", "mode"]);
@@ -178,6 +194,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       leaf.name = v.name;
     }
     if (v.value !== undefined) leaf.value = readValue(v.value, leaf, line);
+    if (v.behind !== undefined) leaf.behind = readBehind(v.behind, leaf, line);
     if (leaf.withoutSkb && !(leaf.sock && leaf.kind === "tp")) {
       throw new TreeError(file, line, "'without_skb' is for socket tracepoints");
     }
@@ -192,6 +209,28 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     if (prev !== undefined) throw new TreeError(file, line, `'${leaf.name}' is already a leaf (line ${prev})`);
     seen.set(leaf.name, line);
     return leaf;
+  };
+
+  const readBehind = (raw: unknown, leaf: TraceLeaf, line: number): BehindFunction => {
+    if (leaf.kind !== "tp" || !leaf.sock || leaf.value) {
+      throw new TreeError(file, line, "'behind' is for socket tracepoints without a value");
+    }
+    const v = (isMapping(raw) ? raw : {}) as Record<string, unknown>;
+    const unknown = Object.keys(v).find((k) => !["func", "sk", "ca_state"].includes(k));
+    if (unknown) throw new TreeError(file, line, `unknown field '${unknown}' in 'behind'`);
+    if (typeof v.func !== "string" || !NAME.test(v.func)) {
+      throw new TreeError(file, line, "'behind' needs { func: NAME, sk: N }: the function the tracepoint fires in");
+    }
+    const at = (k: string): number | undefined => {
+      const n = v[k];
+      if (n === undefined) return undefined;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4) {
+        throw new TreeError(file, line, `'behind: ${k}' must be an argument position from 0 to 4`);
+      }
+      return n;
+    };
+    const caStateArg = at("ca_state");
+    return { func: v.func, skArg: at("sk") ?? 0, ...(caStateArg !== undefined ? { caStateArg } : {}) };
   };
 
   const readValue = (raw: unknown, leaf: TraceLeaf, line: number): SockValue => {

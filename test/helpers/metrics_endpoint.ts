@@ -26,3 +26,11 @@ export function withOnlyCapabilities(caps: string[], args: string[]): string[] {
   const set = caps.map((c) => `+${c.replace(/^CAP_/, "").toLowerCase()}`).join(",");
   return ["setpriv", `--bounding-set=-all,${set}`, "--inh-caps=-all", ...nettraceCommand(args)];
 }
+
+/** The capabilities the packages' unit gives nettrace (AmbientCapabilities of deploy/nettrace-monitor.service). */
+export function unitCapabilities(): string[] {
+  const unit = Deno.readTextFileSync(new URL("../../deploy/nettrace-monitor.service", import.meta.url));
+  const line = unit.match(/^AmbientCapabilities=(.*)$/m);
+  assert(line, "the unit has no AmbientCapabilities=");
+  return line[1].trim().split(/\s+/);
+}

@@ -1,7 +1,8 @@
 /**
  * nettrace --monitor as the packages' systemd unit (deploy/nettrace-monitor.service) runs it: systemd's own
  * analyzer verifies the unit in a root where it is installed and rates its hardening; the unit's command line, run
- * with only the unit's capabilities, monitors and serves its metrics. (This host runs no systemd as PID 1: the
+ * with only the unit's capabilities, monitors (a closed port's drop, a refused connection's reset: hooked at the
+ * function behind its tracepoint where perf events are refused) and serves its metrics. (This host runs no systemd as PID 1: the
  * sandboxing directives themselves are the analyzer's to check.)
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
@@ -21,6 +22,9 @@ const UNIT = Deno.readTextFileSync(`${ROOT}deploy/nettrace-monitor.service`);
 function directive(name: string): string[] {
   return [...UNIT.matchAll(new RegExp(`^${name}=(.*)$`, "gm"))].map((m) => m[1].trim());
 }
+
+/** Debian's level 3 of kernel.perf_event_paranoid: only CAP_SYS_ADMIN opens a perf event (a classic tracepoint). */
+const perfEventsRefused = Number(Deno.readTextFileSync("/proc/sys/kernel/perf_event_paranoid").trim()) >= 3;
 
 const analyzeMissing = pathExists("/usr/bin/systemd-analyze") ? undefined : "systemd-analyze is not installed";
 
@@ -78,6 +82,20 @@ kernelTest("service: the unit's command, with only the unit's capabilities, moni
       }
       assertMatch(text, dropped);
       assert(await run.waitForLine(/:7551 .*\*UDP port is not open/, 10000), run.stdout);
+      // a refused connection: the peer's reset. Where perf events are refused without CAP_SYS_ADMIN (Debian's
+      // perf_event_paranoid 3), the tracepoint cannot be attached and the function behind it is hooked instead
+      const sockets = run.stderr.match(/^nettrace: --monitor: drops at [^;\n]*; sockets at (.*)$/m)?.[1];
+      assert(sockets, run.stderr);
+      assertMatch(
+        sockets,
+        perfEventsRefused
+          ? /(^|, )tcp_receive_reset \((fentry|kprobe-multi) tcp_reset\)(,|$)/
+          : /(^|, )tcp_receive_reset(,|$)/,
+      );
+      await net.tcpConnect(net.a, net.v4.b, 7552);
+      const refused =
+        /^\[[\d.]+\] \[tcp_receive_reset *\] TCP: \S+ -> 10\.231\.0\.2:7552 SYN_SENT .*\*the connection was refused/;
+      assert(await run.waitForLine(refused, 10000), `${run.stdout}\n${run.stderr}`);
     } finally {
       await run.stop();
     }

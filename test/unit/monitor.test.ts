@@ -10,12 +10,28 @@ import { UsageError } from "../../src/errors.ts";
 import { Diagnoser } from "../../src/diag/diagnoser.ts";
 import type { FindingReport } from "../../src/diag/finding_report.ts";
 import { diagnosisRules } from "../../src/modes/diag_rules.ts";
-import { monitorSocketLeaves } from "../../src/modes/monitor.ts";
+import { monitorSocketLeaves, socketPointText } from "../../src/modes/monitor.ts";
+import { allLeaves } from "../../src/tracer/tree.ts";
 import { adviceLine, findingJson, findingMark, formatRepeatsLine, repeatsJson } from "../../src/output/monitor_line.ts";
 import { RepeatLimit } from "../../src/output/repeat_limit.ts";
 import { TimestampFormatter } from "../../src/output/timestamp.ts";
 import { loadTree } from "../../src/tracer/tree_source.ts";
 import { schemaProblem } from "../helpers/json_schema.ts";
+
+Deno.test("monitor: the start names a socket tracepoint hooked at the function behind it with that function", () => {
+  const leaf = (name: string) => allLeaves(loadTree()).find((l) => l.name === name)!;
+  const reset = leaf("tcp_receive_reset");
+  assertEquals(socketPointText({ leaf: reset, method: "tracepoint" }), "tcp_receive_reset");
+  assertEquals(
+    socketPointText({ leaf: reset, method: "fentry", symbol: "tcp_reset" }),
+    "tcp_receive_reset (fentry tcp_reset)",
+  );
+  const timer = leaf("tcp_retransmit_timer");
+  assertEquals(
+    socketPointText({ leaf: timer, method: "fentry", symbol: "tcp_retransmit_timer" }),
+    "tcp_retransmit_timer",
+  );
+});
 
 Deno.test("monitor: the socket points are those the rules find something wrong at, and the RTT points when asked", () => {
   const tree = loadTree();

@@ -1,5 +1,5 @@
 /** Planning each tracer-tree leaf against what a kernel offers (pure). */
-import { assertEquals } from "../helpers/assert.ts";
+import { assertEquals, assertMatch } from "../helpers/assert.ts";
 import { functionMethod, type KernelView, planLeaf } from "../../src/tracer/availability.ts";
 import {
   fieldOffset,
@@ -29,7 +29,8 @@ function caps(available: string[]): CapabilityReport {
   } as unknown as CapabilityReport;
 }
 
-const [ipRcv, finish, missing, tp, gone, cong, activeReset, rtoTimer, sockless] = allLeaves(parseTree(`
+const [ipRcv, finish, missing, tp, gone, cong, activeReset, rtoTimer, sockless, congBehind, resetBehind] = allLeaves(
+  parseTree(`
 - group: g
   leaves:
     - { func: ip_rcv_finish_core, alias: [ip_rcv_core] }
@@ -41,7 +42,10 @@ const [ipRcv, finish, missing, tp, gone, cong, activeReset, rtoTimer, sockless] 
     - { tp: "tcp:tcp_send_reset", name: tcp_send_active_reset, sock: true }
     - { func: tcp_retransmit_timer, sock: true }
     - { tp: "net:netif_rx", name: netif_rx_sock, sock: true }
-`));
+    - { tp: "tcp:tcp_cong_state_set", name: cong2, sock: true, behind: { func: tcp_set_ca_state, ca_state: 1 } }
+    - { tp: "tcp:tcp_receive_reset", sock: true, behind: { func: tcp_reset_gone } }
+`),
+);
 
 function view(available: string[]): KernelView {
   return {
@@ -59,6 +63,7 @@ function view(available: string[]): KernelView {
         ip_rcv_core: "ip_rcv_core.isra.0",
         ip_rcv_finish: "ip_rcv_finish",
         tcp_retransmit_timer: "tcp_retransmit_timer",
+        tcp_set_ca_state: "tcp_set_ca_state",
       } as Record<
         string,
         string
@@ -68,7 +73,7 @@ function view(available: string[]): KernelView {
     paramPosition: (n, types) =>
       types.includes("struct sk_buff *")
         ? ({ ip_rcv_core: 0, ip_rcv_finish: 2 } as Record<string, number>)[n] ?? "no-btf"
-        : n === "tcp_retransmit_timer"
+        : n === "tcp_retransmit_timer" || n === "tcp_set_ca_state"
         ? 0
         : "no-param",
   };
@@ -154,6 +159,34 @@ Deno.test("plan: socket points need the record's skaddr or a struct sock * argum
   assertEquals(planLeaf(sockless, v), { usable: false, why: "net:netif_rx has no skaddr field here" });
   const noSock = planLeaf(finish, { ...v, paramPosition: () => "no-param" });
   assertEquals(noSock, { usable: false, why: "ip_rcv_finish takes no struct sk_buff * here (BTF)" });
+});
+
+Deno.test("plan: where tracepoints cannot be attached, a socket tracepoint hooks the function behind it", () => {
+  // attached as a tracepoint wherever tracepoints work
+  assertEquals(planLeaf(congBehind, view(["tracepoint", "fentry"])), {
+    usable: true,
+    method: "tracepoint",
+    offsets: { sk: 8, caState: 62 },
+  });
+  // perf events refused (Debian's kernels without CAP_SYS_ADMIN): the function, its socket, the state's argument
+  const refused = view(["fentry"]);
+  assertEquals(planLeaf(congBehind, refused), {
+    usable: true,
+    method: "fentry",
+    symbol: "tcp_set_ca_state",
+    skbArg: 0,
+    caStateArg: 1,
+  });
+  assertEquals(planLeaf(resetBehind, refused), {
+    usable: false,
+    why: "tracepoints cannot be attached, nor tcp_reset_gone behind it: not in the running kernel " +
+      "(inlined, renamed, or its module is not loaded)",
+  });
+  // without one behind it, or without function probes, the point is not traced, with the reason
+  assertEquals(planLeaf(cong, refused), { usable: false, why: "tracepoints cannot be attached" });
+  const neither = planLeaf(congBehind, view([]));
+  assertEquals(neither.usable, false);
+  if (!neither.usable) assertMatch(neither.why, /^tracepoints cannot be attached, nor tcp_set_ca_state behind it: no/);
 });
 
 Deno.test("plan --ret: every function that returns a value (BTF), as in C; the tree's marks where BTF is silent", () => {

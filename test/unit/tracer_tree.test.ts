@@ -68,6 +68,25 @@ Deno.test("tree: socket points: a function's socket argument, a tracepoint's soc
   }
 });
 
+Deno.test("tree: a socket tracepoint names the function behind it, its socket and congestion state arguments", () => {
+  const [reset, cong] = allLeaves(parseTree(`
+- group: tcp-state
+  leaves:
+    - tp: "tcp:tcp_receive_reset"
+      sock: true
+      behind: { func: tcp_reset }
+    - { tp: "tcp:tcp_cong_state_set", sock: true, behind: { func: tcp_set_ca_state, sk: 0, ca_state: 1 } }
+`));
+  assertEquals(reset.behind, { func: "tcp_reset", skArg: 0 });
+  assertEquals(cong.behind, { func: "tcp_set_ca_state", skArg: 0, caStateArg: 1 });
+  // the monitor's socket tracepoints have theirs in the shipped tree
+  const shipped = new Map(allLeaves(parseTree(TREE_TEXT)).map((l) => [l.name, l.behind?.func]));
+  assertEquals(
+    ["tcp_cong_state_set", "tcp_send_active_reset", "tcp_receive_reset"].map((n) => shipped.get(n)),
+    ["tcp_set_ca_state", "tcp_send_active_reset", "tcp_reset"],
+  );
+});
+
 Deno.test("tree: a malformed file gives one error naming the line", () => {
   const cases: Array<[string, number, RegExp]> = [
     ["- group: a\n  leaves:\n    - { func: x, skb: 9 }\n", 3, /'skb' must be an argument position/],
@@ -96,6 +115,15 @@ Deno.test("tree: a malformed file gives one error naming the line", () => {
     ["- group: a\n  leaves:\n    - { func: x, sock: true, without_skb: true }\n", 3, /for socket tracepoints/],
     ["- group: a\n  mode: sock\n  leaves:\n    - { func: x }\n", 4, /holds socket points only/],
     ["- group: a\n  mode: drop\n  leaves:\n    - { func: x }\n", 1, /'mode' can only be sock/],
+    [
+      "- group: a\n  leaves:\n    - { func: x, sock: true, behind: { func: y } }\n",
+      3,
+      /'behind' is for socket tracepoints/,
+    ],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', behind: { func: y } }\n", 3, /'behind' is for socket tracepoints/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', sock: true, behind: { sk: 0 } }\n", 3, /needs \{ func: NAME/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', sock: true, behind: { func: y, sk: 7 } }\n", 3, /'behind: sk' must/],
+    ["- group: a\n  leaves:\n    - { tp: 'a:b', sock: true, behind: { func: y, skb: 1 } }\n", 3, /unknown field 'skb'/],
   ];
   for (const [text, line, re] of cases) {
     const e = assertThrows(() => parseTree(text, "t.yaml"), TreeError);

@@ -28,10 +28,12 @@ import { StopSignal } from "../runtime/stop.ts";
 
 const POLL_MS = 200;
 /**
- * After a turn that read records, the loop pauses this long before it waits again. The kernel wakes a ring buffer's
- * reader (an irq_work the producing CPU pays) when a record is committed at the position the reader has consumed to:
- * a reader back in epoll right after each drain is caught up, and in a storm it is woken for nearly every record.
- * Pausing lets the records of a millisecond gather behind one wake-up (a 1 MiB ring holds 5,900 drops).
+ * After a quick turn that read records from a ring buffer, the loop pauses this long before it waits again. The
+ * kernel wakes a ring buffer's reader (an irq_work the producing CPU pays) when a record is committed at the position
+ * the reader has consumed to: a reader back in epoll right after each drain is caught up, and in a storm it is woken
+ * for nearly every record. Pausing lets the records of a millisecond gather behind one wake-up (a 1 MiB ring holds
+ * 5,900 drops). A turn that took longer is a reader behind the storm: it goes on at once (it is not woken then; a
+ * pause would halve what it writes). A perf buffer wakes its reader for every record whatever it does: no pause.
  */
 const READ_PAUSE_MS = 1;
 const LOSS_CHECK_MS = 500;
@@ -162,6 +164,7 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
     const [first] = running;
     while (!stop.stopped) {
       await first.reader.wait(POLL_MS);
+      const turn = performance.now();
       let read = 0;
       for (const p of running) read += p.reader.drain();
       const now = performance.now();
@@ -181,7 +184,9 @@ export async function runTraceSession(opts: Options, start: ModeStart): Promise<
         if (symbols === "forgotten") await settleMemory();
         else if (symbols === "read") await collectYoung();
       }
-      if (read > 0) await new Promise((r) => setTimeout(r, READ_PAUSE_MS));
+      if (read > 0 && transport === "ringbuf" && performance.now() - turn < READ_PAUSE_MS) {
+        await new Promise((r) => setTimeout(r, READ_PAUSE_MS));
+      }
     }
     if (stop.reason === "signal") {
       for (const p of running) {

@@ -302,10 +302,11 @@ config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   --filter "/^(package|capture): |^rtt: (each connection|--filter-srtt)|^sock: --tcp-rtt|^life --latency:/" \
   test/kernel/package.test.ts test/kernel/capture.test.ts test/kernel/rtt.test.ts test/kernel/life.test.ts
 
-# the longest first, so that the jobs end close together (measured under CI at 56df6ce, 1 vCPU, two side by side:
-# bullseye 692 s, bullseye-life 517, stock-package 446, stock-diag 439, stock-life 439, bullseye-compat 411,
-# backports 332, stock 327, backports-life 163, backports-netfilter 121, nobtf 68)
-QUEUE=(bullseye bullseye-life stock-package stock-diag stock-life bullseye-compat backports stock backports-life backports-netfilter nobtf)
+# the longest first, so that the jobs end close together (measured under CI at 13b470d, 1 vCPU, two side by side:
+# stock-package 661 s, stock-life 575, stock-diag 565, stock 504, bullseye-life 460, backports 447, bullseye 395,
+# bullseye-compat 316, backports-life 182, backports-netfilter 157, nobtf 83; the 5.10 lanes took 500-870 s before
+# the project's share was cached in the guest)
+QUEUE=(stock-package stock-life stock-diag stock bullseye-life backports bullseye bullseye-compat backports-life backports-netfilter nobtf)
 [ -z "$ONLY" ] || [ -n "${CONFIG[$ONLY]:-}" ] || { echo "suite.sh: no configuration '$ONLY'" >&2; exit 2; }
 [ ${#QUEUE[@]} = ${#ORDER[@]} ] || { echo "suite.sh: the queue and the configurations differ" >&2; exit 2; }
 echo "guest: ${#QUEUE[@]} configurations, $JOBS at a time, $VCPUS vCPU each; each one's output follows when it ends"

@@ -127,6 +127,16 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
   const lineOf = (node: unknown): number => doc.lineOf(node) ?? 1;
   const seen = new Map<string, number>();
 
+  /** An argument position (0 to 4) under key k of a mapping, or undefined when it has none. */
+  const argPosition = (v: Record<string, unknown>, k: string, what: string, line: number): number | undefined => {
+    const n = v[k];
+    if (n === undefined) return undefined;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4) {
+      throw new TreeError(file, line, `${what} must be an argument position from 0 to 4`);
+    }
+    return n;
+  };
+
   const readLeaf = (node: unknown, group: string, sockMode: boolean): TraceLeaf => {
     if (!isMapping(node)) throw new TreeError(file, lineOf(node), "a leaf must be a mapping ({ func: ... })");
     const line = lineOf(node);
@@ -140,14 +150,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
       return v[k] as boolean;
     };
     let leaf: TraceLeaf;
-    const position = (k: string): number | undefined => {
-      const n = v[k];
-      if (n === undefined) return undefined;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4) {
-        throw new TreeError(file, line, `'${k}' must be an argument position from 0 to 4`);
-      }
-      return n;
-    };
+    const position = (k: string) => argPosition(v, k, `'${k}'`, line);
     const common = {
       end: flag("end", false),
       clone: flag("clone", false),
@@ -221,14 +224,7 @@ export function parseTree(text: string, file = "tree.yaml"): TraceGroup[] {
     if (typeof v.func !== "string" || !NAME.test(v.func)) {
       throw new TreeError(file, line, "'behind' needs { func: NAME, sk: N }: the function the tracepoint fires in");
     }
-    const at = (k: string): number | undefined => {
-      const n = v[k];
-      if (n === undefined) return undefined;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4) {
-        throw new TreeError(file, line, `'behind: ${k}' must be an argument position from 0 to 4`);
-      }
-      return n;
-    };
+    const at = (k: string) => argPosition(v, k, `'behind: ${k}'`, line);
     const caStateArg = at("ca_state");
     return { func: v.func, skArg: at("sk") ?? 0, ...(caStateArg !== undefined ? { caStateArg } : {}) };
   };

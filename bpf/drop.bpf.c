@@ -40,6 +40,14 @@ struct {
 } stacks SEC(".maps");
 
 
+/* The index of the device a dropped skb was on, 0 for none. */
+static __always_inline __u32 nt_drop_ifindex(struct sk_buff *skb, const struct nt_skb *fields, bool typed)
+{
+	if (typed)
+		return skb->dev ? skb->dev->ifindex : 0;
+	return fields->dev ? NT_READ(fields->dev, ifindex) : 0;
+}
+
 /*
  * One drop: filter, then one event into the ring buffer. ctx is the
  * program's own context (for the stack), location the caller of the drop.
@@ -53,14 +61,17 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	struct nt_captured_event *captured = NULL;
 	struct nt_nf_where *nf;
 	struct nt_event *e;
-	__u32 netns;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 netns, ifindex;
+	__u32 pid = 0;
 
 	if (reason == skip_reason)
 		return 0;
 	nf = nt_nf_take(skb);
-	if (filter.pid && pid != filter.pid)
-		return 0;
+	if (filter.pid) {
+		pid = bpf_get_current_pid_tgid() >> 32;
+		if (pid != filter.pid)
+			return 0;
+	}
 	if (typed) {
 		fields = nt_skb_load(skb);
 		if (!fields)
@@ -78,8 +89,10 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	if (!nt_packet_match(&filter, &pkt) || !nt_len_match(&filter, &pkt) || !nt_pcap_match(fields))
 		return 0;
 
+	/* read once, and only when counted or sent: a summarized drop without --metrics needs none */
+	ifindex = count_drops ? nt_drop_ifindex(skb, fields, typed) : 0;
 	nt_count(NT_STAT_SEEN);
-	nt_count_drop(fields, netns, reason, location);
+	nt_count_drop(ifindex, netns, reason, location);
 	if (nf)
 		nt_nf_count(nf, count_drops);
 	if (!nt_storm_allows(&pkt, netns, reason, location))
@@ -103,7 +116,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	e->skb = (__u64)skb;
 	e->location = location;
 	e->reason = reason;
-	e->pid = pid;
+	e->pid = filter.pid ? pid : bpf_get_current_pid_tgid() >> 32;
 	e->netns = netns;
 	e->cpu = bpf_get_smp_processor_id();
 	e->kind = NT_KIND_DROP;
@@ -120,10 +133,7 @@ static __always_inline int nt_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 	{
 		struct net_device *dev = fields->dev;
 
-		if (typed)
-			e->ifindex = skb->dev ? skb->dev->ifindex : 0;
-		else
-			e->ifindex = dev ? NT_READ(dev, ifindex) : 0;
+		e->ifindex = count_drops ? ifindex : nt_drop_ifindex(skb, fields, typed);
 		if (dev)
 			NT_READ_STR_INTO(&e->ifname, dev, name);
 		else

@@ -227,8 +227,23 @@ struct nt_storm_key {
 struct nt_storm {
 	__u64 window_start;   /* the current one-second window (storm_limit.h's clock: jiffies or ns) */
 	__u64 window_count;   /* drops sent in it */
-	__u64 summarized;     /* repeats not sent, since the key was stored */
-	__u64 _pad;           /* every drop changes one of the three above: the reader tells an idle key by that */
+	__u64 summarized;     /* repeats not sent, since the key was stored (more in a CPU's struct nt_storm_run) */
+	__u64 born;           /* when the key was stored (window_start's clock): this entry, not an earlier one */
 };
+
+/* A CPU's run of repeats of one key (storm_limit.h): whole when begin equals end. */
+struct nt_storm_run {
+	__u64 begin;
+	struct nt_storm_key key;
+	__u64 born;           /* the entry's */
+	__u64 until;          /* its window's end; 0: no run */
+	__u64 summarized;     /* repeats not yet in the entry */
+	__u64 end;
+};
+
+/* Keeps the compiler from moving memory accesses across it. The JIT keeps
+ * the program's order, and x86 does not reorder stores with stores or loads
+ * with loads: what a reader's in-order copy of a run (begin ... end) relies on. */
+#define nt_barrier() asm volatile("" ::: "memory")
 
 #endif

@@ -21,7 +21,7 @@ import { filteredObject, filterReadOnly, type PacketFilter } from "./filter.ts";
 import { eventObject } from "./objects.ts";
 import type { CompatObjects } from "./compat_objects.ts";
 import type { EventTransport } from "../../lib/ffi/ring_records.ts";
-import { NF_WHERE } from "../event/layout.ts";
+import { DROP_COUNT_KEY, NF_WHERE } from "../event/layout.ts";
 import { releaseAtLeast } from "../kernel/release.ts";
 import { effectiveCapabilities, moduleBtfsRefused } from "../kernel/privileges.ts";
 
@@ -73,8 +73,6 @@ const NO_ARG = 0xff;
 export const STORM_KEYS = 4096;
 /** Drops told apart by --metrics (struct nt_drop_count_key entries); more are counted as "other" (the zero key). */
 export const DROP_COUNT_KEYS = 4096;
-/** sizeof(struct nt_drop_count_key) */
-export const DROP_COUNT_KEY_SIZE = 24;
 
 function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n >>> 0]).buffer);
@@ -230,10 +228,10 @@ async function loadDropObject(
     // the key the drops of a full map are added to ("other"), there before the first drop
     if (cfg.countDrops) {
       const counts = obj.map("drop_counts");
-      if (counts.keySize !== DROP_COUNT_KEY_SIZE) {
-        throw new Error(`drop_counts: keys of ${counts.keySize} bytes, nettrace reads ${DROP_COUNT_KEY_SIZE}`);
+      if (counts.keySize !== DROP_COUNT_KEY.size) {
+        throw new Error(`drop_counts: keys of ${counts.keySize} bytes, nettrace reads ${DROP_COUNT_KEY.size}`);
       }
-      counts.update(new Uint8Array(DROP_COUNT_KEY_SIZE), new Uint8Array(8));
+      counts.update(new Uint8Array(DROP_COUNT_KEY.size), new Uint8Array(8));
       if (walks.length) obj.map("nf_drop_counts").update(new Uint8Array(NF_WHERE.size), new Uint8Array(8));
     }
     for (const w of walks) {

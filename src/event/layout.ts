@@ -216,7 +216,16 @@ export const STORM_KEY = {
 } as const;
 
 /** struct nt_storm: the counters of one key. */
-export const STORM = { window_start: 0, window_count: 8, summarized: 16, size: 32 } as const;
+export const STORM = { window_start: 0, window_count: 8, summarized: 16, born: 24, size: 32 } as const;
+
+/** struct nt_storm_run: a CPU's repeats of one key not yet in its entry. */
+export const STORM_RUN = { begin: 0, key: 8, born: 64, until: 72, summarized: 80, end: 88, size: 96 } as const;
+
+/** struct nt_drop_count_key: what --metrics counts a drop by. */
+export const DROP_COUNT_KEY = { location: 0, reason: 8, ifindex: 12, netns: 16, size: 24 } as const;
+
+/** struct nt_drop_count_run: a CPU's drops of one key not yet in drop_counts. */
+export const DROP_COUNT_RUN = { begin: 0, key: 8, count: 32, end: 40, size: 48 } as const;
 
 /** struct nt_capture: a packet's bytes, right after its struct nt_event in the same record (-w). */
 export const CAPTURE = { origlen: 0, caplen: 4, link: 6, data: 8, size: 8 + 2048 } as const;

@@ -14,6 +14,7 @@ import { UsageError } from "../errors.ts";
 import type { DropReasons } from "../event/drop_reasons.ts";
 import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { StormCounts } from "../bpf/storm_counts.ts";
+import { CpuRuns } from "../bpf/cpu_runs.ts";
 import type { PlannedPoint } from "../bpf/life_program.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
@@ -40,12 +41,12 @@ import {
   type PartTally,
   socketMonitorPipeline,
 } from "./monitor_pipeline.ts";
-import { readDropCounts } from "../bpf/drop_counts.ts";
+import { DropCounts } from "../bpf/drop_counts.ts";
 import { NetfilterDrops, readNetfilterDropCounts } from "../bpf/netfilter_drops.ts";
 import { familyName, hookName } from "../output/netfilter_text.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { reasonName } from "../event/drop_reasons.ts";
-import { STAT } from "../event/layout.ts";
+import { DROP_COUNT_RUN, STAT, STORM_RUN } from "../event/layout.ts";
 import { type FindingCount, monitorFamilies, type PartCounts, RTT_BUCKETS } from "../output/monitor_metrics.ts";
 import { formatExposition } from "../output/prometheus.ts";
 import { serveMetrics } from "../runtime/metrics_server.ts";
@@ -155,7 +156,13 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       },
       line: (ev) => formatDropLine(ev, lineCtx),
       object: (ev) => dropJson(ev, jsonCtx),
-      storms: opts.stormLimit ? new StormCounts(drop.object.map("storms"), nowNs()) : undefined,
+      storms: opts.stormLimit
+        ? new StormCounts(
+          drop.object.map("storms"),
+          nowNs(),
+          new CpuRuns(drop.object.map("storm_runs"), STORM_RUN.size),
+        )
+        : undefined,
       stormLine: (r) => formatStormLine(r, lineCtx),
       stormObject: (r) => stormJson(r, jsonCtx),
       nowNs,
@@ -207,6 +214,10 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     }
     if (opts.metrics) {
       const stats = parts.map((p) => new PerCpuCounters(p.program.object.map("stats")));
+      const dropCounts = new DropCounts(
+        drop.object.map("drop_counts"),
+        new CpuRuns(drop.object.map("drop_count_runs"), DROP_COUNT_RUN.size),
+      );
       // the RTT histogram, where an RTT point could be attached
       const rttHist = sockNames.some((n) => rttPoints.has(n))
         ? new PerCpuCounters(life!.program.object.map("rtt_hist"))
@@ -230,7 +241,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
           });
         }
         return formatExposition(monitorFamilies({
-          drops: readDropCounts(drop.object.map("drop_counts")).map((d) =>
+          drops: dropCounts.read().map((d) =>
             d.location === 0n && d.reason === 0 && d.ifindex === 0 && d.netns === 0
               ? { ifindex: 0, netns: 0, count: d.count }
               : {

@@ -10,6 +10,8 @@ import {
   ADDR_FILTER,
   CAPTURE,
   CAPTURED_EVENT,
+  DROP_COUNT_KEY,
+  DROP_COUNT_RUN,
   EVENT,
   FILTER,
   NF_DROP,
@@ -22,6 +24,7 @@ import {
   SOCK_EVENT,
   STORM,
   STORM_KEY,
+  STORM_RUN,
 } from "../../src/event/layout.ts";
 
 function check(obj: BpfObject, struct: string, layout: Record<string, number>): void {
@@ -34,7 +37,7 @@ function check(obj: BpfObject, struct: string, layout: Record<string, number>): 
   assertEquals(actual, layout, `struct ${struct}`);
 }
 
-Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_capture, nt_nf_where, nt_nf_drop match the object's BTF", async () => {
+Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_storm_key, nt_storm, nt_storm_run, nt_drop_count_key, nt_drop_count_run, nt_capture, nt_nf_where, nt_nf_drop match the object's BTF", async () => {
   const obj = BpfObject.open(await embeddedObject("drop"), { name: "layout_check" });
   try {
     check(obj, "nt_event", EVENT);
@@ -43,6 +46,9 @@ Deno.test("layout: struct nt_event, nt_packet, nt_filter, nt_addr_filter, nt_sto
     check(obj, "nt_addr_filter", ADDR_FILTER);
     check(obj, "nt_storm_key", STORM_KEY);
     check(obj, "nt_storm", STORM);
+    check(obj, "nt_storm_run", STORM_RUN);
+    check(obj, "nt_drop_count_key", DROP_COUNT_KEY);
+    check(obj, "nt_drop_count_run", DROP_COUNT_RUN);
     check(obj, "nt_capture", CAPTURE);
     check(obj, "nt_captured_event", CAPTURED_EVENT);
     check(obj, "nt_nf_where", NF_WHERE);

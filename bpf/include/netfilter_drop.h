@@ -49,7 +49,8 @@ struct nt_nf_walk {
 	__u64 chain;    /* const char *: the base chain's name; 0 for x_tables */
 	__u8 pf;
 	__u8 hook;
-	__u8 _pad[6];
+	__u8 _pad[2];
+	__u32 pending;  /* entries this CPU put in nf_walks and no drop took yet: none, no lookup in nf_walks */
 };
 
 struct {
@@ -125,17 +126,22 @@ static __always_inline struct nt_nf_where *nt_nf_take(struct sk_buff *skb)
 
 	if (!nf_names)
 		return NULL;
-	w = bpf_map_lookup_elem(&nf_scratch, &zero);
-	if (!w)
-		return NULL;
-	found = bpf_map_lookup_elem(&nf_walks, &key);
-	if (found) {
-		__builtin_memcpy(w, found, sizeof(*w));
-		bpf_map_delete_elem(&nf_walks, &key);
-		return w;
-	}
 	walk = bpf_map_lookup_elem(&nf_current, &zero);
-	if (!walk || walk->skb != key)
+	w = bpf_map_lookup_elem(&nf_scratch, &zero);
+	if (!walk || !w)
+		return NULL;
+	/* a drop's walk returned on this CPU just before the free: most drops, none of netfilter's, skip the hash */
+	if (walk->pending) {
+		/* one less either way: an entry the LRU evicted, or whose skb was freed unseen, is not waited for forever */
+		walk->pending--;
+		found = bpf_map_lookup_elem(&nf_walks, &key);
+		if (found) {
+			__builtin_memcpy(w, found, sizeof(*w));
+			bpf_map_delete_elem(&nf_walks, &key);
+			return w;
+		}
+	}
+	if (walk->skb != key)
 		return NULL;
 	nt_nf_names(w, walk);
 	walk->skb = 0;  /* taken: the walk's exit leaves nothing behind for this address */
@@ -215,7 +221,8 @@ static __always_inline void nt_nf_exit(struct sk_buff *skb, __u64 verdict)
 	if (!w)
 		return;
 	nt_nf_names(w, walk);
-	bpf_map_update_elem(&nf_walks, &key, w, BPF_ANY);
+	if (!bpf_map_update_elem(&nf_walks, &key, w, BPF_ANY))
+		walk->pending++;
 }
 
 /* nft_do_chain(pkt, priv): priv is the base chain */

@@ -22,11 +22,23 @@ export interface NettraceBuild {
   readonly script?: string;
 }
 
-/** Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). */
-export async function startToFile(args: string[], outFile: string, build: NettraceBuild = {}): Promise<FileRun> {
+/**
+ * Starts nettrace with args, stdout to outFile; resolves once it began tracing (throws if it exits first). cpus: the
+ * CPUs it may run on (taskset's list), where it must not take the measured sender's CPU.
+ */
+export async function startToFile(
+  args: string[],
+  outFile: string,
+  build: NettraceBuild = {},
+  cpus?: string,
+): Promise<FileRun> {
   const t0 = performance.now();
   const [deno, ...rest] = nettraceCommand(args);
-  const command = [build.runtime ?? deno, ...rest.map((a) => (a === BUNDLE && build.script ? build.script : a))];
+  const command = [
+    ...(cpus ? ["taskset", "-c", cpus] : []),
+    build.runtime ?? deno,
+    ...rest.map((a) => (a === BUNDLE && build.script ? build.script : a)),
+  ];
   const child = new Deno.Command("bash", {
     args: ["-c", 'exec "$@" > "$0"', outFile, ...command],
     stdin: "null",

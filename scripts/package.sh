@@ -128,6 +128,8 @@ size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
   echo "Description: $SUMMARY"
   sed 's/^/ /' <<<"$DESCRIPTION"
 } >"$tree/DEBIAN/control"
+# the maintainer scripts: systemd told of the unit, a running monitor restarted on upgrade and stopped on removal
+install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$tree/DEBIAN/"
 say "deb $deb"
 dpkg-deb --root-owner-group -Zgzip -z6 --build "$tree" "$deb" >/dev/null
 rm -rf "$tree/DEBIAN"
@@ -149,6 +151,14 @@ install -d "$rpm_top/SPECS" "$rpm_top/RPMS"
   echo "AutoReqProv: no"
   echo "%description"
   echo "$DESCRIPTION"
+  # the same as the .deb's maintainer scripts ($1: how many versions stay installed)
+  echo "%post"
+  echo "if [ -d /run/systemd/system ]; then systemctl --system daemon-reload >/dev/null || :; fi"
+  echo "%preun"
+  echo "if [ \$1 -eq 0 ] && [ -d /run/systemd/system ]; then systemctl stop nettrace-monitor.service || :; fi"
+  echo "%postun"
+  echo "if [ -d /run/systemd/system ]; then systemctl --system daemon-reload >/dev/null || :; fi"
+  echo "if [ \$1 -ge 1 ] && [ -d /run/systemd/system ]; then systemctl try-restart nettrace-monitor.service || :; fi"
   echo "%install"
   echo "cp -a $tree/. %{buildroot}/"
   echo "%files"

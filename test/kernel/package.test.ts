@@ -105,13 +105,14 @@ kernelTest("package: the .deb installs with apt into a minimal Debian 12 root an
 });
 
 kernelTest(
-  "package: the .rpm needs libbpf and libpcap only; its payload runs --drop with nothing on PATH",
+  "package: the .rpm needs libbpf, libpcap and a shell for its scriptlets; its payload runs --drop with nothing on PATH",
   async () => {
     await requireFreshPackages();
     const requires = (await must(["rpm", "-qp", "--requires", RPM])).split("\n").filter((l) =>
       l && !l.startsWith("rpmlib(")
     );
-    assertEquals(requires, ["libbpf >= 1.0", "libpcap"]);
+    // (and the shell its scriptlets run in)
+    assertEquals([...new Set(requires)], ["/bin/sh", "libbpf >= 1.0", "libpcap"]);
     const files = (await must(["rpm", "-qp", "--list", RPM])).split("\n").filter(Boolean);
     for (
       const f of [
@@ -130,6 +131,11 @@ kernelTest(
       await must(["rpm", "-qp", "--qf", "%{LICENSE} %{VERSION}", RPM]),
       new RegExp(`^GPL-2.0-only ${VERSION}$`),
     );
+    // the scriptlets: systemd told of the unit; a running monitor stopped on erase, restarted on upgrade
+    const scripts = await must(["rpm", "-qp", "--scripts", RPM]);
+    assertMatch(scripts, /^preuninstall scriptlet[^\n]*\n.*\$1 -eq 0 .*systemctl stop nettrace-monitor\.service/m);
+    assertMatch(scripts, /^postuninstall scriptlet[\s\S]*systemctl try-restart nettrace-monitor\.service/m);
+    assertMatch(scripts, /^postinstall scriptlet[^\n]*\n.*systemctl --system daemon-reload/m);
 
     const dir = await Deno.makeTempDir({ prefix: "nettrace-rpm-" });
     try {

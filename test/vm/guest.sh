@@ -22,6 +22,9 @@
 #   -m MB       guest memory (default 1024)      -c N  guest vCPUs (default 2)
 #   -e VAR=VAL  environment variable for the command (repeatable)
 #   --hide-btf  mount an empty tmpfs over /sys/kernel/btf before the command
+#   --systemd   boot systemd as PID 1 (the host's /lib/systemd/systemd) into a
+#               target of two units: journald and a service that runs the
+#               command; systemctl and journalctl work as on a real machine
 #   -v          copy the guest's console to stderr
 #
 # Exit status: the command's; 77 when no guest can run here (the reason is on
@@ -41,7 +44,7 @@ BOOT_RETRIES=2
 
 die() { echo "$PROG: $*" >&2; exit 125; }
 unavailable() { echo "$PROG: no guest can run here: $*" >&2; exit 77; }
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------------------
 # What the host needs
@@ -212,6 +215,13 @@ mount -t 9p -o $O9,cache=loose project "$N$ntvm_share" || fail "9p project"
 if [ "$ntvm_hide_btf" = 1 ]; then
   mount -t tmpfs -o ro,mode=755 nobtf $N/sys/kernel/btf || fail "hide BTF"
 fi
+if [ "$ntvm_systemd" = 1 ]; then
+  # systemd as PID 1, into the guest's own target (not the host's default: its enabled services stay off); the
+  # command runs as a service of it (stage 2 as below), with journald
+  mkdir -p $N/run/systemd/system
+  cp /units/* $N/run/systemd/system/
+  exec switch_root $N /lib/systemd/systemd --unit=nettrace-vm.target
+fi
 exec chroot $N /run/vm/busybox sh /run/vm/stage2
 EOF
 
@@ -235,14 +245,35 @@ echo "rc=$rc" > $ctl
 $B reboot -f
 EOF
 
+# --systemd: the target systemd boots into, and the service that runs stage 2
+read -r -d '' VM_TARGET <<'EOF'
+[Unit]
+Description=nettrace guest: the journal and the command (test/vm/guest.sh --systemd)
+Wants=systemd-journald.socket systemd-journald.service nettrace-vm.service
+EOF
+read -r -d '' VM_SERVICE <<'EOF'
+[Unit]
+Description=the guest's command (test/vm/guest.sh)
+DefaultDependencies=no
+After=systemd-journald.socket systemd-journald.service
+
+[Service]
+Type=exec
+ExecStart=/run/vm/busybox sh /run/vm/stage2
+StandardInput=null
+EOF
+
 build_initramfs() {  # sets INITRD; keyed by the guest scripts, busybox and kernel
   local init=$STAGE1 key ir m f
-  key=$({ printf '%s\n%s\n%s\n%s\n' "$init" "$STAGE2" "$KVER" "$INIT_MODULES"; cat "$BUSYBOX"; } | sha256sum | cut -c1-16)
+  key=$({ printf '%s\n%s\n%s\n%s\n%s\n%s\n' "$init" "$STAGE2" "$VM_TARGET" "$VM_SERVICE" "$KVER" "$INIT_MODULES"
+    cat "$BUSYBOX"; } | sha256sum | cut -c1-16)
   INITRD=$KDIR/initramfs-$key.cpio
   [ -f "$INITRD" ] && return 0
   ir=$(mktemp -d "$KDIR/.initramfs.XXXXXX") || die "mktemp"
-  mkdir -p "$ir"/{bin,dev,proc,sys,newroot,lower,ovl,lib/modules}
+  mkdir -p "$ir"/{bin,dev,proc,sys,newroot,lower,ovl,lib/modules,units}
   cp "$BUSYBOX" "$ir/bin/busybox"
+  printf '%s\n' "$VM_TARGET" > "$ir/units/nettrace-vm.target"
+  printf '%s\n' "$VM_SERVICE" > "$ir/units/nettrace-vm.service"
   for m in $("$ir/bin/busybox" --list); do [ "$m" = busybox ] || ln -s busybox "$ir/bin/$m"; done
   printf '%s\n' "$STAGE2" > "$ir/stage2"
   local load=
@@ -329,7 +360,7 @@ cleanup() {
 }
 
 run() {
-  local source=stock timeout=900 mem=1024 cpus=2 hide_btf=0 verbose=0 envs=()
+  local source=stock timeout=900 mem=1024 cpus=2 hide_btf=0 systemd=0 verbose=0 envs=()
   while [ $# -gt 0 ]; do
     case $1 in
       --kernel) source=$2; shift 2 ;;
@@ -339,6 +370,7 @@ run() {
       -e) [[ $2 == *=* && ${2%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { echo "$PROG: bad -e '$2' (VAR=VALUE)" >&2; exit 2; }
           envs+=("$2"); shift 2 ;;
       --hide-btf) hide_btf=1; shift ;;
+      --systemd) systemd=1; shift ;;
       -v) verbose=1; shift ;;
       --) shift; break ;;
       *) echo "$PROG: unknown run option '$1'" >&2; exit 2 ;;
@@ -379,7 +411,7 @@ run() {
   local qemu=(qemu-system-x86_64 -M "$machine" "${accel[@]}" -smp "$cpus" -m "$mem"
     -nodefaults -no-user-config -display none -no-reboot
     -kernel "$KERNEL" -initrd "$INITRD"
-    -append "console=ttyS0 panic=-1 8250.nr_uarts=1 cryptomgr.notests $tsc ntvm_kver=$KVER ntvm_kdir=$KDIR ntvm_run=$RUN ntvm_share=$ROOT ntvm_hide_btf=$hide_btf"
+    -append "console=ttyS0 panic=-1 8250.nr_uarts=1 cryptomgr.notests $tsc ntvm_kver=$KVER ntvm_kdir=$KDIR ntvm_run=$RUN ntvm_share=$ROOT ntvm_hide_btf=$hide_btf ntvm_systemd=$systemd"
     -serial "file:$RUN/console.log"
     -fsdev "local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap"
     -device "virtio-9p-$bus,fsdev=fsroot,mount_tag=hostroot"

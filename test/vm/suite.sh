@@ -2,7 +2,7 @@
 # The guest suite: nettrace's real-kernel tests inside qemu guests running
 # Debian's own kernels, where the attach methods this machine lacks exist.
 #
-#   test/vm/suite.sh [--only harness|stock|stock-diag|nobtf|backports|bullseye|bullseye-compat|stock-life|backports-life|backports-netfilter|stock-package]
+#   test/vm/suite.sh [--only harness|stock|stock-diag|nobtf|backports|bullseye|bullseye-compat|stock-life|backports-life|backports-netfilter|stock-package|stock-systemd]
 #
 #   stock      Debian 12's kernel (6.1): attach, check, drop, explain and the
 #              lifecycle tests (exits, floods, bad input), with kprobe,
@@ -36,6 +36,11 @@
 #   stock-package   6.1: the .deb installed in a minimal Debian root, the
 #              .rpm's payload: each catches a real drop on Debian's kernel;
 #              -w read back; --rtt's histograms and thresholds
+#   stock-systemd   6.1 booted with systemd as PID 1 (guest.sh --systemd): the
+#              .deb installed with dpkg, nettrace-monitor.service started
+#              with systemctl, its sandbox read from /proc, its drops in the
+#              journal and in a real Prometheus, restarted on upgrade,
+#              stopped on removal
 #   (the container image is built and run on the host, not here)
 #
 # Every configuration runs; they run side by side (NETTRACE_VM_JOBS at a
@@ -161,7 +166,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = bullseye-compat ]; then
 fi
 
 # the packages as users install them (stock-package): made from this tree before the guests start
-if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = stock-package ] || [ "$ONLY" = stock-systemd ]; then
   scripts/package.sh 2>&1 | tail -n 3
   "$DENO" run --quiet --allow-all --config deno.json test/helpers/debian_root.ts
 fi
@@ -302,11 +307,15 @@ config stock-package -e NETTRACE_EXPECT_ATTACH=$STOCK_ATTACH -- \
   --filter "/^(package|capture): |^rtt: (each connection|--filter-srtt)|^sock: --tcp-rtt|^life --latency:/" \
   test/kernel/package.test.ts test/kernel/capture.test.ts test/kernel/rtt.test.ts test/kernel/life.test.ts
 
+# the packages' unit under a real systemd (PID 1 of this guest), started and stopped as an operator would
+config stock-systemd --systemd -e NETTRACE_EXPECT_SYSTEMD=1 -- \
+  --filter "/^service: under systemd/" test/kernel/service.test.ts
+
 # the longest first, so that the jobs end close together (measured under CI at 13b470d, 1 vCPU, two side by side:
 # stock-package 661 s, stock-life 575, stock-diag 565, stock 504, bullseye-life 460, backports 447, bullseye 395,
 # bullseye-compat 316, backports-life 182, backports-netfilter 157, nobtf 83; the 5.10 lanes took 500-870 s before
 # the project's share was cached in the guest)
-QUEUE=(stock-package stock-life stock-diag stock bullseye-life backports bullseye bullseye-compat backports-life backports-netfilter nobtf)
+QUEUE=(stock-package stock-life stock-diag stock bullseye-life backports bullseye bullseye-compat backports-life backports-netfilter stock-systemd nobtf)
 [ -z "$ONLY" ] || [ -n "${CONFIG[$ONLY]:-}" ] || { echo "suite.sh: no configuration '$ONLY'" >&2; exit 2; }
 [ ${#QUEUE[@]} = ${#ORDER[@]} ] || { echo "suite.sh: the queue and the configurations differ" >&2; exit 2; }
 echo "guest: ${#QUEUE[@]} configurations, $JOBS at a time, $VCPUS vCPU each; each one's output follows when it ends"

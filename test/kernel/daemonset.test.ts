@@ -13,6 +13,7 @@ import { kernelTest } from "../helpers/kernel_env.ts";
 import { removeStaleNamespaces, withNet } from "../helpers/netns.ts";
 import { NettraceRun } from "../helpers/nettrace_process.ts";
 import { metricsUrl, withOnlyCapabilities } from "../helpers/metrics_endpoint.ts";
+import { prometheusMissing, PrometheusServer } from "../helpers/prometheus_server.ts";
 
 await removeStaleNamespaces();
 
@@ -74,7 +75,7 @@ Deno.test("daemonset: a DaemonSet of nettrace --monitor on the node's network, s
 });
 
 kernelTest(
-  "daemonset: the container's command and arguments, with only its capabilities, monitor this kernel",
+  "daemonset: the container's command and arguments, with only its capabilities, monitor this kernel; a real Prometheus counts the drops",
   async () => {
     const c = ds.spec.template.spec.containers[0];
     // its address would be the node's: a free loopback port here
@@ -82,18 +83,29 @@ kernelTest(
     const command = withOnlyCapabilities(c.securityContext.capabilities.add, args);
     await withNet("dset", async (net) => {
       const run = await NettraceRun.start(args, 60000, command);
+      let prom: PrometheusServer | undefined;
       try {
-        const url = metricsUrl(run);
+        const url = new URL(metricsUrl(run));
+        // the path the pod's scrape annotations give Prometheus
+        assertEquals(url.pathname, ds.spec.template.metadata.annotations["prometheus.io/path"]);
         await net.tcpConnect(net.a, net.v4.b, 7561);
         assert(await run.waitForLine(/:7561 .*\*tcp port is not listened/, 10000), `${run.stdout}\n${run.stderr}`);
         assertMatch(
           await (await fetch(url)).text(),
           /^nettrace_drops_total\{reason="NO_SOCKET",location="tcp_v4_rcv"/m,
         );
+        // 7 datagrams to a closed port, counted through a real Prometheus scraping it
+        prom = await PrometheusServer.start("nettrace", url.host);
+        assertEquals(await prom.waitFor(`up{job="nettrace"}`, (v) => v === 1, 30000), 1, await prom.logTail());
+        for (let i = 0; i < 7; i++) await net.udpSend(net.a, net.v4.b, 7562, `pod-${i}`);
+        const query = `sum(nettrace_drops_total{netns="${net.netnsInode(net.b)}",location="__udp4_lib_rcv"})`;
+        assertEquals(await prom.waitFor(query, (v) => v === 7, 30000), 7, `${query} through Prometheus`);
       } finally {
+        await prom?.stop();
         await run.stop();
       }
     });
     await assertNothingLeft("the DaemonSet's command");
   },
+  prometheusMissing(),
 );

@@ -43,9 +43,11 @@ struct {
 /* The index of the device a dropped skb was on, 0 for none. */
 static __always_inline __u32 nt_drop_ifindex(struct sk_buff *skb, const struct nt_skb *fields, bool typed)
 {
+	struct net_device *dev = fields->dev;   /* nettrace's own struct: no CO-RE read */
+
 	if (typed)
 		return skb->dev ? skb->dev->ifindex : 0;
-	return fields->dev ? NT_READ(fields->dev, ifindex) : 0;
+	return dev ? NT_READ(dev, ifindex) : 0;
 }
 
 /*

@@ -93,14 +93,12 @@ static __always_inline void nt_count_drop(__u32 ifindex, __u32 netns, __u32 reas
 		run->count++;
 		return;
 	}
-	run->end = run->begin + 1;
-	nt_barrier();
+	nt_run_open(run);
 	if (run->count)
 		nt_drop_count_add(&run->key, run->count);
 	__builtin_memcpy(&run->key, &key, sizeof(key));
 	run->count = 1;
-	nt_barrier();
-	run->begin = run->end;
+	nt_run_close(run);
 }
 
 #endif

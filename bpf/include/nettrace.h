@@ -246,4 +246,18 @@ struct nt_storm_run {
  * with loads: what a reader's in-order copy of a run (begin ... end) relies on. */
 #define nt_barrier() asm volatile("" ::: "memory")
 
+/* A CPU's run (struct nt_storm_run, nt_drop_count_run), changed between the two: opened, end moves ahead of begin
+ * (a reader's copy of it is not whole); closed, begin catches up (whole again). */
+#define nt_run_open(run)                                      \
+	do {                                                  \
+		if ((run)->begin == (run)->end)               \
+			(run)->end = (run)->begin + 1;        \
+		nt_barrier();                                 \
+	} while (0)
+#define nt_run_close(run)                                     \
+	do {                                                  \
+		nt_barrier();                                 \
+		(run)->begin = (run)->end;                    \
+	} while (0)
+
 #endif

@@ -82,8 +82,7 @@ static __always_inline void nt_storm_run_end(struct nt_storm_run *run)
 {
 	struct nt_storm *s;
 
-	run->end = run->begin + 1;
-	nt_barrier();
+	nt_run_open(run);
 	if (run->summarized) {
 		s = bpf_map_lookup_elem(&storms, &run->key);
 		if (s && s->born == run->born)
@@ -97,15 +96,12 @@ static __always_inline void nt_storm_run_end(struct nt_storm_run *run)
 static __always_inline void nt_storm_run_start(struct nt_storm_run *run, const struct nt_storm_key *key,
 					       const struct nt_storm *s, __u64 until)
 {
-	if (run->begin == run->end)
-		run->end = run->begin + 1;
-	nt_barrier();
+	nt_run_open(run);
 	__builtin_memcpy(&run->key, key, sizeof(*key));
 	run->born = s->born;
 	run->until = until;
 	run->summarized = 0;
-	nt_barrier();
-	run->begin = run->end;
+	nt_run_close(run);
 }
 
 /*

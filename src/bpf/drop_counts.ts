@@ -6,9 +6,9 @@
  * found the map full ("other").
  * @module
  */
-import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
+import type { BpfMap, BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { DROP_COUNT_KEY, DROP_COUNT_RUN } from "../event/layout.ts";
-import type { CpuRuns } from "./cpu_runs.ts";
+import { CpuRuns } from "./cpu_runs.ts";
 
 /** One key's drops since start. location 0 (and everything 0): the drops the bounded map could not tell apart. */
 export interface DropCount {
@@ -56,6 +56,11 @@ export class DropCounts {
   readonly #last = new Map<string, number>();
 
   constructor(private map: BpfMap, private runs: Pick<CpuRuns, "read">) {}
+
+  /** The counts of a drop object (its `drop_counts` map and `drop_count_runs`). */
+  static of(object: BpfObject): DropCounts {
+    return new DropCounts(object.map("drop_counts"), new CpuRuns(object.map("drop_count_runs"), DROP_COUNT_RUN.size));
+  }
 
   /** Every key's count now (a snapshot: the kernel adds meanwhile). */
   read(): DropCount[] {

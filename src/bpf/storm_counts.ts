@@ -16,10 +16,10 @@
  * its deletion (an idle key, so at most a stray one).
  * @module
  */
-import type { BpfMap } from "../../lib/ffi/bpf_object.ts";
+import type { BpfMap, BpfObject } from "../../lib/ffi/bpf_object.ts";
 import { STORM, STORM_KEY, STORM_RUN } from "../event/layout.ts";
 import { decodeStormKey, type StormRepeats } from "../event/storm.ts";
-import type { CpuRuns } from "./cpu_runs.ts";
+import { CpuRuns } from "./cpu_runs.ts";
 
 /** Keys with no drop for this long are deleted once reported. */
 export const IDLE_NS = 5e9;
@@ -34,9 +34,14 @@ export class StormCounts {
   constructor(
     private map: Pick<BpfMap, "keys" | "lookup" | "delete">,
     startNs: number,
-    private runs?: Pick<CpuRuns, "read">,
+    private runs: Pick<CpuRuns, "read">,
   ) {
     this.#lastReadNs = startNs;
+  }
+
+  /** The storms of a drop object (its `storms` map and `storm_runs`). */
+  static of(object: BpfObject, startNs: number): StormCounts {
+    return new StormCounts(object.map("storms"), startNs, new CpuRuns(object.map("storm_runs"), STORM_RUN.size));
   }
 
   /** Repeats new since the last call, one record per key that has any; nowNs: the monotonic clock now. */
@@ -50,7 +55,7 @@ export class StormCounts {
       if (this.map.lookup(key, value)) entries.push({ key, id: key.join(","), value: new DataView(value.buffer) });
     }
     const inRuns = new Map<string, bigint>(); // key and born -> repeats in runs
-    for (const run of this.runs?.read() ?? []) {
+    for (const run of this.runs.read()) {
       if (run.getBigUint64(STORM_RUN.until, true) === 0n) continue;
       const id = new Uint8Array(run.buffer, run.byteOffset + STORM_RUN.key, STORM_KEY.size).join(",") + "/" +
         run.getBigUint64(STORM_RUN.born, true);

@@ -14,8 +14,6 @@ import { decodeCapture } from "../event/capture.ts";
 import { type DropProgram, loadDropProgram } from "../bpf/drop_program.ts";
 import { StackTraces } from "../bpf/stack_traces.ts";
 import { StormCounts } from "../bpf/storm_counts.ts";
-import { CpuRuns } from "../bpf/cpu_runs.ts";
-import { STORM_RUN } from "../event/layout.ts";
 import { btfCustomPath as customPathOf, kernelTypes } from "../bpf/kernel_types.ts";
 import { compatNotice } from "../bpf/compat_objects.ts";
 import { loadDropReasons } from "../kernel/drop_reason_loader.ts";
@@ -176,9 +174,7 @@ function dropPipeline(opts: Options, session: SessionContext, d: DropStages): Tr
     : undefined;
   const stacks = new StackTraces(d.object.map("stacks"), symbolize);
   const commentCtx = { reasons: d.reasons, symbolize, point: d.point };
-  const storms = opts.stormLimit
-    ? new StormCounts(d.object.map("storms"), nowNs(), new CpuRuns(d.object.map("storm_runs"), STORM_RUN.size))
-    : undefined;
+  const storms = opts.stormLimit ? StormCounts.of(d.object, nowNs()) : undefined;
   const reportStorms = () => {
     for (const r of storms?.take(nowNs()) ?? []) {
       out.push(jsonCtx ? JSON.stringify(stormJson(r, jsonCtx)) : formatStormLine(r, ctx));

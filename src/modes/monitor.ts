@@ -14,7 +14,6 @@ import { UsageError } from "../errors.ts";
 import type { DropReasons } from "../event/drop_reasons.ts";
 import type { KernelEvent, SocketEvent } from "../event/decode.ts";
 import { StormCounts } from "../bpf/storm_counts.ts";
-import { CpuRuns } from "../bpf/cpu_runs.ts";
 import type { PlannedPoint } from "../bpf/life_program.ts";
 import { Diagnoser } from "../diag/diagnoser.ts";
 import { PacketDiagnosis } from "../diag/packet_report.ts";
@@ -46,7 +45,7 @@ import { NetfilterDrops, readNetfilterDropCounts } from "../bpf/netfilter_drops.
 import { familyName, hookName } from "../output/netfilter_text.ts";
 import { PerCpuCounters } from "../bpf/stats.ts";
 import { reasonName } from "../event/drop_reasons.ts";
-import { DROP_COUNT_RUN, STAT, STORM_RUN } from "../event/layout.ts";
+import { STAT } from "../event/layout.ts";
 import { type FindingCount, monitorFamilies, type PartCounts, RTT_BUCKETS } from "../output/monitor_metrics.ts";
 import { formatExposition } from "../output/prometheus.ts";
 import { serveMetrics } from "../runtime/metrics_server.ts";
@@ -156,13 +155,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
       },
       line: (ev) => formatDropLine(ev, lineCtx),
       object: (ev) => dropJson(ev, jsonCtx),
-      storms: opts.stormLimit
-        ? new StormCounts(
-          drop.object.map("storms"),
-          nowNs(),
-          new CpuRuns(drop.object.map("storm_runs"), STORM_RUN.size),
-        )
-        : undefined,
+      storms: opts.stormLimit ? StormCounts.of(drop.object, nowNs()) : undefined,
       stormLine: (r) => formatStormLine(r, lineCtx),
       stormObject: (r) => stormJson(r, jsonCtx),
       nowNs,
@@ -214,10 +207,7 @@ async function startMonitor(opts: Options, session: SessionContext): Promise<Tra
     }
     if (opts.metrics) {
       const stats = parts.map((p) => new PerCpuCounters(p.program.object.map("stats")));
-      const dropCounts = new DropCounts(
-        drop.object.map("drop_counts"),
-        new CpuRuns(drop.object.map("drop_count_runs"), DROP_COUNT_RUN.size),
-      );
+      const dropCounts = DropCounts.of(drop.object);
       // the RTT histogram, where an RTT point could be attached
       const rttHist = sockNames.some((n) => rttPoints.has(n))
         ? new PerCpuCounters(life!.program.object.map("rtt_hist"))
